@@ -15,6 +15,37 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod activation;
+pub mod activity;
+#[cfg(feature = "std")]
+pub mod data;
+pub mod error;
+pub mod idx;
+pub mod init;
+pub mod kernel;
+pub mod network;
+pub mod online;
+pub mod pathway;
 pub mod real;
+pub mod rule;
+pub mod shape;
+pub mod step;
+pub mod term;
+pub mod terms;
 
+pub use activity::Activity;
+pub use error::{BufferKind, Error};
+pub use init::Init;
+pub use network::Network;
+pub use pathway::{Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway};
 pub use real::Real;
+pub use rule::{LayerSet, Rule};
+pub use shape::Shape;
+pub use step::{Outcome, step};
+pub use term::PlasticityTerm;
+
+/// Anything that owns a slice of scalars: `Box<[T]>`, `&mut [T]`,
+/// `[T; N]`, `Vec<T>`. Buffers of the core are generic over it so that the
+/// same code runs on the heap and in `static` memory.
+pub trait Storage<T>: AsRef<[T]> + AsMut<[T]> {}
+impl<T, B: AsRef<[T]> + AsMut<[T]> + ?Sized> Storage<T> for B {}

@@ -1,0 +1,153 @@
+//! Online learning on real MNIST digits with backprop, feedback alignment and
+//! direct feedback alignment (each with the plain update `F^0`): one pass,
+//! batch size one, accuracy on held-out digits against the number of
+//! training samples seen, averaged over seeds (the paper's Fig. 1 / Fig. S1).
+//!
+//! ```text
+//! cargo run --release --example online -- --seeds 5 --out out/online.csv
+//! ```
+
+use std::error::Error;
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Parser;
+use metaplasticity::data::OwnedDataset;
+use metaplasticity::idx::Dataset;
+use metaplasticity::init::index;
+use metaplasticity::online::{correct, learn};
+use metaplasticity::{
+    Activity, Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, Network,
+    Rule, shape,
+};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::SeedableRng;
+
+/// The paper's 5-layer network, 784-170-130-100-70-10.
+type Paper = shape![784, 170, 130, 100, 70, 10];
+
+#[derive(Parser)]
+#[command(
+    about = "Online learning (one pass, batch size one) on the shipped MNIST digits: BP vs FA vs DFA with F^0"
+)]
+struct Args {
+    /// Number of seeds (independent initialisations and sample orders) to average over.
+    #[arg(long, default_value_t = 5)]
+    seeds: u64,
+    /// Training samples to present (one pass; at most 10,000 minus --test).
+    #[arg(long, default_value_t = 8000)]
+    samples: usize,
+    /// Held-out digits used to measure accuracy (the last ones of the data set).
+    #[arg(long, default_value_t = 2000)]
+    test: usize,
+    /// Measure accuracy after every this many samples.
+    #[arg(long, default_value_t = 500)]
+    every: usize,
+    /// Learning rate theta_0 of F^0 = -e_l y_{l-1}^T.
+    #[arg(long, default_value_t = 0.01)]
+    theta0: f32,
+    /// CSV file to write (columns: samples, then mean accuracy per pathway).
+    #[arg(long, default_value = "out/online.csv")]
+    out: PathBuf,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Bp,
+    Fa,
+    Dfa,
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let args = Args::parse();
+    let owned = OwnedDataset::mnist_shipped()?;
+    let data = owned.view();
+    if args.test >= data.len() || args.samples + args.test > data.len() {
+        return Err(format!("--samples + --test must not exceed {} digits", data.len()).into());
+    }
+    let kinds = [("bp", Kind::Bp), ("fa", Kind::Fa), ("dfa", Kind::Dfa)];
+    let points: Vec<usize> = (0..=args.samples).step_by(args.every.max(1)).collect();
+    let mut mean = vec![[0.0f64; 3]; points.len()];
+    for seed in 0..args.seeds {
+        for (k, &(_, kind)) in kinds.iter().enumerate() {
+            let curve = run(kind, seed, &data, &args, &points)?;
+            for (m, a) in mean.iter_mut().zip(curve) {
+                m[k] += a / args.seeds as f64;
+            }
+        }
+    }
+    if let Some(dir) = args.out.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let mut csv = String::from("samples,bp,fa,dfa\n");
+    println!("{:>8} {:>8} {:>8} {:>8}", "samples", "BP", "FA", "DFA");
+    for (p, m) in points.iter().zip(&mean) {
+        csv.push_str(&format!("{p},{:.4},{:.4},{:.4}\n", m[0], m[1], m[2]));
+        println!("{p:>8} {:>8.3} {:>8.3} {:>8.3}", m[0], m[1], m[2]);
+    }
+    let tmp = args.out.with_extension("csv.tmp");
+    fs::File::create(&tmp)?.write_all(csv.as_bytes())?;
+    fs::rename(&tmp, &args.out)?;
+    println!(
+        "mean of {} seeds on {} held-out digits; written to {}",
+        args.seeds,
+        args.test,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// Accuracy on the held-out digits at each point of `points` for one seed.
+fn run(
+    kind: Kind,
+    seed: u64,
+    data: &Dataset<'_>,
+    args: &Args,
+    points: &[usize],
+) -> Result<Vec<f64>, Box<dyn Error>> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut net = Network::<f32, Paper, _>::zeros();
+    net.init(&mut rng, Init::XavierUniform);
+    match kind {
+        Kind::Bp => curve(&mut net, &Backprop, &mut rng, data, args, points),
+        Kind::Fa => {
+            let fa = FeedbackAlignment::random(&mut rng, Init::XavierUniform);
+            curve(&mut net, &fa, &mut rng, data, args, points)
+        }
+        Kind::Dfa => {
+            let dfa = DirectFeedbackAlignment::random(&mut rng, Init::XavierUniform);
+            curve(&mut net, &dfa, &mut rng, data, args, points)
+        }
+    }
+}
+
+fn curve<P: FeedbackPathway<f32, Paper>>(
+    net: &mut Network<f32, Paper, Box<[f32]>>,
+    pathway: &P,
+    rng: &mut Xoshiro256PlusPlus,
+    data: &Dataset<'_>,
+    args: &Args,
+    points: &[usize],
+) -> Result<Vec<f64>, Box<dyn Error>> {
+    let rule = Rule::<f32>::fa();
+    let mut rule = rule;
+    rule.set_thetas(&[args.theta0])?;
+    let mut act = Activity::<f32, Paper, _>::zeros();
+    let train_end = data.len() - args.test;
+    // A random order of the training digits (Fisher-Yates).
+    let mut order: Vec<usize> = (0..train_end).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, index(rng, i + 1));
+    }
+    let mut acc = Vec::with_capacity(points.len());
+    let mut seen = 0;
+    for &p in points {
+        while seen < p {
+            learn(net, pathway, &rule, &mut act, data, order[seen])?;
+            seen += 1;
+        }
+        acc.push(correct(net, &mut act, data, train_end..data.len())? as f64 / args.test as f64);
+    }
+    Ok(acc)
+}

@@ -1,0 +1,187 @@
+//! Per-sample activity: everything one online step computes before it
+//! updates the weights, kept in one caller-provided buffer.
+
+use core::marker::PhantomData;
+use core::ops::Range;
+
+use crate::error::{BufferKind, Error};
+use crate::network::forward_layer;
+use crate::{Real, Shape, Storage};
+
+/// The activity of a network of shape `S` for one sample, in one buffer of
+/// [`Shape::ACTIVITY`] entries:
+///
+/// * `y_l` for `l = 0 .. L` (`y_0 = x`, and at the top `y_L = p = softmax(z_L)`,
+///   the "postsynaptic activity" `yhat_L` used by plasticity terms),
+/// * `z_l = W_l y_{l-1}`,
+/// * `e_l`, the modulating signals (`e_L = p - onehot(label)`),
+/// * `f_l = B_l e_{l+1}` (or `D_l e_L`), the feedback before the slope,
+///   `e_l = f_l ⊙ g(y_l)`,
+/// * scratch space for the update sweep.
+///
+/// ```
+/// use metaplasticity::{shape, Activity, Shape};
+/// type Tiny = shape![64, 32, 16, 10];
+/// let mut buf = [0.0f32; Tiny::ACTIVITY];
+/// let act = Activity::<f32, Tiny, _>::new(&mut buf[..]).unwrap();
+/// assert_eq!(act.y(2).len(), 16);
+/// ```
+pub struct Activity<T, S, B> {
+    buf: B,
+    loss: T,
+    log_norm: T,
+    label: Option<usize>,
+    shape: PhantomData<S>,
+}
+
+/// The buffer split into its blocks, each `S::UNITS` long except `scratch`.
+pub(crate) struct Blocks<'a, T> {
+    pub y: &'a mut [T],
+    pub z: &'a mut [T],
+    pub e: &'a mut [T],
+    pub f: &'a mut [T],
+    pub scratch: &'a mut [T],
+}
+
+/// Range of layer `l`'s units inside a block.
+#[inline(always)]
+pub(crate) fn units<S: Shape>(l: usize) -> Range<usize> {
+    let o = S::unit_offset(l);
+    o..o + S::width(l)
+}
+
+impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
+    /// Wraps a buffer of exactly [`Shape::ACTIVITY`] entries (any contents).
+    pub fn new(buf: B) -> Result<Self, Error> {
+        let found = buf.as_ref().len();
+        if found != S::ACTIVITY {
+            return Err(Error::BufferLength {
+                what: BufferKind::Activity,
+                expected: S::ACTIVITY,
+                found,
+            });
+        }
+        Ok(Self {
+            buf,
+            loss: T::zero(),
+            log_norm: T::zero(),
+            label: None,
+            shape: PhantomData,
+        })
+    }
+
+    /// Activity `y_l` (`0 <= l <= L`; `y_L` is the softmax output `p`).
+    pub fn y(&self, l: usize) -> &[T] {
+        &self.buf.as_ref()[units::<S>(l)]
+    }
+    /// Pre-activation `z_l = W_l y_{l-1}` (`1 <= l <= L`).
+    pub fn z(&self, l: usize) -> &[T] {
+        &self.buf.as_ref()[S::UNITS..][units::<S>(l)]
+    }
+    /// Modulating signal `e_l` (`1 <= l <= L`, and `e_0` when a term on
+    /// layer 1 needed it; zero otherwise).
+    pub fn e(&self, l: usize) -> &[T] {
+        &self.buf.as_ref()[2 * S::UNITS..][units::<S>(l)]
+    }
+    /// Feedback `f_l` with `e_l = f_l ⊙ g(y_l)` (`0 <= l < L`).
+    pub fn f(&self, l: usize) -> &[T] {
+        &self.buf.as_ref()[3 * S::UNITS..][units::<S>(l)]
+    }
+    /// Output probabilities `p = softmax(z_L)`.
+    pub fn output(&self) -> &[T] {
+        self.y(S::DEPTH)
+    }
+    /// Predicted class, `argmax p` (the first on ties).
+    pub fn prediction(&self) -> usize {
+        let p = self.output();
+        let mut best = 0;
+        for (k, &pk) in p.iter().enumerate() {
+            if pk > p[best] {
+                best = k;
+            }
+        }
+        best
+    }
+    /// Cross-entropy `-ln p_c` of the last step's label `c` (zero after a
+    /// bare forward pass).
+    pub fn loss(&self) -> T {
+        self.loss
+    }
+    /// The label of the last step, if any.
+    pub fn label(&self) -> Option<usize> {
+        self.label
+    }
+
+    pub(crate) fn blocks(&mut self) -> Blocks<'_, T> {
+        let (y, rest) = self.buf.as_mut().split_at_mut(S::UNITS);
+        let (z, rest) = rest.split_at_mut(S::UNITS);
+        let (e, rest) = rest.split_at_mut(S::UNITS);
+        let (f, scratch) = rest.split_at_mut(S::UNITS);
+        Blocks {
+            y,
+            z,
+            e,
+            f,
+            scratch,
+        }
+    }
+
+    /// The input `y_0` (length `n_0`), writable: fill it and call
+    /// [`Network::forward_loaded`](crate::Network::forward_loaded) or
+    /// [`step_loaded`](crate::step::step_loaded) to use a sample without
+    /// copying it through another buffer (e.g. straight from an IDX file).
+    pub fn input_mut(&mut self) -> &mut [T] {
+        &mut self.buf.as_mut()[units::<S>(0)]
+    }
+
+    /// Forward pass with weights `w` (all layers) from the input already in
+    /// `y_0`, which is checked for NaN/inf first.
+    pub(crate) fn forward(&mut self, w: &[T], beta: T) -> Result<(), Error> {
+        self.label = None;
+        self.loss = T::zero();
+        let mut log_norm = T::zero();
+        let b = self.blocks();
+        if let Some(index) = b.y[units::<S>(0)].iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteInput { index });
+        }
+        for l in 1..=S::DEPTH {
+            let (below, above) = b.y.split_at_mut(S::unit_offset(l));
+            let y_prev = &below[units::<S>(l - 1)];
+            let y = &mut above[..S::width(l)];
+            let z = &mut b.z[units::<S>(l)];
+            let wo = S::weight_offset(l);
+            let wl = &w[wo..wo + S::width(l) * S::width(l - 1)];
+            log_norm = forward_layer(wl, y_prev, z, y, l == S::DEPTH, beta);
+            if !(crate::real::all_finite(y) && crate::real::all_finite(z)) {
+                return Err(Error::NonFiniteSignal { layer: l });
+            }
+        }
+        self.log_norm = log_norm;
+        Ok(())
+    }
+
+    /// Starts the backward signals: `e_L = p - onehot(label)` and the loss.
+    /// `label < n_L` is checked by the caller.
+    pub(crate) fn set_label(&mut self, label: usize) {
+        let top = S::DEPTH;
+        let log_norm = self.log_norm;
+        let b = self.blocks();
+        let p = &b.y[units::<S>(top)];
+        let z = &b.z[units::<S>(top)];
+        let e = &mut b.e[units::<S>(top)];
+        e.copy_from_slice(p);
+        e[label] -= T::one();
+        // -ln p_c = ln sum_k exp z_k - z_c: exact even where p_c underflows.
+        self.loss = log_norm - z[label];
+        self.label = Some(label);
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: Shape> Activity<T, S, alloc::boxed::Box<[T]>> {
+    /// An activity buffer on the heap.
+    pub fn zeros() -> Self {
+        Self::new(crate::network::zeroed_box(S::ACTIVITY))
+            .unwrap_or_else(|_| unreachable!("length is S::ACTIVITY"))
+    }
+}

@@ -1,0 +1,157 @@
+//! The error type of the core: small, `Copy`, allocation-free.
+
+use core::fmt;
+
+/// Which buffer a length error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BufferKind {
+    /// Forward weights `W_1 .. W_L` ([`Shape::WEIGHTS`](crate::Shape::WEIGHTS) entries).
+    Weights,
+    /// Feedback matrices `B_0 .. B_{L-1}` ([`Shape::WEIGHTS`](crate::Shape::WEIGHTS) entries).
+    Feedback,
+    /// Direct feedback matrices `D_0 .. D_{L-1}` ([`Shape::DIRECT`](crate::Shape::DIRECT) entries).
+    DirectFeedback,
+    /// The per-sample activity buffer ([`Activity::LEN`](crate::Activity::LEN) entries).
+    Activity,
+    /// An input sample (`n_0` entries).
+    Input,
+    /// A coefficient vector `Theta` (one entry per term of the rule).
+    Theta,
+}
+
+/// Everything that can go wrong in the core. Each variant says what was
+/// wrong; none of them leaves the caller's weights modified, except
+/// [`Error::Diverged`], which reports that an update overflowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A buffer has the wrong number of entries.
+    BufferLength {
+        /// Which buffer.
+        what: BufferKind,
+        /// Entries required by the shape.
+        expected: usize,
+        /// Entries supplied.
+        found: usize,
+    },
+    /// A label is not a class of the output layer.
+    LabelOutOfRange {
+        /// The label given.
+        label: usize,
+        /// Number of classes `n_L`.
+        classes: usize,
+    },
+    /// An input sample contains NaN or an infinity.
+    NonFiniteInput {
+        /// Position of the first bad entry.
+        index: usize,
+    },
+    /// A plasticity coefficient `theta_r` is NaN or infinite.
+    NonFiniteTheta {
+        /// Index of the coefficient in the rule.
+        index: usize,
+    },
+    /// A weight buffer handed to the core contains NaN or an infinity.
+    NonFiniteWeights {
+        /// Which buffer.
+        what: BufferKind,
+    },
+    /// The forward pass or the modulating signals overflowed at layer
+    /// `layer` (the weights grew too large); nothing was updated.
+    NonFiniteSignal {
+        /// Layer `l` whose activity or signal is not finite.
+        layer: usize,
+    },
+    /// Applying the plasticity update made weights of layer `layer`
+    /// non-finite. Unlike every other error, the weights *were* modified:
+    /// the step ran to completion and detected the overflow afterwards.
+    Diverged {
+        /// Layer `l` whose weights overflowed.
+        layer: usize,
+    },
+    /// The softplus sharpness `beta` must be finite and positive.
+    InvalidBeta,
+    /// A layer index outside `1..=L`.
+    LayerOutOfRange {
+        /// The index given.
+        layer: usize,
+        /// The depth `L` of the network.
+        depth: usize,
+    },
+    /// A sample could not be read from a data set (e.g. an index out of
+    /// range, or an image whose size is not the network's input width).
+    Data(crate::idx::IdxError),
+    /// A rule already holds as many terms as its capacity allows.
+    RuleFull {
+        /// The capacity of the rule.
+        capacity: usize,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::BufferLength {
+                what,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{what:?} buffer has {found} entries, the network's shape needs {expected}"
+            ),
+            Error::LabelOutOfRange { label, classes } => {
+                write!(
+                    f,
+                    "label {label} is out of range: the network has {classes} classes"
+                )
+            }
+            Error::NonFiniteInput { index } => {
+                write!(f, "input entry {index} is NaN or infinite")
+            }
+            Error::NonFiniteTheta { index } => {
+                write!(
+                    f,
+                    "plasticity coefficient theta[{index}] is NaN or infinite"
+                )
+            }
+            Error::NonFiniteWeights { what } => {
+                write!(f, "{what:?} buffer contains NaN or infinite entries")
+            }
+            Error::NonFiniteSignal { layer } => write!(
+                f,
+                "activity or modulating signal of layer {layer} overflowed; weights left unchanged"
+            ),
+            Error::Diverged { layer } => write!(
+                f,
+                "the plasticity update made weights of layer {layer} non-finite (diverged)"
+            ),
+            Error::InvalidBeta => write!(f, "softplus beta must be finite and positive"),
+            Error::LayerOutOfRange { layer, depth } => {
+                write!(
+                    f,
+                    "layer {layer} does not exist: the network has layers 1..={depth}"
+                )
+            }
+            Error::Data(e) => write!(f, "data set: {e}"),
+            Error::RuleFull { capacity } => {
+                write!(f, "the rule already holds its capacity of {capacity} terms")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Error::Data(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<crate::idx::IdxError> for Error {
+    fn from(e: crate::idx::IdxError) -> Self {
+        Error::Data(e)
+    }
+}

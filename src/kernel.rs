@@ -1,0 +1,72 @@
+//! Dense kernels over column-major slices, written so that the compiler
+//! vectorises them for any [`Real`] (independent accumulators in reductions,
+//! zipped iterators without bounds checks in the inner loops).
+//!
+//! A matrix `M` of shape `rows x cols` is stored column by column:
+//! `M[i, j] = m[j * rows + i]`, nalgebra's layout.
+
+use crate::Real;
+
+/// `out = M x` for `M` of shape `out.len() x x.len()`.
+#[inline]
+pub fn mul<T: Real>(m: &[T], x: &[T], out: &mut [T]) {
+    out.fill(T::zero());
+    mul_add(m, x, out);
+}
+
+/// `out += M x` for `M` of shape `out.len() x x.len()`.
+#[inline]
+pub fn mul_add<T: Real>(m: &[T], x: &[T], out: &mut [T]) {
+    let rows = out.len();
+    if rows == 0 {
+        return;
+    }
+    for (col, &xj) in m.chunks_exact(rows).zip(x) {
+        if xj != T::zero() {
+            axpy(xj, col, out);
+        }
+    }
+}
+
+/// `out = M^T v` for `M` of shape `v.len() x out.len()`.
+#[inline]
+pub fn tr_mul<T: Real>(m: &[T], v: &[T], out: &mut [T]) {
+    let rows = v.len();
+    if rows == 0 {
+        out.fill(T::zero());
+        return;
+    }
+    for (o, col) in out.iter_mut().zip(m.chunks_exact(rows)) {
+        *o = dot(col, v);
+    }
+}
+
+/// `y += a x`.
+#[inline(always)]
+pub fn axpy<T: Real>(a: T, x: &[T], y: &mut [T]) {
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi += a * xi;
+    }
+}
+
+/// `x . y`, with eight independent partial sums so that the loop vectorises.
+#[inline(always)]
+pub fn dot<T: Real>(x: &[T], y: &[T]) -> T {
+    const LANES: usize = 8;
+    let mut acc = [T::zero(); LANES];
+    let xc = x.chunks_exact(LANES);
+    let yc = y.chunks_exact(LANES);
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (a, b) in xc.zip(yc) {
+        for k in 0..LANES {
+            acc[k] += a[k] * b[k];
+        }
+    }
+    let mut tail = T::zero();
+    for (&a, &b) in xr.iter().zip(yr) {
+        tail += a * b;
+    }
+    let s01 = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    let s23 = (acc[4] + acc[5]) + (acc[6] + acc[7]);
+    s01 + s23 + tail
+}

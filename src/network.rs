@@ -1,0 +1,231 @@
+//! The forward network: bias-free, fully connected, softplus hidden units,
+//! softmax output. Its weights `W_1 .. W_L` live in one caller-provided
+//! buffer (boxed on desktop, `static` in firmware), never on the stack.
+
+use core::marker::PhantomData;
+
+use nalgebra::DMatrixView;
+use rand_core::Rng;
+
+use crate::activation::{DEFAULT_BETA, softmax, softplus};
+use crate::error::{BufferKind, Error};
+use crate::init::Init;
+use crate::kernel;
+use crate::{Activity, Real, Shape, Storage};
+
+/// A network of shape `S` whose weights are stored in `B`.
+///
+/// `W_l` (shape `n_l x n_{l-1}`, column-major) occupies
+/// `S::weight_offset(l) .. S::weight_offset(l) + n_l n_{l-1}` of the buffer.
+///
+/// Storage is whatever owns a slice of [`Shape::WEIGHTS`] entries:
+///
+/// * on desktop, `Box<[T]>` (see [`Network::zeros`], feature `alloc`), built
+///   on the heap in place, so the paper's 784-wide network (533 KB for its
+///   first layer in `f32`) never passes through the stack;
+/// * in firmware, a `&'static mut [T; S::WEIGHTS]` in `.bss`, e.g. from
+///   `cortex_m::singleton!(: [f32; Tiny::WEIGHTS] = [0.0; Tiny::WEIGHTS])`,
+///   or any `&mut [T]` the caller owns.
+///
+/// ```
+/// use metaplasticity::{shape, Network, Shape, Init};
+/// use rand_xoshiro::{rand_core::SeedableRng, Xoshiro256PlusPlus};
+///
+/// type Tiny = shape![64, 32, 16, 10];
+/// let mut storage = [0.0f32; Tiny::WEIGHTS];
+/// let mut net = Network::<f32, Tiny, _>::new(&mut storage[..]).unwrap();
+/// net.init(&mut Xoshiro256PlusPlus::seed_from_u64(1), Init::XavierUniform);
+/// assert_eq!(net.layer(2).unwrap().shape(), (16, 32));
+/// ```
+pub struct Network<T, S, B> {
+    w: B,
+    beta: T,
+    shape: PhantomData<S>,
+}
+
+impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
+    /// Wraps a weight buffer of exactly [`Shape::WEIGHTS`] finite entries,
+    /// with the paper's softplus sharpness `beta = 10`.
+    pub fn new(w: B) -> Result<Self, Error> {
+        const { assert!(S::DEPTH >= 1, "a network needs at least one weight layer") };
+        check_buffer(w.as_ref(), S::WEIGHTS, BufferKind::Weights)?;
+        Ok(Self {
+            w,
+            beta: T::of(DEFAULT_BETA),
+            shape: PhantomData,
+        })
+    }
+
+    /// Sets the softplus sharpness `beta` (finite, positive).
+    pub fn with_beta(mut self, beta: T) -> Result<Self, Error> {
+        if !(beta.is_finite() && beta > T::zero()) {
+            return Err(Error::InvalidBeta);
+        }
+        self.beta = beta;
+        Ok(self)
+    }
+
+    /// The softplus sharpness `beta`.
+    pub fn beta(&self) -> T {
+        self.beta
+    }
+
+    /// Redraws every `W_l` independently (Xavier-uniform in the paper).
+    pub fn init<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
+        for l in 1..=S::DEPTH {
+            let (rows, cols) = (S::width(l), S::width(l - 1));
+            init.fill(rng, self.layer_slice_mut(l), cols, rows);
+        }
+    }
+
+    /// `W_l` as an `n_l x n_{l-1}` matrix view, `1 <= l <= L`.
+    pub fn layer(&self, l: usize) -> Result<DMatrixView<'_, T>, Error> {
+        check_layer::<S>(l)?;
+        Ok(DMatrixView::from_slice(
+            self.layer_slice(l),
+            S::width(l),
+            S::width(l - 1),
+        ))
+    }
+
+    /// All weights, layer after layer, each column-major.
+    pub fn as_slice(&self) -> &[T] {
+        self.w.as_ref()
+    }
+
+    /// All weights, mutable (e.g. to restore a checkpoint). Non-finite values
+    /// written here are reported by the next step, never silently used.
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        self.w.as_mut()
+    }
+
+    /// Gives the storage back.
+    pub fn into_inner(self) -> B {
+        self.w
+    }
+
+    /// The forward pass for input `x` (length `n_0`): fills `y_0 = x`,
+    /// `z_l = W_l y_{l-1}`, `y_l = softplus_beta(z_l)` and `p = softmax(z_L)`
+    /// in `act`, and returns the predicted class `argmax p`.
+    ///
+    /// Errors: wrong input length, non-finite input, or activity that
+    /// overflowed (nothing is written to the weights in any case).
+    pub fn forward<A: Storage<T>>(
+        &self,
+        x: &[T],
+        act: &mut Activity<T, S, A>,
+    ) -> Result<usize, Error> {
+        load_input(act, x)?;
+        self.forward_loaded(act)
+    }
+
+    /// The forward pass for the input already written into
+    /// [`Activity::input_mut`]; as [`Network::forward`] otherwise.
+    pub fn forward_loaded<A: Storage<T>>(
+        &self,
+        act: &mut Activity<T, S, A>,
+    ) -> Result<usize, Error> {
+        act.forward(self.w.as_ref(), self.beta)?;
+        Ok(act.prediction())
+    }
+
+    pub(crate) fn layer_slice(&self, l: usize) -> &[T] {
+        let o = S::weight_offset(l);
+        &self.w.as_ref()[o..o + S::width(l) * S::width(l - 1)]
+    }
+
+    pub(crate) fn layer_slice_mut(&mut self, l: usize) -> &mut [T] {
+        let o = S::weight_offset(l);
+        &mut self.w.as_mut()[o..o + S::width(l) * S::width(l - 1)]
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: Shape> Network<T, S, alloc::boxed::Box<[T]>> {
+    /// A network with all weights zero, allocated on the heap in place.
+    pub fn zeros() -> Self {
+        Self::new(zeroed_box(S::WEIGHTS)).unwrap_or_else(|_| unreachable!("length is S::WEIGHTS"))
+    }
+}
+
+impl<T: Real, S: Shape, B: Storage<T> + Clone> Clone for Network<T, S, B> {
+    fn clone(&self) -> Self {
+        Self {
+            w: self.w.clone(),
+            beta: self.beta,
+            shape: PhantomData,
+        }
+    }
+}
+
+/// A boxed slice of `n` zeros, built on the heap without a stack temporary.
+#[cfg(feature = "alloc")]
+pub(crate) fn zeroed_box<T: Real>(n: usize) -> alloc::boxed::Box<[T]> {
+    alloc::vec![T::zero(); n].into_boxed_slice()
+}
+
+pub(crate) fn check_buffer<T: Real>(
+    b: &[T],
+    expected: usize,
+    what: BufferKind,
+) -> Result<(), Error> {
+    if b.len() != expected {
+        return Err(Error::BufferLength {
+            what,
+            expected,
+            found: b.len(),
+        });
+    }
+    if !crate::real::all_finite(b) {
+        return Err(Error::NonFiniteWeights { what });
+    }
+    Ok(())
+}
+
+pub(crate) fn check_layer<S: Shape>(l: usize) -> Result<(), Error> {
+    if l == 0 || l > S::DEPTH {
+        return Err(Error::LayerOutOfRange {
+            layer: l,
+            depth: S::DEPTH,
+        });
+    }
+    Ok(())
+}
+
+/// Copies a sample of length `n_0` into `y_0` (its finiteness is checked by
+/// the forward pass).
+pub(crate) fn load_input<T: Real, S: Shape, A: Storage<T>>(
+    act: &mut Activity<T, S, A>,
+    x: &[T],
+) -> Result<(), Error> {
+    if x.len() != S::INPUT {
+        return Err(Error::BufferLength {
+            what: BufferKind::Input,
+            expected: S::INPUT,
+            found: x.len(),
+        });
+    }
+    act.input_mut().copy_from_slice(x);
+    Ok(())
+}
+
+/// `z = W y_prev` then the layer's non-linearity; returns `ln sum exp z` at
+/// the top layer (for the cross-entropy) and zero elsewhere.
+pub(crate) fn forward_layer<T: Real>(
+    w: &[T],
+    y_prev: &[T],
+    z: &mut [T],
+    y: &mut [T],
+    top: bool,
+    beta: T,
+) -> T {
+    kernel::mul(w, y_prev, z);
+    if top {
+        softmax(z, y)
+    } else {
+        for (yi, &zi) in y.iter_mut().zip(z.iter()) {
+            *yi = softplus(zi, beta);
+        }
+        T::zero()
+    }
+}

@@ -1,0 +1,167 @@
+//! Feedback pathways: how the output error `e_L` is carried down to the
+//! hidden layers as modulating signals `e_l = f_l ⊙ sigma'(z_l)`.
+//!
+//! | pathway | `f_l` | reference |
+//! |---|---|---|
+//! | [`Backprop`] | `W_{l+1}^T e_{l+1}` (always the current weights) | `e_l = dLoss/dz_l` exactly |
+//! | [`FeedbackAlignment`] | `B_l e_{l+1}`, `B_l` fixed random `n_l x n_{l+1}` | Lillicrap et al. 2016 |
+//! | [`DirectFeedbackAlignment`] | `D_l e_L`, `D_l` fixed random `n_l x n_L` | Nøkland 2016, supplementary note 1 |
+//!
+//! The same rule gives the presynaptic signal of the first layer,
+//! `e_0 = f_0 ⊙ (1 - exp(-beta y_0))`, when a plasticity term needs it.
+
+use core::marker::PhantomData;
+
+use rand_core::Rng;
+
+use crate::error::{BufferKind, Error};
+use crate::init::Init;
+use crate::kernel;
+use crate::network::check_buffer;
+use crate::{Real, Shape, Storage};
+
+/// A feedback pathway for networks of shape `S`.
+///
+/// Implementors compute the feedback `f_l` for `0 <= l < L`; the step then
+/// forms `e_l = f_l ⊙ g(y_l)`. Random pathways redraw their matrices in
+/// [`FeedbackPathway::reinit`] (the meta-trainer does so every episode).
+pub trait FeedbackPathway<T: Real, S: Shape> {
+    /// Writes `f_l` (length `n_l`) given all forward weights `weights`
+    /// (the layout of [`Network::as_slice`](crate::Network::as_slice)),
+    /// `e_next = e_{l+1}` and `e_out = e_L`.
+    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], e_out: &[T], f: &mut [T]);
+
+    /// Redraws the pathway's fixed random matrices, if it has any.
+    fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init);
+
+    /// A short name for reports: `"bp"`, `"fa"`, `"dfa"`.
+    fn name(&self) -> &'static str;
+}
+
+/// Backprop: `B_l = W_{l+1}^T`, read from the current forward weights at
+/// every step, so `e_l` is the exact gradient of the loss with respect to
+/// `z_l`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backprop;
+
+impl<T: Real, S: Shape> FeedbackPathway<T, S> for Backprop {
+    #[inline]
+    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], _e_out: &[T], f: &mut [T]) {
+        let o = S::weight_offset(l + 1);
+        let w_next = &weights[o..o + S::width(l + 1) * S::width(l)];
+        kernel::tr_mul(w_next, e_next, f);
+    }
+    fn reinit<R: Rng + ?Sized>(&mut self, _rng: &mut R, _init: Init) {}
+    fn name(&self) -> &'static str {
+        "bp"
+    }
+}
+
+/// Feedback alignment: fixed random `B_l` of shape `n_l x n_{l+1}` for
+/// `l = 0 .. L-1`, stored column-major in one buffer of
+/// [`Shape::WEIGHTS`] entries (`B_l` where `W_{l+1}` is in the network).
+pub struct FeedbackAlignment<T, S, B> {
+    b: B,
+    shape: PhantomData<(T, S)>,
+}
+
+/// Direct feedback alignment: fixed random `D_l` of shape `n_l x n_L` for
+/// `l = 0 .. L-1` (one buffer of [`Shape::DIRECT`] entries), carrying the
+/// output error straight to every layer. `D_{L-1}` plays the role of
+/// `B_{L-1}`.
+pub struct DirectFeedbackAlignment<T, S, B> {
+    d: B,
+    shape: PhantomData<(T, S)>,
+}
+
+impl<T: Real, S: Shape, B: Storage<T>> FeedbackAlignment<T, S, B> {
+    /// Wraps a buffer of [`Shape::WEIGHTS`] finite entries.
+    pub fn new(b: B) -> Result<Self, Error> {
+        check_buffer(b.as_ref(), S::WEIGHTS, BufferKind::Feedback)?;
+        Ok(Self {
+            b,
+            shape: PhantomData,
+        })
+    }
+    /// `B_l` (`0 <= l < L`), column-major `n_l x n_{l+1}`.
+    pub fn matrix(&self, l: usize) -> &[T] {
+        let o = S::weight_offset(l + 1);
+        &self.b.as_ref()[o..o + S::width(l) * S::width(l + 1)]
+    }
+}
+
+impl<T: Real, S: Shape, B: Storage<T>> DirectFeedbackAlignment<T, S, B> {
+    /// Wraps a buffer of [`Shape::DIRECT`] finite entries.
+    pub fn new(d: B) -> Result<Self, Error> {
+        check_buffer(d.as_ref(), S::DIRECT, BufferKind::DirectFeedback)?;
+        Ok(Self {
+            d,
+            shape: PhantomData,
+        })
+    }
+    /// `D_l` (`0 <= l < L`), column-major `n_l x n_L`.
+    pub fn matrix(&self, l: usize) -> &[T] {
+        let o = S::unit_offset(l) * S::OUTPUT;
+        &self.d.as_ref()[o..o + S::width(l) * S::OUTPUT]
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: Shape> FeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
+    /// Feedback matrices drawn from `rng` on the heap.
+    pub fn random<R: Rng + ?Sized>(rng: &mut R, init: Init) -> Self {
+        let mut fa = Self {
+            b: crate::network::zeroed_box(S::WEIGHTS),
+            shape: PhantomData,
+        };
+        fa.reinit(rng, init);
+        fa
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: Shape> DirectFeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
+    /// Direct feedback matrices drawn from `rng` on the heap.
+    pub fn random<R: Rng + ?Sized>(rng: &mut R, init: Init) -> Self {
+        let mut dfa = Self {
+            d: crate::network::zeroed_box(S::DIRECT),
+            shape: PhantomData,
+        };
+        dfa.reinit(rng, init);
+        dfa
+    }
+}
+
+impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for FeedbackAlignment<T, S, B> {
+    #[inline]
+    fn feedback(&self, l: usize, _weights: &[T], e_next: &[T], _e_out: &[T], f: &mut [T]) {
+        kernel::mul(self.matrix(l), e_next, f);
+    }
+    fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
+        for l in 0..S::DEPTH {
+            let o = S::weight_offset(l + 1);
+            let (rows, cols) = (S::width(l), S::width(l + 1));
+            init.fill(rng, &mut self.b.as_mut()[o..o + rows * cols], cols, rows);
+        }
+    }
+    fn name(&self) -> &'static str {
+        "fa"
+    }
+}
+
+impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for DirectFeedbackAlignment<T, S, B> {
+    #[inline]
+    fn feedback(&self, l: usize, _weights: &[T], _e_next: &[T], e_out: &[T], f: &mut [T]) {
+        kernel::mul(self.matrix(l), e_out, f);
+    }
+    fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
+        for l in 0..S::DEPTH {
+            let o = S::unit_offset(l) * S::OUTPUT;
+            let (rows, cols) = (S::width(l), S::OUTPUT);
+            init.fill(rng, &mut self.d.as_mut()[o..o + rows * cols], cols, rows);
+        }
+    }
+    fn name(&self) -> &'static str {
+        "dfa"
+    }
+}

@@ -1,0 +1,215 @@
+//! One online learning step: forward pass, modulating signals, and the local
+//! update of every layer. This is the unit everything else builds on.
+
+use crate::activation::softplus_slope;
+use crate::activity::{Blocks, units};
+use crate::error::Error;
+use crate::kernel;
+use crate::network::load_input;
+use crate::pathway::FeedbackPathway;
+use crate::rule::Rule;
+use crate::term::{Column, Mix, Signals};
+use crate::{Activity, Network, Real, Shape, Storage};
+
+/// What a step reports about the sample it learned from (computed before
+/// the update).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome<T> {
+    /// Cross-entropy `-ln p_c` of the sample.
+    pub loss: T,
+    /// The predicted class `argmax p`.
+    pub prediction: usize,
+}
+
+/// Learns from one sample `(x, label)`:
+///
+/// 1. forward: `z_l = W_l y_{l-1}`, `y_l = softplus_beta(z_l)`, `p = softmax(z_L)`;
+/// 2. signals: `e_L = p - onehot(label)`, then top-down
+///    `e_l = f_l ⊙ g(y_l)` with `f_l` from the `pathway` (and `e_0` when a
+///    term on layer 1 needs it);
+/// 3. update: `W_l <- W_l + sum_r theta_r F^r_l` on every layer, all terms
+///    evaluated at the weights before the update, one sweep per layer.
+///
+/// Allocation-free. Errors, with the weights left exactly as they were: a
+/// label `>= n_L`, an input of the wrong length or with NaN/inf, a
+/// non-finite coefficient, an overflow in the forward pass or the signals.
+/// If the update itself overflows, the step reports [`Error::Diverged`]
+/// (the weights of that layer are then non-finite; earlier layers were
+/// updated, later ones not).
+pub fn step<T, S, W, P, A, const N: usize>(
+    net: &mut Network<T, S, W>,
+    pathway: &P,
+    rule: &Rule<'_, T, N>,
+    act: &mut Activity<T, S, A>,
+    x: &[T],
+    label: usize,
+) -> Result<Outcome<T>, Error>
+where
+    T: Real,
+    S: Shape,
+    W: Storage<T>,
+    P: FeedbackPathway<T, S> + ?Sized,
+    A: Storage<T>,
+{
+    load_input(act, x)?;
+    step_loaded(net, pathway, rule, act, label)
+}
+
+/// [`step`] for the input already written into [`Activity::input_mut`].
+pub fn step_loaded<T, S, W, P, A, const N: usize>(
+    net: &mut Network<T, S, W>,
+    pathway: &P,
+    rule: &Rule<'_, T, N>,
+    act: &mut Activity<T, S, A>,
+    label: usize,
+) -> Result<Outcome<T>, Error>
+where
+    T: Real,
+    S: Shape,
+    W: Storage<T>,
+    P: FeedbackPathway<T, S> + ?Sized,
+    A: Storage<T>,
+{
+    if label >= S::OUTPUT {
+        return Err(Error::LabelOutOfRange {
+            label,
+            classes: S::OUTPUT,
+        });
+    }
+    rule.check()?;
+    let beta = net.beta();
+    act.forward(net.as_slice(), beta)?;
+    act.set_label(label);
+    let outcome = Outcome {
+        loss: act.loss(),
+        prediction: act.prediction(),
+    };
+    let lowest = if rule.needs(1).pre_error { 0 } else { 1 };
+    signals(pathway, net.as_slice(), act, lowest, beta)?;
+    let mut blocks = act.blocks();
+    for l in 1..=S::DEPTH {
+        update_layer::<T, S, N>(net.layer_slice_mut(l), rule, &mut blocks, l)?;
+    }
+    Ok(outcome)
+}
+
+/// Computes `e_l` for `l = L-1` down to `lowest` (0 or 1) from `e_L`, which
+/// must already be set; `e_0` is zeroed when not computed.
+pub(crate) fn signals<T, S, P, A>(
+    pathway: &P,
+    weights: &[T],
+    act: &mut Activity<T, S, A>,
+    lowest: usize,
+    beta: T,
+) -> Result<(), Error>
+where
+    T: Real,
+    S: Shape,
+    P: FeedbackPathway<T, S> + ?Sized,
+    A: Storage<T>,
+{
+    let b = act.blocks();
+    if lowest > 0 {
+        b.e[units::<S>(0)].fill(T::zero());
+    }
+    for l in (lowest..S::DEPTH).rev() {
+        let (below, above) = b.e.split_at_mut(S::unit_offset(l + 1));
+        let e_next = &above[..S::width(l + 1)];
+        let e_out = &above[units::<S>(S::DEPTH).start - S::unit_offset(l + 1)..];
+        let e = &mut below[units::<S>(l)];
+        let f = &mut b.f[units::<S>(l)];
+        pathway.feedback(l, weights, e_next, e_out, f);
+        for ((ei, &fi), &yi) in e.iter_mut().zip(f.iter()).zip(&b.y[units::<S>(l)]) {
+            *ei = fi * softplus_slope(yi, beta);
+        }
+        if !crate::real::all_finite(e) {
+            return Err(Error::NonFiniteSignal { layer: l });
+        }
+    }
+    Ok(())
+}
+
+/// Applies the rule to `W_l` (one sweep over its columns).
+fn update_layer<T: Real, S: Shape, const N: usize>(
+    w: &mut [T],
+    rule: &Rule<'_, T, N>,
+    b: &mut Blocks<'_, T>,
+    l: usize,
+) -> Result<(), Error> {
+    let needs = rule.needs(l);
+    let rows = S::width(l);
+    let (wtu, _) = b.scratch.split_at_mut(S::width(l - 1));
+    let post = &b.y[units::<S>(l)];
+    if needs.wt_post_vector {
+        kernel::tr_mul(w, post, wtu);
+    }
+    let s = Signals {
+        layer: l,
+        top: l == S::DEPTH,
+        post_error: &b.e[units::<S>(l)],
+        post,
+        pre: &b.y[units::<S>(l - 1)],
+        pre_error: &b.e[units::<S>(l - 1)],
+        drive: &b.z[units::<S>(l)],
+        wt_post: if needs.wt_post_vector { &wtu[..] } else { &[] },
+    };
+    // k_r = theta_r * scale_r for the terms active on this layer.
+    let mut active: heapless::Vec<(&dyn crate::term::PlasticityTerm<T>, T), N> =
+        heapless::Vec::new();
+    for e in rule
+        .entries()
+        .iter()
+        .filter(|e| e.layers.contains(l) && e.theta != T::zero())
+    {
+        let k = e.theta * e.term.scale(&s);
+        // Capacity N is the rule's own: this push cannot fail.
+        let _ = active.push((e.term, k));
+    }
+    if active.is_empty() {
+        return Ok(());
+    }
+    let mut overflow = T::zero();
+    for (j, col) in w.chunks_exact_mut(rows).enumerate() {
+        let wt_post = if needs.wt_post_vector {
+            s.wt_post[j]
+        } else if needs.wt_post {
+            kernel::dot(col, s.post)
+        } else {
+            T::zero()
+        };
+        let mut m = Mix::zero();
+        let c = Column {
+            j,
+            weights: col,
+            wt_post,
+        };
+        for &(term, k) in &active {
+            term.mix(k, &s, &c, &mut m);
+        }
+        overflow += apply_mix(col, &m, s.post_error, s.post);
+    }
+    if !overflow.is_finite() {
+        return Err(Error::Diverged { layer: l });
+    }
+    Ok(())
+}
+
+/// `col += m.post_error a + m.post u + m.ones + m.weights col`; returns a
+/// value that is finite if and only if every new entry is finite.
+#[inline(always)]
+fn apply_mix<T: Real>(col: &mut [T], m: &Mix<T>, a: &[T], u: &[T]) -> T {
+    let zero = T::zero();
+    let mut probe = zero;
+    if m.post == zero && m.ones == zero && m.weights == zero {
+        for (w, &ai) in col.iter_mut().zip(a) {
+            *w += m.post_error * ai;
+            probe += *w * zero;
+        }
+    } else {
+        for ((w, &ai), &ui) in col.iter_mut().zip(a).zip(u) {
+            *w += m.weights * *w + m.post_error * ai + m.post * ui + m.ones;
+            probe += *w * zero;
+        }
+    }
+    probe
+}

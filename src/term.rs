@@ -1,0 +1,152 @@
+//! The [`PlasticityTerm`] trait: one local plasticity term `F^r_l` and what
+//! it reads.
+//!
+//! Every term of the paper's pool, and every term a user adds, has columns
+//! that are linear combinations of four vectors of layer `l`:
+//!
+//! `F[:, j] = alpha_j e_l + beta_j yhat_l + gamma_j 1 + delta_j W_l[:, j]`,
+//!
+//! where the scalars `alpha_j .. delta_j` may depend on presynaptic
+//! quantities of column `j` (`y_{l-1,j}`, `e_{l-1,j}`, `(W_l^T yhat_l)_j`)
+//! and on one per-layer scalar (the term's [`scale`](PlasticityTerm::scale)).
+//! A term states its scalars for one column in
+//! [`mix`](PlasticityTerm::mix); the step adds the contributions of all
+//! terms of a rule and sweeps each column of `W_l` once, so every rule, the
+//! user's included, is applied in a single fused pass over the weights with
+//! all terms evaluated at the weights *before* the update.
+
+use crate::Real;
+
+/// What a term reads beyond `e_l`, `yhat_l`, `y_{l-1}` and `z_l` (always
+/// available). The step computes only what some term needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The presynaptic error `e_{l-1}` (on layer 1 this is `e_0`, which
+    /// costs as much as the first layer's forward pass).
+    pub pre_error: bool,
+    /// `(W_l^T yhat_l)_j` for the column being updated (computed inside the
+    /// sweep, one dot product per column).
+    pub wt_post: bool,
+    /// The whole vector `W_l^T yhat_l` before the sweep, in
+    /// [`Signals::wt_post`] (an extra pass over `W_l`).
+    pub wt_post_vector: bool,
+}
+
+impl Needs {
+    /// Needs nothing beyond the always-available signals.
+    pub const NOTHING: Needs = Needs {
+        pre_error: false,
+        wt_post: false,
+        wt_post_vector: false,
+    };
+
+    /// The union of two sets of needs.
+    pub const fn union(self, other: Needs) -> Needs {
+        Needs {
+            pre_error: self.pre_error || other.pre_error,
+            wt_post: self.wt_post || other.wt_post,
+            wt_post_vector: self.wt_post_vector || other.wt_post_vector,
+        }
+    }
+}
+
+/// The signals of layer `l` for one step, as seen by a term (all of them
+/// from before the update).
+#[derive(Debug, Clone, Copy)]
+pub struct Signals<'a, T> {
+    /// The layer `l` (`1 <= l <= L`).
+    pub layer: usize,
+    /// `true` at the output layer `l = L`.
+    pub top: bool,
+    /// `e_l`, the postsynaptic modulating signal (length `n_l`).
+    pub post_error: &'a [T],
+    /// `yhat_l`: the activity `y_l`, or `p = softmax(z_L)` at the top (`n_l`).
+    pub post: &'a [T],
+    /// `y_{l-1}`, the presynaptic activity (`n_{l-1}`).
+    pub pre: &'a [T],
+    /// `e_{l-1}`, the presynaptic signal (`n_{l-1}`; zeros unless some term
+    /// on this layer declared [`Needs::pre_error`]).
+    pub pre_error: &'a [T],
+    /// `z_l = W_l y_{l-1}` (`n_l`).
+    pub drive: &'a [T],
+    /// `W_l^T yhat_l` (`n_{l-1}`) when some term declared
+    /// [`Needs::wt_post_vector`], else empty.
+    pub wt_post: &'a [T],
+}
+
+/// Column `j` of `W_l` before the update, as seen by a term.
+#[derive(Debug, Clone, Copy)]
+pub struct Column<'a, T> {
+    /// The column (presynaptic unit) index `j`.
+    pub j: usize,
+    /// `W_l[:, j]`.
+    pub weights: &'a [T],
+    /// `(W_l^T yhat_l)_j = W_l[:, j] . yhat_l` if [`Needs::wt_post`] or
+    /// [`Needs::wt_post_vector`] was declared, else zero.
+    pub wt_post: T,
+}
+
+/// The coefficients of one column of an update:
+/// `delta W[:, j] = post_error e_l + post yhat_l + ones 1 + weights W[:, j]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mix<T> {
+    /// Coefficient of `e_l`.
+    pub post_error: T,
+    /// Coefficient of `yhat_l`.
+    pub post: T,
+    /// Coefficient of the all-ones vector.
+    pub ones: T,
+    /// Coefficient of the column itself, `W_l[:, j]`.
+    pub weights: T,
+}
+
+impl<T: Real> Mix<T> {
+    /// All coefficients zero.
+    pub fn zero() -> Self {
+        Mix {
+            post_error: T::zero(),
+            post: T::zero(),
+            ones: T::zero(),
+            weights: T::zero(),
+        }
+    }
+}
+
+/// One local plasticity term `F^r`: `W_l <- W_l + ... + theta_r F^r_l + ...`.
+///
+/// See the [module documentation](self) for the form every term takes. A
+/// user-defined term, e.g. plain Hebbian plasticity `F = y_l y_{l-1}^T`:
+///
+/// ```
+/// use metaplasticity::term::{Column, Mix, PlasticityTerm, Signals};
+/// use metaplasticity::Real;
+///
+/// struct Hebb;
+/// impl<T: Real> PlasticityTerm<T> for Hebb {
+///     fn name(&self) -> &'static str { "hebb" }
+///     // column j of y_l y_{l-1}^T is y_{l-1,j} * y_l
+///     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
+///         m.post += k * s.pre[c.j];
+///     }
+/// }
+/// ```
+pub trait PlasticityTerm<T: Real> {
+    /// A short name for reports (`"F0"`, or the user's).
+    fn name(&self) -> &'static str;
+
+    /// What the term reads beyond the always-available signals.
+    fn needs(&self) -> Needs {
+        Needs::NOTHING
+    }
+
+    /// A per-layer scalar factor, computed once before the sweep (for
+    /// example `1^T yhat_l` for `F^5`); the sweep calls [`mix`](Self::mix)
+    /// with `k = theta_r * scale`. Defaults to one.
+    fn scale(&self, s: &Signals<'_, T>) -> T {
+        let _ = s;
+        T::one()
+    }
+
+    /// Adds `k` times column `c.j` of the term into `m`.
+    fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>);
+}

@@ -1,0 +1,229 @@
+//! The paper's pool of ten plasticity terms `F^0 .. F^9` (its Methods,
+//! Eqs. 14-23), each a zero-sized type. Notation for layer `l`: `e_l`
+//! postsynaptic signal, `y_{l-1}` presynaptic activity, `e_{l-1}` presynaptic
+//! signal, `y_l` postsynaptic activity (`p` at the output), `W_l` weights.
+
+use crate::Real;
+use crate::kernel::dot;
+use crate::term::{Column, Mix, Needs, PlasticityTerm, Signals};
+
+const PRE_ERROR: Needs = Needs {
+    pre_error: true,
+    wt_post: false,
+    wt_post_vector: false,
+};
+
+macro_rules! term {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct $name;
+    };
+}
+
+term!(
+    /// `F^0 = -e_l y_{l-1}^T`: the pseudo-gradient, the plain feedback
+    /// alignment update (the exact gradient step under backprop).
+    PseudoGradient
+);
+term!(
+    /// `F^1 = -y_l e_{l-1}^T`.
+    ActivityError
+);
+term!(
+    /// `F^2 = -e_l e_{l-1}^T`: the Hebbian-style error term ("eHebb");
+    /// in expectation `sigma_l^2 B^T` for random feedback (supplementary note 4).
+    ErrorHebb
+);
+term!(
+    /// `F^3 = -W_l`: weight decay.
+    WeightDecay
+);
+term!(
+    /// `F^4 = -1 e_{l-1}^T`, with `1` the all-ones vector of length `n_l`.
+    ErrorBroadcast
+);
+term!(
+    /// `F^5 = -(1^T y_l) e_l y_{l-1}^T`: the pseudo-gradient scaled by the
+    /// total postsynaptic activity.
+    ActivityScaledGradient
+);
+term!(
+    /// `F^6 = -(y_l^T W_l e_{l-1}) y_l e_{l-1}^T`.
+    FeedbackScaledActivityError
+);
+term!(
+    /// `F^7 = -(y_l^T W_l e_{l-1}) e_l y_{l-1}^T`.
+    FeedbackScaledGradient
+);
+term!(
+    /// `F^8 = -(e_l^T W_l y_{l-1}) y_l e_{l-1}^T`, where
+    /// `e_l^T W_l y_{l-1} = e_l . z_l`.
+    DriveScaledActivityError
+);
+term!(
+    /// `F^9 = y_l y_{l-1}^T - y_l y_l^T W_l`: Oja's rule, applied as the
+    /// rank-one update `y_l (y_{l-1} - W_l^T y_l)^T` (the product
+    /// `y_l y_l^T W_l` is never formed).
+    Oja
+);
+
+impl<T: Real> PlasticityTerm<T> for PseudoGradient {
+    fn name(&self) -> &'static str {
+        "F0"
+    }
+    #[inline]
+    fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
+        m.post_error -= k * s.pre[c.j];
+    }
+}
+
+impl<T: Real> PlasticityTerm<T> for ActivityError {
+    fn name(&self) -> &'static str {
+        "F1"
+    }
+    fn needs(&self) -> Needs {
+        PRE_ERROR
+    }
+    #[inline]
+    fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
+        m.post -= k * s.pre_error[c.j];
+    }
+}
+
+impl<T: Real> PlasticityTerm<T> for ErrorHebb {
+    fn name(&self) -> &'static str {
+        "F2"
+    }
+    fn needs(&self) -> Needs {
+        PRE_ERROR
+    }
+    #[inline]
+    fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
+        m.post_error -= k * s.pre_error[c.j];
+    }
+}
+
+impl<T: Real> PlasticityTerm<T> for WeightDecay {
+    fn name(&self) -> &'static str {
+        "F3"
+    }
+    #[inline]
+    fn mix(&self, k: T, _s: &Signals<'_, T>, _c: &Column<'_, T>, m: &mut Mix<T>) {
+        m.weights -= k;
+    }
+}
+
+impl<T: Real> PlasticityTerm<T> for ErrorBroadcast {
+    fn name(&self) -> &'static str {
+        "F4"
+    }
+    fn needs(&self) -> Needs {
+        PRE_ERROR
+    }
+    #[inline]
+    fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
+        m.ones -= k * s.pre_error[c.j];
+    }
+}
+
+impl<T: Real> PlasticityTerm<T> for ActivityScaledGradient {
+    fn name(&self) -> &'static str {
+        "F5"
+    }
+    fn scale(&self, s: &Signals<'_, T>) -> T {
+        s.post.iter().fold(T::zero(), |acc, &u| acc + u)
+    }
+    #[inline]
+    fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
+        m.post_error -= k * s.pre[c.j];
+    }
+}
+
+/// `y_l^T W_l e_{l-1} = (W_l^T y_l) . e_{l-1}`, shared by `F^6` and `F^7`.
+const FEEDBACK_SCALE: Needs = Needs {
+    pre_error: true,
+    wt_post: false,
+    wt_post_vector: true,
+};
+
+impl<T: Real> PlasticityTerm<T> for FeedbackScaledActivityError {
+    fn name(&self) -> &'static str {
+        "F6"
+    }
+    fn needs(&self) -> Needs {
+        FEEDBACK_SCALE
+    }
+    fn scale(&self, s: &Signals<'_, T>) -> T {
+        dot(s.wt_post, s.pre_error)
+    }
+    #[inline]
+    fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
+        m.post -= k * s.pre_error[c.j];
+    }
+}
+
+impl<T: Real> PlasticityTerm<T> for FeedbackScaledGradient {
+    fn name(&self) -> &'static str {
+        "F7"
+    }
+    fn needs(&self) -> Needs {
+        FEEDBACK_SCALE
+    }
+    fn scale(&self, s: &Signals<'_, T>) -> T {
+        dot(s.wt_post, s.pre_error)
+    }
+    #[inline]
+    fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
+        m.post_error -= k * s.pre[c.j];
+    }
+}
+
+impl<T: Real> PlasticityTerm<T> for DriveScaledActivityError {
+    fn name(&self) -> &'static str {
+        "F8"
+    }
+    fn needs(&self) -> Needs {
+        PRE_ERROR
+    }
+    fn scale(&self, s: &Signals<'_, T>) -> T {
+        dot(s.post_error, s.drive)
+    }
+    #[inline]
+    fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
+        m.post -= k * s.pre_error[c.j];
+    }
+}
+
+impl<T: Real> PlasticityTerm<T> for Oja {
+    fn name(&self) -> &'static str {
+        "F9"
+    }
+    fn needs(&self) -> Needs {
+        Needs {
+            pre_error: false,
+            wt_post: true,
+            wt_post_vector: false,
+        }
+    }
+    #[inline]
+    fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
+        m.post += k * (s.pre[c.j] - c.wt_post);
+    }
+}
+
+/// The ten terms of the pool in the paper's order, `F^0 .. F^9`.
+pub fn pool<T: Real>() -> [&'static dyn PlasticityTerm<T>; 10] {
+    [
+        &PseudoGradient,
+        &ActivityError,
+        &ErrorHebb,
+        &WeightDecay,
+        &ErrorBroadcast,
+        &ActivityScaledGradient,
+        &FeedbackScaledActivityError,
+        &FeedbackScaledGradient,
+        &DriveScaledActivityError,
+        &Oja,
+    ]
+}
