@@ -112,6 +112,25 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
         self.label
     }
 
+    /// The `y`, `z`, `e` and `f` blocks, read-only.
+    pub(crate) fn parts(&self) -> [&[T]; 4] {
+        let b = self.buf.as_ref();
+        [
+            &b[..S::UNITS],
+            &b[S::UNITS..2 * S::UNITS],
+            &b[2 * S::UNITS..3 * S::UNITS],
+            &b[3 * S::UNITS..4 * S::UNITS],
+        ]
+    }
+
+    /// Copies another activity of the same shape (e.g. into a replay buffer).
+    pub fn copy_from<C: Storage<T>>(&mut self, other: &Activity<T, S, C>) {
+        self.buf.as_mut().copy_from_slice(other.buf.as_ref());
+        self.loss = other.loss;
+        self.log_norm = other.log_norm;
+        self.label = other.label;
+    }
+
     pub(crate) fn blocks(&mut self) -> Blocks<'_, T> {
         let (y, rest) = self.buf.as_mut().split_at_mut(S::UNITS);
         let (z, rest) = rest.split_at_mut(S::UNITS);

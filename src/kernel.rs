@@ -41,6 +41,32 @@ pub fn tr_mul<T: Real>(m: &[T], v: &[T], out: &mut [T]) {
     }
 }
 
+/// `out += M^T v` for `M` of shape `v.len() x out.len()`.
+#[inline]
+pub fn tr_mul_add<T: Real>(m: &[T], v: &[T], out: &mut [T]) {
+    let rows = v.len();
+    if rows == 0 {
+        return;
+    }
+    for (o, col) in out.iter_mut().zip(m.chunks_exact(rows)) {
+        *o += dot(col, v);
+    }
+}
+
+/// `M += a b^T` for `M` of shape `a.len() x b.len()`.
+#[inline]
+pub fn rank_one<T: Real>(m: &mut [T], a: &[T], b: &[T]) {
+    let rows = a.len();
+    if rows == 0 {
+        return;
+    }
+    for (col, &bj) in m.chunks_exact_mut(rows).zip(b) {
+        if bj != T::zero() {
+            axpy(bj, a, col);
+        }
+    }
+}
+
 /// `y += a x`.
 #[inline(always)]
 pub fn axpy<T: Real>(a: T, x: &[T], y: &mut [T]) {

@@ -17,12 +17,15 @@ extern crate std;
 
 pub mod activation;
 pub mod activity;
+pub mod adjoint;
 #[cfg(feature = "std")]
 pub mod data;
 pub mod error;
 pub mod idx;
 pub mod init;
 pub mod kernel;
+#[cfg(feature = "alloc")]
+pub mod meta;
 pub mod network;
 pub mod online;
 pub mod pathway;

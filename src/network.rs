@@ -129,6 +129,47 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
         Ok(act.prediction())
     }
 
+    /// Forward pass for the input in [`Activity::input_mut`] with a known
+    /// label: also sets `e_L = p - onehot(label)` and the loss
+    /// ([`Activity::loss`]), as used for query sets. Returns the prediction.
+    pub fn forward_label<A: Storage<T>>(
+        &self,
+        act: &mut Activity<T, S, A>,
+        label: usize,
+    ) -> Result<usize, Error> {
+        if label >= S::OUTPUT {
+            return Err(Error::LabelOutOfRange {
+                label,
+                classes: S::OUTPUT,
+            });
+        }
+        let prediction = self.forward_loaded(act)?;
+        act.set_label(label);
+        Ok(prediction)
+    }
+
+    /// The modulating signals `e_{L-1} .. e_1` that `pathway` sends for the
+    /// activity in `act` (after [`Network::forward_label`]); `e_0` too when
+    /// `with_input` is set. Errors if a signal overflows.
+    pub fn signals<P, A>(
+        &self,
+        pathway: &P,
+        act: &mut Activity<T, S, A>,
+        with_input: bool,
+    ) -> Result<(), Error>
+    where
+        P: crate::FeedbackPathway<T, S> + ?Sized,
+        A: Storage<T>,
+    {
+        crate::step::signals(
+            pathway,
+            self.w.as_ref(),
+            act,
+            if with_input { 0 } else { 1 },
+            self.beta,
+        )
+    }
+
     pub(crate) fn layer_slice(&self, l: usize) -> &[T] {
         let o = S::weight_offset(l);
         &self.w.as_ref()[o..o + S::width(l) * S::width(l - 1)]

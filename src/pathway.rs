@@ -14,6 +14,7 @@ use core::marker::PhantomData;
 
 use rand_core::Rng;
 
+use crate::activity::units;
 use crate::error::{BufferKind, Error};
 use crate::init::Init;
 use crate::kernel;
@@ -30,6 +31,22 @@ pub trait FeedbackPathway<T: Real, S: Shape> {
     /// (the layout of [`Network::as_slice`](crate::Network::as_slice)),
     /// `e_next = e_{l+1}` and `e_out = e_L`.
     fn feedback(&self, l: usize, weights: &[T], e_next: &[T], e_out: &[T], f: &mut [T]);
+
+    /// The adjoint of [`feedback`](Self::feedback): given `s = dL/df_l`,
+    /// adds `dL/de_{l+1}` (or `dL/de_L`) into the signal-gradient block
+    /// `ebar` (laid out like [`Activity`](crate::Activity)'s units, all
+    /// layers), and, for a pathway that reads the forward weights, their
+    /// gradient into `wbar` (laid out like the network's weights). `e` is
+    /// the block of all signals `e_0 .. e_L` of the step.
+    fn feedback_adjoint(
+        &self,
+        l: usize,
+        weights: &[T],
+        e: &[T],
+        s: &[T],
+        ebar: &mut [T],
+        wbar: &mut [T],
+    );
 
     /// Redraws the pathway's fixed random matrices, if it has any.
     fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init);
@@ -50,6 +67,22 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for Backprop {
         let o = S::weight_offset(l + 1);
         let w_next = &weights[o..o + S::width(l + 1) * S::width(l)];
         kernel::tr_mul(w_next, e_next, f);
+    }
+    fn feedback_adjoint(
+        &self,
+        l: usize,
+        weights: &[T],
+        e: &[T],
+        s: &[T],
+        ebar: &mut [T],
+        wbar: &mut [T],
+    ) {
+        // f_l = W_{l+1}^T e_{l+1}: ebar_{l+1} += W_{l+1} s, Wbar_{l+1} += e_{l+1} s^T.
+        let o = S::weight_offset(l + 1);
+        let n = S::width(l + 1) * S::width(l);
+        let next = units::<S>(l + 1);
+        kernel::mul_add(&weights[o..o + n], s, &mut ebar[next.clone()]);
+        kernel::rank_one(&mut wbar[o..o + n], &e[next], s);
     }
     fn reinit<R: Rng + ?Sized>(&mut self, _rng: &mut R, _init: Init) {}
     fn name(&self) -> &'static str {
@@ -137,6 +170,17 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for FeedbackAlignme
     fn feedback(&self, l: usize, _weights: &[T], e_next: &[T], _e_out: &[T], f: &mut [T]) {
         kernel::mul(self.matrix(l), e_next, f);
     }
+    fn feedback_adjoint(
+        &self,
+        l: usize,
+        _weights: &[T],
+        _e: &[T],
+        s: &[T],
+        ebar: &mut [T],
+        _wbar: &mut [T],
+    ) {
+        kernel::tr_mul_add(self.matrix(l), s, &mut ebar[units::<S>(l + 1)]);
+    }
     fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
         for l in 0..S::DEPTH {
             let o = S::weight_offset(l + 1);
@@ -153,6 +197,17 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for DirectFeedbackA
     #[inline]
     fn feedback(&self, l: usize, _weights: &[T], _e_next: &[T], e_out: &[T], f: &mut [T]) {
         kernel::mul(self.matrix(l), e_out, f);
+    }
+    fn feedback_adjoint(
+        &self,
+        l: usize,
+        _weights: &[T],
+        _e: &[T],
+        s: &[T],
+        ebar: &mut [T],
+        _wbar: &mut [T],
+    ) {
+        kernel::tr_mul_add(self.matrix(l), s, &mut ebar[units::<S>(S::DEPTH)]);
     }
     fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
         for l in 0..S::DEPTH {

@@ -48,6 +48,10 @@ pub trait Shape: 'static {
     /// Entries of an [`Activity`](crate::Activity) buffer: `y`, `z`, `e` and
     /// `f` for every layer plus two scratch vectors, `4 UNITS + 2 MAX_WIDTH`.
     const ACTIVITY: usize = 4 * Self::UNITS + 2 * Self::MAX_WIDTH;
+    /// Entries of an [`Adjoint`](crate::adjoint::Adjoint) buffer: the
+    /// gradients of `y`, `e` and `z` for every layer plus two scratch
+    /// vectors, `3 UNITS + 2 MAX_WIDTH`.
+    const ADJOINT: usize = 3 * Self::UNITS + 2 * Self::MAX_WIDTH;
 
     /// Width `n_l` of layer `l` (`0 <= l <= L`); zero past the output.
     #[inline(always)]

@@ -129,6 +129,26 @@ where
     Ok(())
 }
 
+/// The signals of layer `l` from the `y`, `z` and `e` blocks of an activity.
+pub(crate) fn layer_signals<'a, T: Real, S: Shape>(
+    l: usize,
+    y: &'a [T],
+    z: &'a [T],
+    e: &'a [T],
+    wt_post: &'a [T],
+) -> Signals<'a, T> {
+    Signals {
+        layer: l,
+        top: l == S::DEPTH,
+        post_error: &e[units::<S>(l)],
+        post: &y[units::<S>(l)],
+        pre: &y[units::<S>(l - 1)],
+        pre_error: &e[units::<S>(l - 1)],
+        drive: &z[units::<S>(l)],
+        wt_post,
+    }
+}
+
 /// Applies the rule to `W_l` (one sweep over its columns).
 fn update_layer<T: Real, S: Shape, const N: usize>(
     w: &mut [T],
@@ -139,20 +159,16 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
     let needs = rule.needs(l);
     let rows = S::width(l);
     let (wtu, _) = b.scratch.split_at_mut(S::width(l - 1));
-    let post = &b.y[units::<S>(l)];
     if needs.wt_post_vector {
-        kernel::tr_mul(w, post, wtu);
+        kernel::tr_mul(w, &b.y[units::<S>(l)], wtu);
     }
-    let s = Signals {
-        layer: l,
-        top: l == S::DEPTH,
-        post_error: &b.e[units::<S>(l)],
-        post,
-        pre: &b.y[units::<S>(l - 1)],
-        pre_error: &b.e[units::<S>(l - 1)],
-        drive: &b.z[units::<S>(l)],
-        wt_post: if needs.wt_post_vector { &wtu[..] } else { &[] },
-    };
+    let s = layer_signals::<T, S>(
+        l,
+        b.y,
+        b.z,
+        b.e,
+        if needs.wt_post_vector { &wtu[..] } else { &[] },
+    );
     // k_r = theta_r * scale_r for the terms active on this layer.
     let mut active: heapless::Vec<(&dyn crate::term::PlasticityTerm<T>, T), N> =
         heapless::Vec::new();

@@ -112,6 +112,50 @@ impl<T: Real> Mix<T> {
     }
 }
 
+/// Partial derivatives of the meta-loss with respect to the column
+/// quantities a term reads, filled by [`PlasticityTerm::mix_adjoint`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColumnBar<T> {
+    /// With respect to the coefficient `k` passed to [`PlasticityTerm::mix`].
+    pub k: T,
+    /// With respect to `y_{l-1,j}`.
+    pub pre: T,
+    /// With respect to `e_{l-1,j}`.
+    pub pre_error: T,
+    /// With respect to `(W_l^T yhat_l)_j`.
+    pub wt_post: T,
+}
+
+impl<T: Real> ColumnBar<T> {
+    /// All partials zero.
+    pub fn zero() -> Self {
+        ColumnBar {
+            k: T::zero(),
+            pre: T::zero(),
+            pre_error: T::zero(),
+            wt_post: T::zero(),
+        }
+    }
+}
+
+/// Adjoint accumulators of layer `l`'s signals, filled by
+/// [`PlasticityTerm::scale_adjoint`] (every slice is added into).
+#[derive(Debug)]
+pub struct SignalsBar<'a, T> {
+    /// `dL/de_l` (`n_l`).
+    pub post_error: &'a mut [T],
+    /// `dL/dyhat_l` (`n_l`).
+    pub post: &'a mut [T],
+    /// `dL/dy_{l-1}` (`n_{l-1}`).
+    pub pre: &'a mut [T],
+    /// `dL/de_{l-1}` (`n_{l-1}`).
+    pub pre_error: &'a mut [T],
+    /// `dL/dz_l` through the term's direct use of `z_l` (`n_l`).
+    pub drive: &'a mut [T],
+    /// `dL/d(W_l^T yhat_l)` (`n_{l-1}`; empty unless [`Needs::wt_post_vector`]).
+    pub wt_post: &'a mut [T],
+}
+
 /// One local plasticity term `F^r`: `W_l <- W_l + ... + theta_r F^r_l + ...`.
 ///
 /// See the [module documentation](self) for the form every term takes. A
@@ -121,12 +165,19 @@ impl<T: Real> Mix<T> {
 /// use metaplasticity::term::{Column, Mix, PlasticityTerm, Signals};
 /// use metaplasticity::Real;
 ///
+/// use metaplasticity::term::ColumnBar;
+///
 /// struct Hebb;
 /// impl<T: Real> PlasticityTerm<T> for Hebb {
 ///     fn name(&self) -> &'static str { "hebb" }
 ///     // column j of y_l y_{l-1}^T is y_{l-1,j} * y_l
 ///     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
 ///         m.post += k * s.pre[c.j];
+///     }
+///     // m.post depends on k and y_{l-1,j}; g.post is dL/d(m.post)
+///     fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
+///         bar.k += s.pre[c.j] * g.post;
+///         bar.pre += k * g.post;
 ///     }
 /// }
 /// ```
@@ -149,4 +200,24 @@ pub trait PlasticityTerm<T: Real> {
 
     /// Adds `k` times column `c.j` of the term into `m`.
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>);
+
+    /// The vector-Jacobian product of [`mix`](Self::mix): given `g`, the
+    /// meta-loss gradient with respect to each coefficient of the column's
+    /// [`Mix`], adds into `bar` the gradient with respect to `k`,
+    /// `y_{l-1,j}`, `e_{l-1,j}` and `(W_l^T yhat_l)_j`.
+    fn mix_adjoint(
+        &self,
+        k: T,
+        s: &Signals<'_, T>,
+        c: &Column<'_, T>,
+        g: &Mix<T>,
+        bar: &mut ColumnBar<T>,
+    );
+
+    /// The vector-Jacobian product of [`scale`](Self::scale): adds
+    /// `sbar * d(scale)/d(signal)` into `bar`. Nothing to do (the default)
+    /// for a constant scale.
+    fn scale_adjoint(&self, sbar: T, s: &Signals<'_, T>, bar: &mut SignalsBar<'_, T>) {
+        let _ = (sbar, s, bar);
+    }
 }

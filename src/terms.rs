@@ -4,8 +4,9 @@
 //! signal, `y_l` postsynaptic activity (`p` at the output), `W_l` weights.
 
 use crate::Real;
+use crate::kernel::axpy;
 use crate::kernel::dot;
-use crate::term::{Column, Mix, Needs, PlasticityTerm, Signals};
+use crate::term::{Column, ColumnBar, Mix, Needs, PlasticityTerm, Signals, SignalsBar};
 
 const PRE_ERROR: Needs = Needs {
     pre_error: true,
@@ -76,6 +77,18 @@ impl<T: Real> PlasticityTerm<T> for PseudoGradient {
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
         m.post_error -= k * s.pre[c.j];
     }
+    #[inline]
+    fn mix_adjoint(
+        &self,
+        k: T,
+        s: &Signals<'_, T>,
+        c: &Column<'_, T>,
+        g: &Mix<T>,
+        bar: &mut ColumnBar<T>,
+    ) {
+        bar.k -= s.pre[c.j] * g.post_error;
+        bar.pre -= k * g.post_error;
+    }
 }
 
 impl<T: Real> PlasticityTerm<T> for ActivityError {
@@ -88,6 +101,18 @@ impl<T: Real> PlasticityTerm<T> for ActivityError {
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
         m.post -= k * s.pre_error[c.j];
+    }
+    #[inline]
+    fn mix_adjoint(
+        &self,
+        k: T,
+        s: &Signals<'_, T>,
+        c: &Column<'_, T>,
+        g: &Mix<T>,
+        bar: &mut ColumnBar<T>,
+    ) {
+        bar.k -= s.pre_error[c.j] * g.post;
+        bar.pre_error -= k * g.post;
     }
 }
 
@@ -102,6 +127,18 @@ impl<T: Real> PlasticityTerm<T> for ErrorHebb {
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
         m.post_error -= k * s.pre_error[c.j];
     }
+    #[inline]
+    fn mix_adjoint(
+        &self,
+        k: T,
+        s: &Signals<'_, T>,
+        c: &Column<'_, T>,
+        g: &Mix<T>,
+        bar: &mut ColumnBar<T>,
+    ) {
+        bar.k -= s.pre_error[c.j] * g.post_error;
+        bar.pre_error -= k * g.post_error;
+    }
 }
 
 impl<T: Real> PlasticityTerm<T> for WeightDecay {
@@ -111,6 +148,17 @@ impl<T: Real> PlasticityTerm<T> for WeightDecay {
     #[inline]
     fn mix(&self, k: T, _s: &Signals<'_, T>, _c: &Column<'_, T>, m: &mut Mix<T>) {
         m.weights -= k;
+    }
+    #[inline]
+    fn mix_adjoint(
+        &self,
+        _k: T,
+        _s: &Signals<'_, T>,
+        _c: &Column<'_, T>,
+        g: &Mix<T>,
+        bar: &mut ColumnBar<T>,
+    ) {
+        bar.k -= g.weights;
     }
 }
 
@@ -125,6 +173,18 @@ impl<T: Real> PlasticityTerm<T> for ErrorBroadcast {
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
         m.ones -= k * s.pre_error[c.j];
     }
+    #[inline]
+    fn mix_adjoint(
+        &self,
+        k: T,
+        s: &Signals<'_, T>,
+        c: &Column<'_, T>,
+        g: &Mix<T>,
+        bar: &mut ColumnBar<T>,
+    ) {
+        bar.k -= s.pre_error[c.j] * g.ones;
+        bar.pre_error -= k * g.ones;
+    }
 }
 
 impl<T: Real> PlasticityTerm<T> for ActivityScaledGradient {
@@ -137,6 +197,22 @@ impl<T: Real> PlasticityTerm<T> for ActivityScaledGradient {
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
         m.post_error -= k * s.pre[c.j];
+    }
+    #[inline]
+    fn mix_adjoint(
+        &self,
+        k: T,
+        s: &Signals<'_, T>,
+        c: &Column<'_, T>,
+        g: &Mix<T>,
+        bar: &mut ColumnBar<T>,
+    ) {
+        PseudoGradient.mix_adjoint(k, s, c, g, bar);
+    }
+    fn scale_adjoint(&self, sbar: T, _s: &Signals<'_, T>, bar: &mut SignalsBar<'_, T>) {
+        for u in bar.post.iter_mut() {
+            *u += sbar;
+        }
     }
 }
 
@@ -161,6 +237,20 @@ impl<T: Real> PlasticityTerm<T> for FeedbackScaledActivityError {
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
         m.post -= k * s.pre_error[c.j];
     }
+    #[inline]
+    fn mix_adjoint(
+        &self,
+        k: T,
+        s: &Signals<'_, T>,
+        c: &Column<'_, T>,
+        g: &Mix<T>,
+        bar: &mut ColumnBar<T>,
+    ) {
+        ActivityError.mix_adjoint(k, s, c, g, bar);
+    }
+    fn scale_adjoint(&self, sbar: T, s: &Signals<'_, T>, bar: &mut SignalsBar<'_, T>) {
+        feedback_scale_adjoint(sbar, s, bar);
+    }
 }
 
 impl<T: Real> PlasticityTerm<T> for FeedbackScaledGradient {
@@ -177,6 +267,20 @@ impl<T: Real> PlasticityTerm<T> for FeedbackScaledGradient {
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
         m.post_error -= k * s.pre[c.j];
     }
+    #[inline]
+    fn mix_adjoint(
+        &self,
+        k: T,
+        s: &Signals<'_, T>,
+        c: &Column<'_, T>,
+        g: &Mix<T>,
+        bar: &mut ColumnBar<T>,
+    ) {
+        PseudoGradient.mix_adjoint(k, s, c, g, bar);
+    }
+    fn scale_adjoint(&self, sbar: T, s: &Signals<'_, T>, bar: &mut SignalsBar<'_, T>) {
+        feedback_scale_adjoint(sbar, s, bar);
+    }
 }
 
 impl<T: Real> PlasticityTerm<T> for DriveScaledActivityError {
@@ -192,6 +296,21 @@ impl<T: Real> PlasticityTerm<T> for DriveScaledActivityError {
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
         m.post -= k * s.pre_error[c.j];
+    }
+    #[inline]
+    fn mix_adjoint(
+        &self,
+        k: T,
+        s: &Signals<'_, T>,
+        c: &Column<'_, T>,
+        g: &Mix<T>,
+        bar: &mut ColumnBar<T>,
+    ) {
+        ActivityError.mix_adjoint(k, s, c, g, bar);
+    }
+    fn scale_adjoint(&self, sbar: T, s: &Signals<'_, T>, bar: &mut SignalsBar<'_, T>) {
+        axpy(sbar, s.drive, bar.post_error);
+        axpy(sbar, s.post_error, bar.drive);
     }
 }
 
@@ -210,6 +329,25 @@ impl<T: Real> PlasticityTerm<T> for Oja {
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
         m.post += k * (s.pre[c.j] - c.wt_post);
     }
+    #[inline]
+    fn mix_adjoint(
+        &self,
+        k: T,
+        s: &Signals<'_, T>,
+        c: &Column<'_, T>,
+        g: &Mix<T>,
+        bar: &mut ColumnBar<T>,
+    ) {
+        bar.k += (s.pre[c.j] - c.wt_post) * g.post;
+        bar.pre += k * g.post;
+        bar.wt_post -= k * g.post;
+    }
+}
+
+/// Adjoint of `y_l^T W_l e_{l-1} = (W_l^T y_l) . e_{l-1}`.
+fn feedback_scale_adjoint<T: Real>(sbar: T, s: &Signals<'_, T>, bar: &mut SignalsBar<'_, T>) {
+    axpy(sbar, s.pre_error, bar.wt_post);
+    axpy(sbar, s.wt_post, bar.pre_error);
 }
 
 /// The ten terms of the pool in the paper's order, `F^0 .. F^9`.

@@ -1,0 +1,398 @@
+//! Reverse-mode (adjoint) code for one online step and for the loss, written
+//! by hand: the meta-gradient runs it once per step of every episode.
+//!
+//! Notation (SPEC section 3b): a bar is the gradient of the meta-loss `L`
+//! with respect to a quantity, `Wbar_l = dL/dW_l`. One step maps weights
+//! `W^t` to `W^{t+1}`; its adjoint maps `dL/dW^{t+1}` to `dL/dW^t` and adds
+//! `dL/dTheta`, in the reverse order of the forward computation:
+//!
+//! 1. update: `W_l' = W_l + sum_r theta_r F^r_l`: the identity path, every
+//!    term's vector-Jacobian product ([`PlasticityTerm::mix_adjoint`],
+//!    [`PlasticityTerm::scale_adjoint`]) and `thetabar_r += <Wbar_l', F^r_l>`;
+//! 2. signals, from `e_0` (or `e_1`) up: `e_l = f_l ⊙ g(y_l)` with
+//!    `s_l = ebar_l ⊙ g(y_l)`, `ybar_l += ebar_l ⊙ f_l ⊙ beta exp(-beta y_l)`,
+//!    then the pathway's [`feedback_adjoint`](crate::FeedbackPathway::feedback_adjoint);
+//! 3. output: `pbar = ebar_L + yhatbar_L`, `zbar_L = p ⊙ (pbar - p . pbar)`;
+//! 4. forward, top-down: `Wbar_l += zbar_l y_{l-1}^T`,
+//!    `ybar_{l-1} += W_l^T zbar_l`, `zbar_{l-1} = ybar_{l-1} ⊙ g(y_{l-1})`.
+//!
+//! With backprop feedback, `B_l = W_{l+1}^T` is read from the weights of the
+//! same step and is differentiated too. (The public reference
+//! implementation instead reuses the final weights at every step of its
+//! backward pass, a side effect of an in-place assignment; this crate
+//! computes the exact gradient of the computation it runs.)
+
+use core::marker::PhantomData;
+
+use crate::activation::{softplus_slope, softplus_slope_derivative};
+use crate::activity::units;
+use crate::error::{BufferKind, Error};
+use crate::kernel::{self, axpy, dot};
+use crate::pathway::FeedbackPathway;
+use crate::rule::Rule;
+use crate::step::layer_signals;
+use crate::term::{Column, ColumnBar, Mix, SignalsBar};
+use crate::{Activity, Real, Shape, Storage};
+
+/// Work space of the adjoint: `ybar`, `ebar` and `zbar` for every layer and
+/// two scratch vectors, in one buffer of [`Shape::ADJOINT`] entries.
+pub struct Adjoint<T, S, B> {
+    buf: B,
+    shape: PhantomData<(T, S)>,
+}
+
+/// The buffer split into its blocks.
+struct Bars<'a, T> {
+    y: &'a mut [T],
+    e: &'a mut [T],
+    z: &'a mut [T],
+    scratch: &'a mut [T],
+}
+
+impl<T: Real, S: Shape, B: Storage<T>> Adjoint<T, S, B> {
+    /// Wraps a buffer of [`Shape::ADJOINT`] entries (any contents).
+    pub fn new(buf: B) -> Result<Self, Error> {
+        let found = buf.as_ref().len();
+        if found != S::ADJOINT {
+            return Err(Error::BufferLength {
+                what: BufferKind::Activity,
+                expected: S::ADJOINT,
+                found,
+            });
+        }
+        Ok(Self {
+            buf,
+            shape: PhantomData,
+        })
+    }
+
+    /// `dL/dy_l` of the last call (`0 < l <= L`; at the top, `dL/dp`).
+    pub fn y(&self, l: usize) -> &[T] {
+        &self.buf.as_ref()[units::<S>(l)]
+    }
+
+    /// `dL/de_l` of the last call.
+    pub fn e(&self, l: usize) -> &[T] {
+        &self.buf.as_ref()[S::UNITS..][units::<S>(l)]
+    }
+
+    fn bars(&mut self) -> Bars<'_, T> {
+        let (y, rest) = self.buf.as_mut().split_at_mut(S::UNITS);
+        let (e, rest) = rest.split_at_mut(S::UNITS);
+        let (z, scratch) = rest.split_at_mut(S::UNITS);
+        Bars { y, e, z, scratch }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: Shape> Adjoint<T, S, alloc::boxed::Box<[T]>> {
+    /// An adjoint work space on the heap.
+    pub fn zeros() -> Self {
+        Self::new(crate::network::zeroed_box(S::ADJOINT))
+            .unwrap_or_else(|_| unreachable!("length is S::ADJOINT"))
+    }
+}
+
+/// The adjoint of one [`step`](crate::step()).
+///
+/// * `weights`: `W^t`, the weights *before* the step;
+/// * `act`: the activity that step computed (from `W^t` and its sample);
+/// * `wbar`: on entry `dL/dW^{t+1}`, on return `dL/dW^t` (the network's layout);
+/// * `thetabar`: `dL/dTheta` is added into it (one entry per term of `rule`).
+///
+/// `beta`, `pathway` and `rule` must be those of the step.
+#[allow(clippy::too_many_arguments)]
+pub fn step_adjoint<T, S, P, A, J, const N: usize>(
+    weights: &[T],
+    beta: T,
+    pathway: &P,
+    rule: &Rule<'_, T, N>,
+    act: &Activity<T, S, A>,
+    wbar: &mut [T],
+    thetabar: &mut [T],
+    adj: &mut Adjoint<T, S, J>,
+) -> Result<(), Error>
+where
+    T: Real,
+    S: Shape,
+    P: FeedbackPathway<T, S> + ?Sized,
+    A: Storage<T>,
+    J: Storage<T>,
+{
+    check_lengths::<T, S>(weights, wbar)?;
+    if thetabar.len() != rule.len() {
+        return Err(Error::BufferLength {
+            what: BufferKind::Theta,
+            expected: rule.len(),
+            found: thetabar.len(),
+        });
+    }
+    let [y, z, e, f] = act.parts();
+    let mut bars = adj.bars();
+    bars.y.fill(T::zero());
+    bars.e.fill(T::zero());
+    bars.z.fill(T::zero());
+    // 1. The update of every layer (before anything else adds into `wbar`).
+    for l in 1..=S::DEPTH {
+        let o = S::weight_offset(l);
+        let n = S::width(l) * S::width(l - 1);
+        update_adjoint::<T, S, N>(
+            &weights[o..o + n],
+            &mut wbar[o..o + n],
+            rule,
+            [y, z, e],
+            &mut bars,
+            l,
+            thetabar,
+        );
+    }
+    // 2. The signals, in the reverse of the order they were computed.
+    let lowest = if rule.needs(1).pre_error { 0 } else { 1 };
+    for l in lowest..S::DEPTH {
+        let r = units::<S>(l);
+        let s = &mut bars.scratch[..S::width(l)];
+        for (((si, &eb), &fi), (yb, &yi)) in s
+            .iter_mut()
+            .zip(&bars.e[r.clone()])
+            .zip(&f[r.clone()])
+            .zip(bars.y[r.clone()].iter_mut().zip(&y[r.clone()]))
+        {
+            *si = eb * softplus_slope(yi, beta);
+            if l > 0 {
+                *yb += eb * fi * softplus_slope_derivative(yi, beta);
+            }
+        }
+        pathway.feedback_adjoint(l, weights, e, s, bars.e, wbar);
+    }
+    // 3. The output: p = softmax(z_L), e_L = p - onehot, yhat_L = p.
+    let top = units::<S>(S::DEPTH);
+    let p = &y[top.clone()];
+    let pbar = &mut bars.y[top.clone()];
+    axpy(T::one(), &bars.e[top.clone()], pbar);
+    let zbar = &mut bars.z[top];
+    softmax_adjoint(p, pbar, zbar);
+    // 4. The forward pass, top-down.
+    backward::<T, S>(weights, y, &mut bars, wbar, beta);
+    Ok(())
+}
+
+/// Adds `scale * d(-ln p_c)/dW` into `wbar` for the sample whose forward
+/// pass and label are in `act` (after [`Network::forward_label`](crate::Network::forward_label)
+/// or a step): backprop of the cross-entropy, used for the query loss.
+pub fn loss_adjoint<T, S, A, J>(
+    weights: &[T],
+    beta: T,
+    act: &Activity<T, S, A>,
+    scale: T,
+    wbar: &mut [T],
+    adj: &mut Adjoint<T, S, J>,
+) -> Result<(), Error>
+where
+    T: Real,
+    S: Shape,
+    A: Storage<T>,
+    J: Storage<T>,
+{
+    check_lengths::<T, S>(weights, wbar)?;
+    let [y, _, e, _] = act.parts();
+    let mut bars = adj.bars();
+    bars.y.fill(T::zero());
+    bars.z.fill(T::zero());
+    let top = units::<S>(S::DEPTH);
+    // d(-ln p_c)/dz_L = p - onehot(c) = e_L.
+    for (zb, &el) in bars.z[top.clone()].iter_mut().zip(&e[top]) {
+        *zb = scale * el;
+    }
+    backward::<T, S>(weights, y, &mut bars, wbar, beta);
+    Ok(())
+}
+
+fn check_lengths<T: Real, S: Shape>(weights: &[T], wbar: &[T]) -> Result<(), Error> {
+    for b in [weights, wbar] {
+        if b.len() != S::WEIGHTS {
+            return Err(Error::BufferLength {
+                what: BufferKind::Weights,
+                expected: S::WEIGHTS,
+                found: b.len(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `zbar = p ⊙ (pbar - p . pbar)`, added into `zbar`.
+fn softmax_adjoint<T: Real>(p: &[T], pbar: &[T], zbar: &mut [T]) {
+    let m = dot(p, pbar);
+    for ((zb, &pk), &gk) in zbar.iter_mut().zip(p).zip(pbar) {
+        *zb += pk * (gk - m);
+    }
+}
+
+/// Step 4: from `zbar_L` (in `bars.z`) down to layer 1. On entry `bars.z`
+/// holds the direct contributions to every `zbar_l` and `bars.y` those to
+/// every `ybar_l`; on return `wbar` has `zbar_l y_{l-1}^T` added for all `l`.
+fn backward<T: Real, S: Shape>(
+    weights: &[T],
+    y: &[T],
+    bars: &mut Bars<'_, T>,
+    wbar: &mut [T],
+    beta: T,
+) {
+    for l in (1..=S::DEPTH).rev() {
+        let o = S::weight_offset(l);
+        let n = S::width(l) * S::width(l - 1);
+        let (below, above) = bars.z.split_at_mut(S::unit_offset(l));
+        let zbar = &above[..S::width(l)];
+        kernel::rank_one(&mut wbar[o..o + n], zbar, &y[units::<S>(l - 1)]);
+        if l > 1 {
+            let prev = units::<S>(l - 1);
+            let ybar = &mut bars.y[prev.clone()];
+            kernel::tr_mul_add(&weights[o..o + n], zbar, ybar);
+            for ((zb, &yb), &yi) in below[prev.clone()]
+                .iter_mut()
+                .zip(ybar.iter())
+                .zip(&y[prev])
+            {
+                *zb += yb * softplus_slope(yi, beta);
+            }
+        }
+    }
+}
+
+/// Step 1 for layer `l`: `w` is `W_l`, `wbar` on entry `dL/dW_l'` and on
+/// return the update's share of `dL/dW_l`.
+fn update_adjoint<T: Real, S: Shape, const N: usize>(
+    w: &[T],
+    wbar: &mut [T],
+    rule: &Rule<'_, T, N>,
+    [y, z, e]: [&[T]; 3],
+    bars: &mut Bars<'_, T>,
+    l: usize,
+    thetabar: &mut [T],
+) {
+    let needs = rule.needs(l);
+    let rows = S::width(l);
+    let cols = S::width(l - 1);
+    let (wtu, rest) = bars.scratch.split_at_mut(S::MAX_WIDTH);
+    let wtu = &mut wtu[..cols];
+    let wtu_bar = &mut rest[..cols];
+    wtu_bar.fill(T::zero());
+    if needs.wt_post_vector {
+        kernel::tr_mul(w, &y[units::<S>(l)], wtu);
+    }
+    let s = layer_signals::<T, S>(
+        l,
+        y,
+        z,
+        e,
+        if needs.wt_post_vector { &wtu[..] } else { &[] },
+    );
+    // Terms active on this layer: (index r, term, k_r = theta_r scale_r, scale_r).
+    let mut active: heapless::Vec<(usize, &dyn crate::PlasticityTerm<T>, T, T), N> =
+        heapless::Vec::new();
+    for (r, en) in rule
+        .entries()
+        .iter()
+        .enumerate()
+        .filter(|(_, en)| en.layers.contains(l))
+    {
+        let scale = en.term.scale(&s);
+        // Capacity N is the rule's own: this push cannot fail.
+        let _ = active.push((r, en.term, en.theta * scale, scale));
+    }
+    if active.is_empty() {
+        return;
+    }
+    let mut kbar: heapless::Vec<T, N> = heapless::Vec::new();
+    for _ in 0..active.len() {
+        let _ = kbar.push(T::zero());
+    }
+    // ebar_l, yhatbar_l (layer l) and ybar_{l-1}, ebar_{l-1} (layer l-1).
+    let (ylo, yhi) = bars.y.split_at_mut(S::unit_offset(l));
+    let (elo, ehi) = bars.e.split_at_mut(S::unit_offset(l));
+    let ubar = &mut yhi[..rows];
+    let abar = &mut ehi[..rows];
+    let bbar = &mut ylo[units::<S>(l - 1)];
+    let cbar = &mut elo[units::<S>(l - 1)];
+    for (j, (g_col, w_col)) in wbar
+        .chunks_exact_mut(rows)
+        .zip(w.chunks_exact(rows))
+        .enumerate()
+    {
+        let wt_post = if needs.wt_post_vector {
+            wtu[j]
+        } else if needs.wt_post {
+            dot(w_col, s.post)
+        } else {
+            T::zero()
+        };
+        let c = Column {
+            j,
+            weights: w_col,
+            wt_post,
+        };
+        let mut m = Mix::zero();
+        for &(_, term, k, _) in &active {
+            term.mix(k, &s, &c, &mut m);
+        }
+        let g = column_partials(g_col, s.post_error, s.post, w_col);
+        let mut bar = ColumnBar::zero();
+        for (kb, &(_, term, k, _)) in kbar.iter_mut().zip(&active) {
+            let mut one = ColumnBar::zero();
+            term.mix_adjoint(k, &s, &c, &g, &mut one);
+            *kb += one.k;
+            bar.pre += one.pre;
+            bar.pre_error += one.pre_error;
+            bar.wt_post += one.wt_post;
+        }
+        if l > 1 {
+            bbar[j] += bar.pre;
+        }
+        cbar[j] += bar.pre_error;
+        // Vector paths: W_j' = W_j + A e_l + B yhat_l + C 1 + D W_j, and
+        // (W^T yhat)_j = W_j . yhat.
+        axpy(m.post_error, g_col, abar);
+        axpy(m.post, g_col, ubar);
+        axpy(bar.wt_post, w_col, ubar);
+        for (gi, &ui) in g_col.iter_mut().zip(s.post) {
+            *gi += m.weights * *gi + bar.wt_post * ui;
+        }
+    }
+    let mut sbar = SignalsBar {
+        post_error: abar,
+        post: ubar,
+        pre: bbar,
+        pre_error: cbar,
+        drive: &mut bars.z[units::<S>(l)],
+        wt_post: wtu_bar,
+    };
+    for (&kb, &(r, term, _, scale)) in kbar.iter().zip(&active) {
+        thetabar[r] += kb * scale;
+        let theta = rule.entries()[r].theta;
+        term.scale_adjoint(kb * theta, &s, &mut sbar);
+    }
+    if needs.wt_post_vector {
+        // (W^T yhat) as a whole: Wbar += yhat wtbar^T, yhatbar += W wtbar.
+        kernel::rank_one(wbar, s.post, sbar.wt_post);
+        kernel::mul_add(w, sbar.wt_post, sbar.post);
+    }
+}
+
+/// `dL/dA, dL/dB, dL/dC, dL/dD` for a column `W_j' = W_j + A a + B u + C 1 + D W_j`
+/// with gradient `g = dL/dW_j'`: `g . a`, `g . u`, `sum g`, `g . W_j`.
+#[inline(always)]
+fn column_partials<T: Real>(g: &[T], a: &[T], u: &[T], w: &[T]) -> Mix<T> {
+    let (mut ga, mut gu, mut g1, mut gw) = (T::zero(), T::zero(), T::zero(), T::zero());
+    for (((&gi, &ai), &ui), &wi) in g.iter().zip(a).zip(u).zip(w) {
+        ga += gi * ai;
+        gu += gi * ui;
+        g1 += gi;
+        gw += gi * wi;
+    }
+    Mix {
+        post_error: ga,
+        post: gu,
+        ones: g1,
+        weights: gw,
+    }
+}

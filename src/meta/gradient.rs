@@ -1,0 +1,234 @@
+//! The exact meta-gradient of one episode, by reverse mode through every
+//! online step, with checkpoints to bound memory.
+//!
+//! Forward: the weights are saved every `c` steps (`c` = the checkpoint
+//! interval) while the network adapts. Reverse: for each segment of `c`
+//! steps, last first, the segment is recomputed from its checkpoint, keeping
+//! the weights and activity of each of its steps, and
+//! [`step_adjoint`] runs over them backwards. Memory: `ceil(T/c) + c + 3`
+//! weight-sized buffers; work: every step is computed twice. The result does
+//! not depend on `c` (the same arithmetic runs in the same order).
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::adjoint::{Adjoint, loss_adjoint, step_adjoint};
+use crate::idx::Dataset;
+use crate::meta::{Penalty, Task};
+use crate::network::zeroed_box;
+use crate::online::learn;
+use crate::pathway::FeedbackPathway;
+use crate::rule::Rule;
+use crate::{Activity, Error, Network, Real, Shape, Storage};
+
+/// What an episode measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpisodeResult {
+    /// Mean cross-entropy on the query set after adaptation.
+    pub query_loss: f64,
+    /// The meta-loss: `query_loss` plus the penalty on `Theta`.
+    pub meta_loss: f64,
+    /// Fraction of query images classified correctly (meta-accuracy).
+    pub accuracy: f64,
+    /// Mean cross-entropy of the training images as they were presented.
+    pub train_loss: f64,
+}
+
+/// Where an episode failed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum EpisodeError {
+    /// Online step `step` (0-based) failed, e.g. the weights diverged.
+    Step {
+        /// The step.
+        step: usize,
+        /// What went wrong.
+        error: Error,
+    },
+    /// Evaluating query image `sample` (0-based within the query set) failed.
+    Query {
+        /// The query image.
+        sample: usize,
+        /// What went wrong.
+        error: Error,
+    },
+    /// The meta-gradient came out non-finite.
+    NonFiniteGradient,
+}
+
+impl fmt::Display for EpisodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EpisodeError::Step { step, error } => write!(f, "online step {step}: {error}"),
+            EpisodeError::Query { sample, error } => write!(f, "query image {sample}: {error}"),
+            EpisodeError::NonFiniteGradient => write!(f, "the meta-gradient is not finite"),
+        }
+    }
+}
+
+impl core::error::Error for EpisodeError {}
+
+/// Work space for meta-gradients of episodes of a given length.
+pub struct MetaGradient<T, S> {
+    interval: usize,
+    checkpoints: Vec<Box<[T]>>,
+    segment: Vec<Box<[T]>>,
+    acts: Vec<Activity<T, S, Box<[T]>>>,
+    replay: Network<T, S, Box<[T]>>,
+    wbar: Box<[T]>,
+    adj: Adjoint<T, S, Box<[T]>>,
+    act: Activity<T, S, Box<[T]>>,
+}
+
+impl<T: Real, S: Shape> MetaGradient<T, S> {
+    /// A work space that keeps a checkpoint every `interval` steps (at
+    /// least 1; the square root of the episode length minimises memory).
+    pub fn new(interval: usize) -> Self {
+        let interval = interval.max(1);
+        MetaGradient {
+            interval,
+            checkpoints: Vec::new(),
+            segment: (0..interval).map(|_| zeroed_box(S::WEIGHTS)).collect(),
+            acts: (0..interval).map(|_| Activity::zeros()).collect(),
+            replay: Network::zeros(),
+            wbar: zeroed_box(S::WEIGHTS),
+            adj: Adjoint::zeros(),
+            act: Activity::zeros(),
+        }
+    }
+
+    /// The checkpoint interval `c`.
+    pub fn interval(&self) -> usize {
+        self.interval
+    }
+
+    /// Bytes of memory the work space needs for episodes of `steps` online
+    /// steps with checkpoint interval `interval`.
+    pub fn memory_bytes(steps: usize, interval: usize) -> usize {
+        let c = interval.max(1);
+        let weight_sets = steps.div_ceil(c) + c + 3;
+        let activities = c + 1;
+        core::mem::size_of::<T>()
+            * (weight_sets * S::WEIGHTS + activities * S::ACTIVITY + S::ADJOINT)
+    }
+
+    /// Runs one episode and its meta-gradient.
+    ///
+    /// On entry `net` holds the initial weights `W^0` (and its `beta`); on
+    /// return, the weights after adapting to `task.train` online. `grad`
+    /// (one entry per term of `rule`) receives `dL_meta/dTheta`, penalty
+    /// included. The `pathway` must stay fixed during the call.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run<W, P, const N: usize>(
+        &mut self,
+        net: &mut Network<T, S, W>,
+        pathway: &P,
+        rule: &Rule<'_, T, N>,
+        data: &Dataset<'_>,
+        task: &Task,
+        penalty: Penalty,
+        grad: &mut [T],
+    ) -> Result<EpisodeResult, EpisodeError>
+    where
+        W: Storage<T>,
+        P: FeedbackPathway<T, S> + ?Sized,
+    {
+        let steps = task.train.len();
+        let c = self.interval;
+        let beta = net.beta();
+        let fail = |step| move |error| EpisodeError::Step { step, error };
+        if grad.len() != rule.len() {
+            return Err(EpisodeError::Step {
+                step: 0,
+                error: Error::BufferLength {
+                    what: crate::BufferKind::Theta,
+                    expected: rule.len(),
+                    found: grad.len(),
+                },
+            });
+        }
+        // Forward, saving a checkpoint every c steps.
+        let segments = steps.div_ceil(c);
+        while self.checkpoints.len() < segments {
+            self.checkpoints.push(zeroed_box(S::WEIGHTS));
+        }
+        let mut train_loss = 0.0;
+        for (t, &i) in task.train.iter().enumerate() {
+            if t % c == 0 {
+                self.checkpoints[t / c].copy_from_slice(net.as_slice());
+            }
+            let out = learn(net, pathway, rule, &mut self.act, data, i).map_err(fail(t))?;
+            train_loss += out.loss.to_f64();
+        }
+        // The query loss and its gradient at the adapted weights.
+        self.wbar.fill(T::zero());
+        let q = task.query.len().max(1);
+        let scale = T::one() / T::of(q as f64);
+        let (mut query_loss, mut hits) = (0.0, 0);
+        for (k, &i) in task.query.iter().enumerate() {
+            let qfail = |error| EpisodeError::Query { sample: k, error };
+            data.write_image(i, self.act.input_mut())
+                .map_err(|e| qfail(e.into()))?;
+            let label = data.label(i).map_or(usize::MAX, usize::from);
+            if net.forward_label(&mut self.act, label).map_err(qfail)? == label {
+                hits += 1;
+            }
+            query_loss += self.act.loss().to_f64();
+            loss_adjoint(
+                net.as_slice(),
+                beta,
+                &self.act,
+                scale,
+                &mut self.wbar,
+                &mut self.adj,
+            )
+            .map_err(qfail)?;
+        }
+        query_loss /= q as f64;
+        // Reverse, one segment at a time.
+        grad.fill(T::zero());
+        let replay = &mut self.replay;
+        for k in (0..segments).rev() {
+            replay.as_mut_slice().copy_from_slice(&self.checkpoints[k]);
+            let span = k * c..(steps.min((k + 1) * c));
+            for (s, t) in span.clone().enumerate() {
+                self.segment[s].copy_from_slice(replay.as_slice());
+                learn(
+                    replay,
+                    pathway,
+                    rule,
+                    &mut self.acts[s],
+                    data,
+                    task.train[t],
+                )
+                .map_err(fail(t))?;
+            }
+            for (s, t) in span.enumerate().rev() {
+                step_adjoint(
+                    &self.segment[s],
+                    beta,
+                    pathway,
+                    rule,
+                    &self.acts[s],
+                    &mut self.wbar,
+                    grad,
+                    &mut self.adj,
+                )
+                .map_err(fail(t))?;
+            }
+        }
+        let mut theta: Vec<T> = alloc::vec![T::zero(); rule.len()];
+        rule.thetas(&mut theta).map_err(fail(0))?;
+        penalty.add_gradient(&theta, grad);
+        if !crate::real::all_finite(grad) {
+            return Err(EpisodeError::NonFiniteGradient);
+        }
+        Ok(EpisodeResult {
+            query_loss,
+            meta_loss: query_loss + penalty.value(&theta),
+            accuracy: hits as f64 / q as f64,
+            train_loss: train_loss / steps.max(1) as f64,
+        })
+    }
+}
