@@ -382,17 +382,35 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
 /// with gradient `g = dL/dW_j'`: `g . a`, `g . u`, `sum g`, `g . W_j`.
 #[inline(always)]
 fn column_partials<T: Real>(g: &[T], a: &[T], u: &[T], w: &[T]) -> Mix<T> {
-    let (mut ga, mut gu, mut g1, mut gw) = (T::zero(), T::zero(), T::zero(), T::zero());
-    for (((&gi, &ai), &ui), &wi) in g.iter().zip(a).zip(u).zip(w) {
-        ga += gi * ai;
-        gu += gi * ui;
-        g1 += gi;
-        gw += gi * wi;
+    const LANES: usize = 8;
+    let z = T::zero();
+    let (mut ga, mut gu, mut g1, mut gw) = ([z; LANES], [z; LANES], [z; LANES], [z; LANES]);
+    let n = g.len().min(a.len()).min(u.len()).min(w.len());
+    let split = n - n % LANES;
+    let chunks = g[..split]
+        .chunks_exact(LANES)
+        .zip(a[..split].chunks_exact(LANES))
+        .zip(u[..split].chunks_exact(LANES))
+        .zip(w[..split].chunks_exact(LANES));
+    for (((cg, ca), cu), cw) in chunks {
+        for k in 0..LANES {
+            ga[k] += cg[k] * ca[k];
+            gu[k] += cg[k] * cu[k];
+            g1[k] += cg[k];
+            gw[k] += cg[k] * cw[k];
+        }
     }
+    for i in split..n {
+        ga[0] += g[i] * a[i];
+        gu[0] += g[i] * u[i];
+        g1[0] += g[i];
+        gw[0] += g[i] * w[i];
+    }
+    let sum = |v: [T; LANES]| v.iter().fold(z, |s, &x| s + x);
     Mix {
-        post_error: ga,
-        post: gu,
-        ones: g1,
-        weights: gw,
+        post_error: sum(ga),
+        post: sum(gu),
+        ones: sum(g1),
+        weights: sum(gw),
     }
 }

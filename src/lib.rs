@@ -40,7 +40,11 @@ pub use activity::Activity;
 pub use error::{BufferKind, Error};
 pub use init::Init;
 pub use network::Network;
-pub use pathway::{Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway};
+#[cfg(feature = "alloc")]
+pub use pathway::AnyPathway;
+pub use pathway::{
+    Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, PathwayKind,
+};
 pub use real::Real;
 pub use rule::{LayerSet, Rule};
 pub use shape::Shape;

@@ -220,3 +220,84 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for DirectFeedbackA
         "dfa"
     }
 }
+
+/// A pathway chosen at run time (feature `alloc`): backprop, feedback
+/// alignment or direct feedback alignment, with boxed matrices.
+#[cfg(feature = "alloc")]
+pub enum AnyPathway<T, S> {
+    /// [`Backprop`].
+    Backprop,
+    /// [`FeedbackAlignment`].
+    Alignment(FeedbackAlignment<T, S, alloc::boxed::Box<[T]>>),
+    /// [`DirectFeedbackAlignment`].
+    Direct(DirectFeedbackAlignment<T, S, alloc::boxed::Box<[T]>>),
+}
+
+/// Which pathway, without its matrices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PathwayKind {
+    /// Backprop, `B_l = W_{l+1}^T`.
+    Backprop,
+    /// Feedback alignment, fixed random `B_l`.
+    #[default]
+    Alignment,
+    /// Direct feedback alignment, fixed random `D_l`.
+    Direct,
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: Shape> AnyPathway<T, S> {
+    /// A pathway of the given kind, random matrices drawn from `rng`.
+    pub fn new<R: Rng + ?Sized>(kind: PathwayKind, rng: &mut R, init: Init) -> Self {
+        match kind {
+            PathwayKind::Backprop => AnyPathway::Backprop,
+            PathwayKind::Alignment => AnyPathway::Alignment(FeedbackAlignment::random(rng, init)),
+            PathwayKind::Direct => AnyPathway::Direct(DirectFeedbackAlignment::random(rng, init)),
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
+    #[inline]
+    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], e_out: &[T], f: &mut [T]) {
+        match self {
+            AnyPathway::Backprop => {
+                FeedbackPathway::<T, S>::feedback(&Backprop, l, weights, e_next, e_out, f)
+            }
+            AnyPathway::Alignment(p) => p.feedback(l, weights, e_next, e_out, f),
+            AnyPathway::Direct(p) => p.feedback(l, weights, e_next, e_out, f),
+        }
+    }
+    fn feedback_adjoint(
+        &self,
+        l: usize,
+        weights: &[T],
+        e: &[T],
+        s: &[T],
+        ebar: &mut [T],
+        wbar: &mut [T],
+    ) {
+        match self {
+            AnyPathway::Backprop => {
+                FeedbackPathway::<T, S>::feedback_adjoint(&Backprop, l, weights, e, s, ebar, wbar)
+            }
+            AnyPathway::Alignment(p) => p.feedback_adjoint(l, weights, e, s, ebar, wbar),
+            AnyPathway::Direct(p) => p.feedback_adjoint(l, weights, e, s, ebar, wbar),
+        }
+    }
+    fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
+        match self {
+            AnyPathway::Backprop => {}
+            AnyPathway::Alignment(p) => p.reinit(rng, init),
+            AnyPathway::Direct(p) => p.reinit(rng, init),
+        }
+    }
+    fn name(&self) -> &'static str {
+        match self {
+            AnyPathway::Backprop => "bp",
+            AnyPathway::Alignment(_) => "fa",
+            AnyPathway::Direct(_) => "dfa",
+        }
+    }
+}

@@ -215,17 +215,12 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
 #[inline(always)]
 fn apply_mix<T: Real>(col: &mut [T], m: &Mix<T>, a: &[T], u: &[T]) -> T {
     let zero = T::zero();
-    let mut probe = zero;
     if m.post == zero && m.ones == zero && m.weights == zero {
-        for (w, &ai) in col.iter_mut().zip(a) {
-            *w += m.post_error * ai;
-            probe += *w * zero;
-        }
+        kernel::axpy(m.post_error, a, col);
     } else {
         for ((w, &ai), &ui) in col.iter_mut().zip(a).zip(u) {
             *w += m.weights * *w + m.post_error * ai + m.post * ui + m.ones;
-            probe += *w * zero;
         }
     }
-    probe
+    kernel::finite_probe(col)
 }

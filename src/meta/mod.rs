@@ -10,8 +10,10 @@ pub mod adam;
 pub mod gradient;
 pub mod penalty;
 pub mod task;
+pub mod trainer;
 
 pub use adam::Adam;
 pub use gradient::{EpisodeResult, MetaGradient};
 pub use penalty::Penalty;
-pub use task::{ClassIndex, Sampling, Task, TaskSpec};
+pub use task::{ClassIndex, Sampling, Task, TaskError, TaskSpec};
+pub use trainer::{Config, OnDivergence, Record, TrainError, Trainer};
