@@ -23,6 +23,9 @@ pub fn softplus<T: Real>(z: T, beta: T) -> T {
 /// through the activation `y = softplus_beta(z)` (accurate for small `y`).
 #[inline(always)]
 pub fn softplus_slope<T: Real>(y: T, beta: T) -> T {
+    if y == T::zero() {
+        return T::zero();
+    }
     -(-beta * y).exp_m1()
 }
 

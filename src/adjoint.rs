@@ -303,6 +303,9 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
     if active.is_empty() {
         return;
     }
+    let used = active
+        .iter()
+        .fold(crate::term::Mixes::NONE, |m, a| m.union(a.1.mixes()));
     let mut kbar: heapless::Vec<T, N> = heapless::Vec::new();
     for _ in 0..active.len() {
         let _ = kbar.push(T::zero());
@@ -335,7 +338,7 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         for &(_, term, k, _) in &active {
             term.mix(k, &s, &c, &mut m);
         }
-        let g = column_partials(g_col, s.post_error, s.post, w_col);
+        let g = column_partials(used, g_col, s.post_error, s.post, w_col);
         let mut bar = ColumnBar::zero();
         for (kb, &(_, term, k, _)) in kbar.iter_mut().zip(&active) {
             let mut one = ColumnBar::zero();
@@ -351,11 +354,19 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         cbar[j] += bar.pre_error;
         // Vector paths: W_j' = W_j + A e_l + B yhat_l + C 1 + D W_j, and
         // (W^T yhat)_j = W_j . yhat.
-        axpy(m.post_error, g_col, abar);
-        axpy(m.post, g_col, ubar);
-        axpy(bar.wt_post, w_col, ubar);
-        for (gi, &ui) in g_col.iter_mut().zip(s.post) {
-            *gi += m.weights * *gi + bar.wt_post * ui;
+        if m.post_error != T::zero() {
+            axpy(m.post_error, g_col, abar);
+        }
+        if m.post != T::zero() {
+            axpy(m.post, g_col, ubar);
+        }
+        if bar.wt_post != T::zero() {
+            axpy(bar.wt_post, w_col, ubar);
+        }
+        if m.weights != T::zero() || bar.wt_post != T::zero() {
+            for (gi, &ui) in g_col.iter_mut().zip(s.post) {
+                *gi += m.weights * *gi + bar.wt_post * ui;
+            }
         }
     }
     let mut sbar = SignalsBar {
@@ -379,38 +390,25 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
 }
 
 /// `dL/dA, dL/dB, dL/dC, dL/dD` for a column `W_j' = W_j + A a + B u + C 1 + D W_j`
-/// with gradient `g = dL/dW_j'`: `g . a`, `g . u`, `sum g`, `g . W_j`.
+/// with gradient `g = dL/dW_j'`: `g . a`, `g . u`, `sum g`, `g . W_j`, each
+/// only if `used` says a term writes that coefficient (zero otherwise).
 #[inline(always)]
-fn column_partials<T: Real>(g: &[T], a: &[T], u: &[T], w: &[T]) -> Mix<T> {
-    const LANES: usize = 8;
+fn column_partials<T: Real>(
+    used: crate::term::Mixes,
+    g: &[T],
+    a: &[T],
+    u: &[T],
+    w: &[T],
+) -> Mix<T> {
     let z = T::zero();
-    let (mut ga, mut gu, mut g1, mut gw) = ([z; LANES], [z; LANES], [z; LANES], [z; LANES]);
-    let n = g.len().min(a.len()).min(u.len()).min(w.len());
-    let split = n - n % LANES;
-    let chunks = g[..split]
-        .chunks_exact(LANES)
-        .zip(a[..split].chunks_exact(LANES))
-        .zip(u[..split].chunks_exact(LANES))
-        .zip(w[..split].chunks_exact(LANES));
-    for (((cg, ca), cu), cw) in chunks {
-        for k in 0..LANES {
-            ga[k] += cg[k] * ca[k];
-            gu[k] += cg[k] * cu[k];
-            g1[k] += cg[k];
-            gw[k] += cg[k] * cw[k];
-        }
-    }
-    for i in split..n {
-        ga[0] += g[i] * a[i];
-        gu[0] += g[i] * u[i];
-        g1[0] += g[i];
-        gw[0] += g[i] * w[i];
-    }
-    let sum = |v: [T; LANES]| v.iter().fold(z, |s, &x| s + x);
     Mix {
-        post_error: sum(ga),
-        post: sum(gu),
-        ones: sum(g1),
-        weights: sum(gw),
+        post_error: if used.post_error { dot(g, a) } else { z },
+        post: if used.post { dot(g, u) } else { z },
+        ones: if used.ones {
+            g.iter().fold(z, |s, &x| s + x)
+        } else {
+            z
+        },
+        weights: if used.weights { dot(g, w) } else { z },
     }
 }

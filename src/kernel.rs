@@ -41,6 +41,28 @@ pub fn tr_mul<T: Real>(m: &[T], v: &[T], out: &mut [T]) {
     }
 }
 
+/// `out = M^T v` for `M` of shape `v.len() x out.len()`, computing only the
+/// entries whose `gate` is non-zero (others are set to zero); an empty
+/// `gate` computes every entry.
+#[inline]
+pub fn tr_mul_gated<T: Real>(m: &[T], v: &[T], gate: &[T], out: &mut [T]) {
+    if gate.is_empty() {
+        return tr_mul(m, v, out);
+    }
+    let rows = v.len();
+    if rows == 0 {
+        out.fill(T::zero());
+        return;
+    }
+    for ((o, col), &g) in out.iter_mut().zip(m.chunks_exact(rows)).zip(gate) {
+        *o = if g == T::zero() {
+            T::zero()
+        } else {
+            dot(col, v)
+        };
+    }
+}
+
 /// `out += M^T v` for `M` of shape `v.len() x out.len()`.
 #[inline]
 pub fn tr_mul_add<T: Real>(m: &[T], v: &[T], out: &mut [T]) {

@@ -30,6 +30,8 @@ pub mod network;
 pub mod online;
 pub mod pathway;
 pub mod real;
+#[cfg(feature = "std")]
+pub mod report;
 pub mod rule;
 pub mod shape;
 pub mod step;

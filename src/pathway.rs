@@ -29,8 +29,11 @@ use crate::{Real, Shape, Storage};
 pub trait FeedbackPathway<T: Real, S: Shape> {
     /// Writes `f_l` (length `n_l`) given all forward weights `weights`
     /// (the layout of [`Network::as_slice`](crate::Network::as_slice)),
-    /// `e_next = e_{l+1}` and `e_out = e_L`.
-    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], e_out: &[T], f: &mut [T]);
+    /// `e_next = e_{l+1}` and `e_out = e_L`. Where `gate[j]` is zero,
+    /// `f_l[j]` may be set to zero without computing it (the step passes
+    /// `g(y_0)` as the gate for `l = 0`, so black input pixels cost nothing,
+    /// and an empty gate otherwise: compute every entry).
+    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], e_out: &[T], gate: &[T], f: &mut [T]);
 
     /// The adjoint of [`feedback`](Self::feedback): given `s = dL/df_l`,
     /// adds `dL/de_{l+1}` (or `dL/de_L`) into the signal-gradient block
@@ -63,10 +66,16 @@ pub struct Backprop;
 
 impl<T: Real, S: Shape> FeedbackPathway<T, S> for Backprop {
     #[inline]
-    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], _e_out: &[T], f: &mut [T]) {
-        let o = S::weight_offset(l + 1);
-        let w_next = &weights[o..o + S::width(l + 1) * S::width(l)];
-        kernel::tr_mul(w_next, e_next, f);
+    fn feedback(
+        &self,
+        l: usize,
+        weights: &[T],
+        e_next: &[T],
+        _e_out: &[T],
+        gate: &[T],
+        f: &mut [T],
+    ) {
+        kernel::tr_mul_gated(next_weights::<T, S>(weights, l), e_next, gate, f);
     }
     fn feedback_adjoint(
         &self,
@@ -78,11 +87,10 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for Backprop {
         wbar: &mut [T],
     ) {
         // f_l = W_{l+1}^T e_{l+1}: ebar_{l+1} += W_{l+1} s, Wbar_{l+1} += e_{l+1} s^T.
-        let o = S::weight_offset(l + 1);
-        let n = S::width(l + 1) * S::width(l);
         let next = units::<S>(l + 1);
-        kernel::mul_add(&weights[o..o + n], s, &mut ebar[next.clone()]);
-        kernel::rank_one(&mut wbar[o..o + n], &e[next], s);
+        kernel::mul_add(next_weights::<T, S>(weights, l), s, &mut ebar[next.clone()]);
+        let o = S::weight_offset(l + 1);
+        kernel::rank_one(&mut wbar[o..o + S::width(l + 1) * S::width(l)], &e[next], s);
     }
     fn reinit<R: Rng + ?Sized>(&mut self, _rng: &mut R, _init: Init) {}
     fn name(&self) -> &'static str {
@@ -90,18 +98,26 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for Backprop {
     }
 }
 
+/// `W_{l+1}` within all the weights.
+fn next_weights<T: Real, S: Shape>(weights: &[T], l: usize) -> &[T] {
+    let o = S::weight_offset(l + 1);
+    &weights[o..o + S::width(l + 1) * S::width(l)]
+}
+
 /// Feedback alignment: fixed random `B_l` of shape `n_l x n_{l+1}` for
-/// `l = 0 .. L-1`, stored column-major in one buffer of
-/// [`Shape::WEIGHTS`] entries (`B_l` where `W_{l+1}` is in the network).
+/// `l = 0 .. L-1`, in one buffer of [`Shape::WEIGHTS`] entries. Each `B_l`
+/// is stored as its transpose, column-major `n_{l+1} x n_l` (the layout of
+/// `W_{l+1}`, at the same offset), so that `f_l = B_l e_{l+1}` is one dot
+/// product per unit and can skip units whose slope is zero.
 pub struct FeedbackAlignment<T, S, B> {
     b: B,
     shape: PhantomData<(T, S)>,
 }
 
 /// Direct feedback alignment: fixed random `D_l` of shape `n_l x n_L` for
-/// `l = 0 .. L-1` (one buffer of [`Shape::DIRECT`] entries), carrying the
-/// output error straight to every layer. `D_{L-1}` plays the role of
-/// `B_{L-1}`.
+/// `l = 0 .. L-1` (one buffer of [`Shape::DIRECT`] entries, each `D_l`
+/// stored as its transpose, column-major `n_L x n_l`), carrying the output
+/// error straight to every layer. `D_{L-1}` plays the role of `B_{L-1}`.
 pub struct DirectFeedbackAlignment<T, S, B> {
     d: B,
     shape: PhantomData<(T, S)>,
@@ -116,10 +132,15 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackAlignment<T, S, B> {
             shape: PhantomData,
         })
     }
-    /// `B_l` (`0 <= l < L`), column-major `n_l x n_{l+1}`.
-    pub fn matrix(&self, l: usize) -> &[T] {
+    /// `B_l^T` (`0 <= l < L`): column-major `n_{l+1} x n_l`, that is `B_l`
+    /// (`n_l x n_{l+1}`) in row-major order.
+    pub fn transposed(&self, l: usize) -> &[T] {
         let o = S::weight_offset(l + 1);
         &self.b.as_ref()[o..o + S::width(l) * S::width(l + 1)]
+    }
+    /// All feedback matrices, in the layout of [`FeedbackAlignment::transposed`].
+    pub fn as_slice(&self) -> &[T] {
+        self.b.as_ref()
     }
 }
 
@@ -132,10 +153,16 @@ impl<T: Real, S: Shape, B: Storage<T>> DirectFeedbackAlignment<T, S, B> {
             shape: PhantomData,
         })
     }
-    /// `D_l` (`0 <= l < L`), column-major `n_l x n_L`.
-    pub fn matrix(&self, l: usize) -> &[T] {
+    /// `D_l^T` (`0 <= l < L`): column-major `n_L x n_l`, that is `D_l`
+    /// (`n_l x n_L`) in row-major order.
+    pub fn transposed(&self, l: usize) -> &[T] {
         let o = S::unit_offset(l) * S::OUTPUT;
         &self.d.as_ref()[o..o + S::width(l) * S::OUTPUT]
+    }
+    /// All direct feedback matrices, in the layout of
+    /// [`DirectFeedbackAlignment::transposed`].
+    pub fn as_slice(&self) -> &[T] {
+        self.d.as_ref()
     }
 }
 
@@ -167,8 +194,16 @@ impl<T: Real, S: Shape> DirectFeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
 
 impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for FeedbackAlignment<T, S, B> {
     #[inline]
-    fn feedback(&self, l: usize, _weights: &[T], e_next: &[T], _e_out: &[T], f: &mut [T]) {
-        kernel::mul(self.matrix(l), e_next, f);
+    fn feedback(
+        &self,
+        l: usize,
+        _weights: &[T],
+        e_next: &[T],
+        _e_out: &[T],
+        gate: &[T],
+        f: &mut [T],
+    ) {
+        kernel::tr_mul_gated(self.transposed(l), e_next, gate, f);
     }
     fn feedback_adjoint(
         &self,
@@ -179,7 +214,7 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for FeedbackAlignme
         ebar: &mut [T],
         _wbar: &mut [T],
     ) {
-        kernel::tr_mul_add(self.matrix(l), s, &mut ebar[units::<S>(l + 1)]);
+        kernel::mul_add(self.transposed(l), s, &mut ebar[units::<S>(l + 1)]);
     }
     fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
         for l in 0..S::DEPTH {
@@ -195,8 +230,16 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for FeedbackAlignme
 
 impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for DirectFeedbackAlignment<T, S, B> {
     #[inline]
-    fn feedback(&self, l: usize, _weights: &[T], _e_next: &[T], e_out: &[T], f: &mut [T]) {
-        kernel::mul(self.matrix(l), e_out, f);
+    fn feedback(
+        &self,
+        l: usize,
+        _weights: &[T],
+        _e_next: &[T],
+        e_out: &[T],
+        gate: &[T],
+        f: &mut [T],
+    ) {
+        kernel::tr_mul_gated(self.transposed(l), e_out, gate, f);
     }
     fn feedback_adjoint(
         &self,
@@ -207,7 +250,7 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for DirectFeedbackA
         ebar: &mut [T],
         _wbar: &mut [T],
     ) {
-        kernel::tr_mul_add(self.matrix(l), s, &mut ebar[units::<S>(S::DEPTH)]);
+        kernel::mul_add(self.transposed(l), s, &mut ebar[units::<S>(S::DEPTH)]);
     }
     fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
         for l in 0..S::DEPTH {
@@ -260,13 +303,21 @@ impl<T: Real, S: Shape> AnyPathway<T, S> {
 #[cfg(feature = "alloc")]
 impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
     #[inline]
-    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], e_out: &[T], f: &mut [T]) {
+    fn feedback(
+        &self,
+        l: usize,
+        weights: &[T],
+        e_next: &[T],
+        e_out: &[T],
+        gate: &[T],
+        f: &mut [T],
+    ) {
         match self {
             AnyPathway::Backprop => {
-                FeedbackPathway::<T, S>::feedback(&Backprop, l, weights, e_next, e_out, f)
+                FeedbackPathway::<T, S>::feedback(&Backprop, l, weights, e_next, e_out, gate, f)
             }
-            AnyPathway::Alignment(p) => p.feedback(l, weights, e_next, e_out, f),
-            AnyPathway::Direct(p) => p.feedback(l, weights, e_next, e_out, f),
+            AnyPathway::Alignment(p) => p.feedback(l, weights, e_next, e_out, gate, f),
+            AnyPathway::Direct(p) => p.feedback(l, weights, e_next, e_out, gate, f),
         }
     }
     fn feedback_adjoint(

@@ -27,7 +27,7 @@ use core::marker::PhantomData;
 /// time; a network deeper than [`MAX_DEPTH`] is rejected when the shape is
 /// used (the limit exists only so that per-layer offsets fit small fixed
 /// tables without a heap).
-pub trait Shape: 'static {
+pub trait Shape: 'static + Send + Sync {
     /// Number of weight layers `L` (the input is not counted).
     const DEPTH: usize;
     /// Input width `n_0`.

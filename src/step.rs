@@ -118,9 +118,21 @@ where
         let e_out = &above[units::<S>(S::DEPTH).start - S::unit_offset(l + 1)..];
         let e = &mut below[units::<S>(l)];
         let f = &mut b.f[units::<S>(l)];
-        pathway.feedback(l, weights, e_next, e_out, f);
-        for ((ei, &fi), &yi) in e.iter_mut().zip(f.iter()).zip(&b.y[units::<S>(l)]) {
-            *ei = fi * softplus_slope(yi, beta);
+        let y = &b.y[units::<S>(l)];
+        if l == 0 {
+            // The input is data: g(y_0) is a gate (zero at black pixels).
+            for (ei, &yi) in e.iter_mut().zip(y) {
+                *ei = softplus_slope(yi, beta);
+            }
+            pathway.feedback(l, weights, e_next, e_out, e, f);
+            for (ei, &fi) in e.iter_mut().zip(f.iter()) {
+                *ei *= fi;
+            }
+        } else {
+            pathway.feedback(l, weights, e_next, e_out, &[], f);
+            for ((ei, &fi), &yi) in e.iter_mut().zip(f.iter()).zip(y) {
+                *ei = fi * softplus_slope(yi, beta);
+            }
         }
         if !crate::real::all_finite(e) {
             return Err(Error::NonFiniteSignal { layer: l });

@@ -50,6 +50,67 @@ impl Needs {
     }
 }
 
+/// Which coefficients of a column's [`Mix`] a term can make non-zero; the
+/// adjoint computes the matching partial derivatives only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mixes {
+    /// [`Mix::post_error`].
+    pub post_error: bool,
+    /// [`Mix::post`].
+    pub post: bool,
+    /// [`Mix::ones`].
+    pub ones: bool,
+    /// [`Mix::weights`].
+    pub weights: bool,
+}
+
+impl Mixes {
+    /// Every coefficient (the safe default for a new term).
+    pub const ALL: Mixes = Mixes {
+        post_error: true,
+        post: true,
+        ones: true,
+        weights: true,
+    };
+    /// No coefficient.
+    pub const NONE: Mixes = Mixes {
+        post_error: false,
+        post: false,
+        ones: false,
+        weights: false,
+    };
+    /// Only [`Mix::post_error`].
+    pub const POST_ERROR: Mixes = Mixes {
+        post_error: true,
+        ..Mixes::NONE
+    };
+    /// Only [`Mix::post`].
+    pub const POST: Mixes = Mixes {
+        post: true,
+        ..Mixes::NONE
+    };
+    /// Only [`Mix::ones`].
+    pub const ONES: Mixes = Mixes {
+        ones: true,
+        ..Mixes::NONE
+    };
+    /// Only [`Mix::weights`].
+    pub const WEIGHTS: Mixes = Mixes {
+        weights: true,
+        ..Mixes::NONE
+    };
+
+    /// The union of two sets.
+    pub const fn union(self, o: Mixes) -> Mixes {
+        Mixes {
+            post_error: self.post_error || o.post_error,
+            post: self.post || o.post,
+            ones: self.ones || o.ones,
+            weights: self.weights || o.weights,
+        }
+    }
+}
+
 /// The signals of layer `l` for one step, as seen by a term (all of them
 /// from before the update).
 #[derive(Debug, Clone, Copy)]
@@ -181,13 +242,19 @@ pub struct SignalsBar<'a, T> {
 ///     }
 /// }
 /// ```
-pub trait PlasticityTerm<T: Real> {
+pub trait PlasticityTerm<T: Real>: Sync {
     /// A short name for reports (`"F0"`, or the user's).
     fn name(&self) -> &'static str;
 
     /// What the term reads beyond the always-available signals.
     fn needs(&self) -> Needs {
         Needs::NOTHING
+    }
+
+    /// Which coefficients of [`Mix`] the term writes in [`mix`](Self::mix)
+    /// (default: all, which is always correct but costs the adjoint more).
+    fn mixes(&self) -> Mixes {
+        Mixes::ALL
     }
 
     /// A per-layer scalar factor, computed once before the sweep (for

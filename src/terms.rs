@@ -6,7 +6,7 @@
 use crate::Real;
 use crate::kernel::axpy;
 use crate::kernel::dot;
-use crate::term::{Column, ColumnBar, Mix, Needs, PlasticityTerm, Signals, SignalsBar};
+use crate::term::{Column, ColumnBar, Mix, Mixes, Needs, PlasticityTerm, Signals, SignalsBar};
 
 const PRE_ERROR: Needs = Needs {
     pre_error: true,
@@ -73,6 +73,9 @@ impl<T: Real> PlasticityTerm<T> for PseudoGradient {
     fn name(&self) -> &'static str {
         "F0"
     }
+    fn mixes(&self) -> Mixes {
+        Mixes::POST_ERROR
+    }
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
         m.post_error -= k * s.pre[c.j];
@@ -94,6 +97,9 @@ impl<T: Real> PlasticityTerm<T> for PseudoGradient {
 impl<T: Real> PlasticityTerm<T> for ActivityError {
     fn name(&self) -> &'static str {
         "F1"
+    }
+    fn mixes(&self) -> Mixes {
+        Mixes::POST
     }
     fn needs(&self) -> Needs {
         PRE_ERROR
@@ -120,6 +126,9 @@ impl<T: Real> PlasticityTerm<T> for ErrorHebb {
     fn name(&self) -> &'static str {
         "F2"
     }
+    fn mixes(&self) -> Mixes {
+        Mixes::POST_ERROR
+    }
     fn needs(&self) -> Needs {
         PRE_ERROR
     }
@@ -145,6 +154,9 @@ impl<T: Real> PlasticityTerm<T> for WeightDecay {
     fn name(&self) -> &'static str {
         "F3"
     }
+    fn mixes(&self) -> Mixes {
+        Mixes::WEIGHTS
+    }
     #[inline]
     fn mix(&self, k: T, _s: &Signals<'_, T>, _c: &Column<'_, T>, m: &mut Mix<T>) {
         m.weights -= k;
@@ -165,6 +177,9 @@ impl<T: Real> PlasticityTerm<T> for WeightDecay {
 impl<T: Real> PlasticityTerm<T> for ErrorBroadcast {
     fn name(&self) -> &'static str {
         "F4"
+    }
+    fn mixes(&self) -> Mixes {
+        Mixes::ONES
     }
     fn needs(&self) -> Needs {
         PRE_ERROR
@@ -190,6 +205,9 @@ impl<T: Real> PlasticityTerm<T> for ErrorBroadcast {
 impl<T: Real> PlasticityTerm<T> for ActivityScaledGradient {
     fn name(&self) -> &'static str {
         "F5"
+    }
+    fn mixes(&self) -> Mixes {
+        Mixes::POST_ERROR
     }
     fn scale(&self, s: &Signals<'_, T>) -> T {
         s.post.iter().fold(T::zero(), |acc, &u| acc + u)
@@ -227,6 +245,9 @@ impl<T: Real> PlasticityTerm<T> for FeedbackScaledActivityError {
     fn name(&self) -> &'static str {
         "F6"
     }
+    fn mixes(&self) -> Mixes {
+        Mixes::POST
+    }
     fn needs(&self) -> Needs {
         FEEDBACK_SCALE
     }
@@ -256,6 +277,9 @@ impl<T: Real> PlasticityTerm<T> for FeedbackScaledActivityError {
 impl<T: Real> PlasticityTerm<T> for FeedbackScaledGradient {
     fn name(&self) -> &'static str {
         "F7"
+    }
+    fn mixes(&self) -> Mixes {
+        Mixes::POST_ERROR
     }
     fn needs(&self) -> Needs {
         FEEDBACK_SCALE
@@ -287,6 +311,9 @@ impl<T: Real> PlasticityTerm<T> for DriveScaledActivityError {
     fn name(&self) -> &'static str {
         "F8"
     }
+    fn mixes(&self) -> Mixes {
+        Mixes::POST
+    }
     fn needs(&self) -> Needs {
         PRE_ERROR
     }
@@ -317,6 +344,9 @@ impl<T: Real> PlasticityTerm<T> for DriveScaledActivityError {
 impl<T: Real> PlasticityTerm<T> for Oja {
     fn name(&self) -> &'static str {
         "F9"
+    }
+    fn mixes(&self) -> Mixes {
+        Mixes::POST
     }
     fn needs(&self) -> Needs {
         Needs {

@@ -1,0 +1,277 @@
+//! Command-line options of `meta_train`.
+
+use std::error::Error;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+use metaplasticity::data::{OwnedDataset, Split};
+use metaplasticity::idx::Orientation;
+use metaplasticity::meta::{Config, OnDivergence, Penalty, Sampling, TaskSpec};
+use metaplasticity::term::PlasticityTerm;
+use metaplasticity::{Init, PathwayKind, Real, Rule, terms};
+use serde::{Deserialize, Serialize};
+
+/// Meta-learn the coefficients Theta of a plasticity rule so that a network
+/// learning online through random feedback approaches backprop
+/// (Shervani-Tabar & Rosenbaum, Nat. Commun. 2023).
+///
+/// Each episode draws M classes with K training and Q query images each,
+/// re-initialises the 784-170-130-100-70-C network and its feedback, lets it
+/// learn the M*K training images one at a time with the rule, and takes an
+/// Adam step on Theta along the exact gradient of the query loss.
+#[derive(Parser, Debug, Clone, Serialize, Deserialize)]
+#[command(version, about, long_about = None, after_help = AFTER_HELP)]
+pub struct Args {
+    /// Data set: the MNIST digits shipped in data/, Fashion-MNIST from the
+    /// Debian package dataset-fashion-mnist, or any IDX pair (--images, --labels).
+    #[arg(long, value_enum, default_value_t = DataChoice::Mnist)]
+    pub data: DataChoice,
+    /// IDX image file (plain or .gz) for --data idx.
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    /// IDX label file (plain or .gz) for --data idx.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// The IDX images are stored transposed, as in EMNIST.
+    #[arg(long)]
+    pub transposed: bool,
+    /// The rule: fa, bp, dfa (F^0 alone through that pathway), ehebb
+    /// (F^0, F^2), oja (F^0, F^9), bio (F^0, F^2, F^9), pool (F^0..F^9), or
+    /// a comma-separated list of term numbers such as 0,2,9.
+    #[arg(long, default_value = "bio")]
+    pub rule: String,
+    /// Feedback pathway, overriding the rule's (fa, bp and dfa set their own;
+    /// the others use feedback alignment).
+    #[arg(long, value_enum)]
+    pub feedback: Option<Feedback>,
+    /// Initial Theta, one value per term of the rule (default: theta_0 = 1e-3, others 0).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub theta: Option<Vec<f64>>,
+    /// Coefficients to keep fixed, by position in the rule (e.g. 0 keeps theta_0 fixed).
+    #[arg(long, value_delimiter = ',')]
+    pub freeze: Vec<usize>,
+    /// Number of meta-training episodes.
+    #[arg(long, default_value_t = 600)]
+    pub episodes: usize,
+    /// Classes per task (M).
+    #[arg(short = 'M', long = "classes", default_value_t = 5)]
+    pub classes: usize,
+    /// Training images per class (K): the network learns M*K images online.
+    #[arg(short = 'K', long = "train", default_value_t = 50)]
+    pub train: usize,
+    /// Query images per class (Q): the meta-loss is their cross-entropy.
+    #[arg(short = 'Q', long = "query", default_value_t = 10)]
+    pub query: usize,
+    /// disjoint: M distinct classes and fresh random images each episode;
+    /// reference: as the public reference code (classes with replacement,
+    /// always the first K+Q images of a class).
+    #[arg(long, value_enum, default_value_t = SamplingChoice::Disjoint)]
+    pub sampling: SamplingChoice,
+    /// Penalty on Theta added to the meta-loss: none, l1 (lambda ||Theta||_1,
+    /// Eq. 6) or l2 (lambda ||Theta||_2, Eq. S.16).
+    #[arg(long, value_enum, default_value_t = PenaltyChoice::None)]
+    pub penalty: PenaltyChoice,
+    /// Strength lambda of the penalty.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lambda: f64,
+    /// Adam's learning rate on Theta.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Seed of every random draw (tasks, weights, feedback).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Distribution of the feedback matrices (supplementary note 7).
+    #[arg(long, value_enum, default_value_t = FeedbackInit::Uniform)]
+    pub feedback_init: FeedbackInit,
+    /// Keep the weights every this many online steps for the meta-gradient
+    /// (memory against recomputation; the gradient does not depend on it).
+    #[arg(long, default_value_t = 16)]
+    pub checkpoint_interval: usize,
+    /// What to do if an episode diverges (non-finite weights or gradient):
+    /// stop, or skip the episode and keep Theta.
+    #[arg(long, value_enum, default_value_t = DivergenceChoice::Stop)]
+    pub on_divergence: DivergenceChoice,
+    /// Output folder for episodes.csv, baseline.csv and summary.json.
+    #[arg(long, default_value = "out/meta_train")]
+    pub out: PathBuf,
+    /// Continue the run saved in the output folder (same options).
+    #[arg(long)]
+    pub resume: bool,
+    /// Do not meta-train F^0 with feedback alignment alongside as a baseline.
+    #[arg(long)]
+    pub no_baseline: bool,
+}
+
+const AFTER_HELP: &str = "Examples:
+  meta_train                                   F^bio on the shipped MNIST digits, 600 episodes
+  meta_train --rule pool --penalty l1 --lambda 1e-3
+  meta_train --data fashion --rule oja
+  meta_train --data idx --images emnist-balanced-train-images-idx3-ubyte.gz \\
+             --labels emnist-balanced-train-labels-idx1-ubyte.gz --transposed";
+
+/// Which data set.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DataChoice {
+    /// 10,000 MNIST digits shipped with the crate.
+    Mnist,
+    /// Fashion-MNIST training set (apt-get install -y dataset-fashion-mnist).
+    Fashion,
+    /// An IDX pair given by --images and --labels.
+    Idx,
+}
+
+/// A feedback pathway.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Feedback {
+    /// Feedback alignment (fixed random B).
+    Fa,
+    /// Backprop (B = W^T).
+    Bp,
+    /// Direct feedback alignment (fixed random D from the output error).
+    Dfa,
+}
+
+/// Task sampling.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SamplingChoice {
+    /// Distinct classes, random disjoint images.
+    Disjoint,
+    /// As the public reference implementation.
+    Reference,
+}
+
+/// Penalty.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PenaltyChoice {
+    /// None.
+    None,
+    /// L1.
+    L1,
+    /// L2.
+    L2,
+}
+
+/// Feedback initialisation.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FeedbackInit {
+    /// Xavier-uniform.
+    Uniform,
+    /// Xavier-normal.
+    Normal,
+}
+
+/// On divergence.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DivergenceChoice {
+    /// Stop with an error.
+    Stop,
+    /// Skip the episode.
+    Skip,
+}
+
+/// A short name of a pathway.
+pub fn pathway_name(kind: PathwayKind) -> &'static str {
+    match kind {
+        PathwayKind::Backprop => "backprop",
+        PathwayKind::Alignment => "feedback alignment",
+        PathwayKind::Direct => "direct feedback alignment",
+    }
+}
+
+impl Args {
+    /// Loads the chosen data set.
+    pub fn dataset(&self) -> Result<OwnedDataset, Box<dyn Error>> {
+        Ok(match self.data {
+            DataChoice::Mnist => OwnedDataset::mnist_shipped()?,
+            DataChoice::Fashion => OwnedDataset::fashion_mnist(Split::Train)?,
+            DataChoice::Idx => {
+                let (Some(images), Some(labels)) = (&self.images, &self.labels) else {
+                    return Err("--data idx needs --images and --labels".into());
+                };
+                let orientation = if self.transposed {
+                    Orientation::Transposed
+                } else {
+                    Orientation::RowMajor
+                };
+                OwnedDataset::load(images, labels, orientation, None)?
+            }
+        })
+    }
+
+    /// The rule with its initial Theta, and its pathway.
+    pub fn rule<T: Real>(&self) -> Result<(Rule<'static, T>, PathwayKind), Box<dyn Error>> {
+        let pool = terms::pool::<T>();
+        let (list, mut kind): (Vec<usize>, _) = match self.rule.as_str() {
+            "fa" => (vec![0], PathwayKind::Alignment),
+            "bp" => (vec![0], PathwayKind::Backprop),
+            "dfa" => (vec![0], PathwayKind::Direct),
+            "ehebb" => (vec![0, 2], PathwayKind::Alignment),
+            "oja" => (vec![0, 9], PathwayKind::Alignment),
+            "bio" => (vec![0, 2, 9], PathwayKind::Alignment),
+            "pool" => ((0..10).collect(), PathwayKind::Alignment),
+            other => {
+                let list = other
+                    .split(',')
+                    .map(|t| t.trim().parse::<usize>().ok().filter(|&r| r < 10))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| format!("--rule {other:?}: expected fa, bp, dfa, ehebb, oja, bio, pool or term numbers 0-9 like 0,2,9"))?;
+                (list, PathwayKind::Alignment)
+            }
+        };
+        if let Some(f) = self.feedback {
+            kind = match f {
+                Feedback::Fa => PathwayKind::Alignment,
+                Feedback::Bp => PathwayKind::Backprop,
+                Feedback::Dfa => PathwayKind::Direct,
+            };
+        }
+        let chosen: Vec<&'static dyn PlasticityTerm<T>> = list.iter().map(|&r| pool[r]).collect();
+        let mut rule = Rule::from_terms(&chosen)?;
+        if let Some(theta) = &self.theta {
+            let theta: Vec<T> = theta.iter().map(|&t| T::of(t)).collect();
+            rule.set_thetas(&theta)
+                .map_err(|e| format!("--theta: {e} (the rule has {} terms)", rule.len()))?;
+        }
+        Ok((rule, kind))
+    }
+
+    /// The trainer's configuration (the pathway is set by the caller).
+    pub fn config(&self, terms: usize) -> Result<Config, Box<dyn Error>> {
+        if let Some(&r) = self.freeze.iter().find(|&&r| r >= terms) {
+            return Err(format!("--freeze {r}: the rule has {terms} coefficients").into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lambda.is_finite() && self.lambda >= 0.0)
+        {
+            return Err("--lr must be positive and --lambda non-negative".into());
+        }
+        Ok(Config {
+            task: TaskSpec {
+                classes: self.classes,
+                train: self.train,
+                query: self.query,
+                sampling: match self.sampling {
+                    SamplingChoice::Disjoint => Sampling::Disjoint,
+                    SamplingChoice::Reference => Sampling::Reference,
+                },
+            },
+            penalty: match self.penalty {
+                PenaltyChoice::None => Penalty::None,
+                PenaltyChoice::L1 => Penalty::L1(self.lambda),
+                PenaltyChoice::L2 => Penalty::L2(self.lambda),
+            },
+            lr: self.lr,
+            pathway: PathwayKind::Alignment,
+            feedback_init: match self.feedback_init {
+                FeedbackInit::Uniform => Init::XavierUniform,
+                FeedbackInit::Normal => Init::XavierNormal,
+            },
+            interval: self.checkpoint_interval,
+            seed: self.seed,
+            trainable: (0..terms).map(|r| !self.freeze.contains(&r)).collect(),
+            on_divergence: match self.on_divergence {
+                DivergenceChoice::Stop => OnDivergence::Stop,
+                DivergenceChoice::Skip => OnDivergence::Skip,
+            },
+        })
+    }
+}

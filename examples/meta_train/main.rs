@@ -1,0 +1,268 @@
+//! Meta-train the coefficients of a plasticity rule (the paper's method):
+//! the program a new user runs first.
+//!
+//! ```text
+//! cargo run --release --example meta_train                 # F^bio on shipped MNIST, 600 episodes
+//! cargo run --release --example meta_train -- --help       # every option
+//! ```
+//!
+//! Writes `<out>/episodes.csv` (one row per episode), `<out>/baseline.csv`
+//! (F^0 with feedback alignment on the same tasks) and `<out>/summary.json`
+//! (configuration, final Theta, Adam state: what `--resume` continues from),
+//! each replaced atomically after every episode.
+
+mod cli;
+mod state;
+
+use std::error::Error;
+use std::fs;
+use std::path::Path;
+use std::time::Instant;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use metaplasticity::data::OwnedDataset;
+use metaplasticity::idx::Dataset;
+use metaplasticity::meta::{Config, Record, Trainer};
+use metaplasticity::report::{csv_header, csv_row, write_atomic};
+use metaplasticity::{PathwayKind, Rule, Shape, shape};
+
+use cli::Args;
+use state::{RunState, TrainerState};
+
+/// The paper's 5-layer network with `C` output classes.
+type Paper<const C: usize> = shape![784, 170, 130, 100, 70, C];
+
+fn main() {
+    if let Err(e) = run(Args::parse()) {
+        eprintln!("error: {e}");
+        let mut source = e.source();
+        while let Some(s) = source {
+            eprintln!("  caused by: {s}");
+            source = s.source();
+        }
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<(), Box<dyn Error>> {
+    let owned = args.dataset()?;
+    let data = owned.view();
+    if data.pixels() != 784 {
+        return Err(format!(
+            "the 5-layer network takes 28x28 images; this data set has {} pixels per image",
+            data.pixels()
+        )
+        .into());
+    }
+    match data.classes() {
+        10 => train::<Paper<10>>(&args, &data, &owned),
+        26 => train::<Paper<26>>(&args, &data, &owned),
+        47 => train::<Paper<47>>(&args, &data, &owned),
+        62 => train::<Paper<62>>(&args, &data, &owned),
+        n => Err(format!("{n} classes: supported class counts are 10 (MNIST, Fashion-MNIST), 26, 47 and 62 (EMNIST)").into()),
+    }
+}
+
+fn train<S: Shape>(
+    args: &Args,
+    data: &Dataset<'_>,
+    _owned: &OwnedDataset,
+) -> Result<(), Box<dyn Error>> {
+    let (rule, pathway) = args.rule::<f32>()?;
+    let names: Vec<&str> = rule.entries().iter().map(|e| e.term.name()).collect();
+    let config = Config {
+        pathway,
+        ..args.config(rule.len())?
+    };
+    let mut trainer = Trainer::<f32, S>::new(rule, data, config.clone())?;
+    let mut baseline = if args.no_baseline {
+        None
+    } else {
+        let mut cfg = Config {
+            pathway: PathwayKind::Alignment,
+            trainable: Vec::new(),
+            ..config.clone()
+        };
+        cfg.penalty = metaplasticity::meta::Penalty::None;
+        Some(Trainer::<f32, S>::new(Rule::fa(), data, cfg)?)
+    };
+    fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create output folder {}: {e}", args.out.display()))?;
+    let hidden = S::DEPTH - 1;
+    let paths = Paths::new(&args.out);
+    let mut rows = csv_header(&names, hidden);
+    let mut base_rows = csv_header(&["F0"], hidden);
+    let mut history: Vec<Record> = Vec::new();
+    let mut base_history: Vec<Record> = Vec::new();
+    if args.resume {
+        let state = RunState::load(&paths.summary)?;
+        state.check_compatible(args, &names)?;
+        let (theta, adam) = state.rule.parts();
+        trainer.resume(state.next_episode, theta, adam)?;
+        if let (Some(b), Some(bs)) = (baseline.as_mut(), state.baseline.as_ref()) {
+            let (theta, adam) = bs.parts();
+            b.resume(state.next_episode, theta, adam)?;
+        } else if baseline.is_some() {
+            return Err("the saved run has no baseline; resume with --no-baseline".into());
+        }
+        rows = state::csv_prefix(&paths.episodes, state.next_episode)?;
+        base_rows = if baseline.is_some() {
+            state::csv_prefix(&paths.baseline, state.next_episode)?
+        } else {
+            base_rows
+        };
+        history = state.recent.clone();
+        base_history = state.baseline_recent.clone();
+        eprintln!(
+            "resuming at episode {} of {}",
+            state.next_episode, args.episodes
+        );
+    }
+    let start = trainer.state().0;
+    let bar = ProgressBar::new(args.episodes as u64).with_position(start as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} episodes, eta {eta} | {msg}",
+        )
+        .map_err(|e| e.to_string())?
+        .progress_chars("=> "),
+    );
+    let clock = Instant::now();
+    for _ in start..args.episodes {
+        let (record, base) = std::thread::scope(|s| {
+            let b = baseline.as_mut().map(|b| s.spawn(|| b.episode(data)));
+            let r = trainer.episode(data);
+            (r, b.map(|h| h.join().expect("baseline thread")))
+        });
+        let record = record?;
+        rows.push_str(&csv_row(&record, names.len(), hidden));
+        history.push(record);
+        if let Some(base) = base {
+            let base = base?;
+            base_rows.push_str(&csv_row(&base, 1, hidden));
+            base_history.push(base);
+        }
+        keep_last(&mut history, 50);
+        keep_last(&mut base_history, 50);
+        write_atomic(&paths.episodes, rows.as_bytes())?;
+        if baseline.is_some() {
+            write_atomic(&paths.baseline, base_rows.as_bytes())?;
+        }
+        let state = RunState {
+            args: args.clone(),
+            terms: names.iter().map(|s| s.to_string()).collect(),
+            next_episode: trainer.state().0,
+            rule: TrainerState::of(&trainer),
+            baseline: baseline.as_ref().map(TrainerState::of),
+            recent: history.clone(),
+            baseline_recent: base_history.clone(),
+            mean_accuracy_last_50: mean_accuracy(&history),
+            baseline_mean_accuracy_last_50: baseline.as_ref().map(|_| mean_accuracy(&base_history)),
+        };
+        write_atomic(
+            &paths.summary,
+            serde_json::to_string_pretty(&state)?.as_bytes(),
+        )?;
+        bar.set_message(format!(
+            "meta-acc (last 50) {:.3}{}",
+            mean_accuracy(&history),
+            if baseline.is_some() {
+                format!(" vs FA {:.3}", mean_accuracy(&base_history))
+            } else {
+                String::new()
+            }
+        ));
+        bar.inc(1);
+    }
+    bar.finish();
+    summary(
+        &names,
+        &trainer,
+        &history,
+        baseline.as_ref().map(|_| &base_history[..]),
+        clock.elapsed().as_secs_f64(),
+        &paths,
+    );
+    Ok(())
+}
+
+struct Paths {
+    episodes: std::path::PathBuf,
+    baseline: std::path::PathBuf,
+    summary: std::path::PathBuf,
+}
+
+impl Paths {
+    fn new(out: &Path) -> Self {
+        Paths {
+            episodes: out.join("episodes.csv"),
+            baseline: out.join("baseline.csv"),
+            summary: out.join("summary.json"),
+        }
+    }
+}
+
+fn keep_last(v: &mut Vec<Record>, n: usize) {
+    if v.len() > n {
+        v.drain(..v.len() - n);
+    }
+}
+
+/// Mean meta-accuracy over the records that did not diverge.
+fn mean_accuracy(records: &[Record]) -> f64 {
+    let ok: Vec<f64> = records
+        .iter()
+        .filter(|r| r.ok)
+        .map(|r| r.accuracy)
+        .collect();
+    if ok.is_empty() {
+        f64::NAN
+    } else {
+        ok.iter().sum::<f64>() / ok.len() as f64
+    }
+}
+
+fn summary<S: Shape>(
+    names: &[&str],
+    trainer: &Trainer<'_, f32, S>,
+    history: &[Record],
+    baseline: Option<&[Record]>,
+    secs: f64,
+    paths: &Paths,
+) {
+    println!();
+    println!("{:<8} {:>14}", "term", "final theta");
+    for (name, theta) in names.iter().zip(trainer.theta()) {
+        println!("{name:<8} {theta:>14.6e}");
+    }
+    println!();
+    println!("{:<34} {:>8}", "mean meta-accuracy, last 50 episodes", "");
+    println!(
+        "{:<34} {:>8.3}",
+        format!(
+            "  this rule ({})",
+            cli::pathway_name(trainer.config().pathway)
+        ),
+        mean_accuracy(history)
+    );
+    if let Some(b) = baseline {
+        println!(
+            "{:<34} {:>8.3}",
+            "  F^0 with feedback alignment",
+            mean_accuracy(b)
+        );
+    }
+    println!();
+    println!(
+        "{:.1} s this run; results in {}, {}{}",
+        secs,
+        paths.episodes.display(),
+        paths.summary.display(),
+        if baseline.is_some() {
+            format!(", {}", paths.baseline.display())
+        } else {
+            String::new()
+        }
+    );
+}

@@ -1,0 +1,202 @@
+//! The saved state of a run (`summary.json`): enough to resume it exactly.
+
+use std::error::Error;
+use std::path::Path;
+
+use metaplasticity::meta::{Adam, Record, Trainer};
+use metaplasticity::{Real, Shape};
+use serde::{Deserialize, Serialize};
+
+use crate::cli::Args;
+
+/// One trainer's coefficients and optimiser state.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct TrainerState {
+    /// Theta after the last episode.
+    pub theta: Vec<f64>,
+    /// Adam's step count.
+    pub adam_t: u64,
+    /// Adam's first moments.
+    pub adam_m: Vec<f64>,
+    /// Adam's second moments.
+    pub adam_v: Vec<f64>,
+    /// Adam's learning rate.
+    pub lr: f64,
+}
+
+impl TrainerState {
+    pub fn of<T: Real, S: Shape>(t: &Trainer<'_, T, S>) -> Self {
+        let (_, theta, adam) = t.state();
+        TrainerState {
+            theta: theta.to_vec(),
+            adam_t: adam.t,
+            adam_m: adam.m.clone(),
+            adam_v: adam.v.clone(),
+            lr: adam.lr,
+        }
+    }
+
+    pub fn parts(&self) -> (Vec<f64>, Adam) {
+        let mut adam = Adam::new(self.theta.len(), self.lr);
+        adam.t = self.adam_t;
+        adam.m = self.adam_m.clone();
+        adam.v = self.adam_v.clone();
+        (self.theta.clone(), adam)
+    }
+}
+
+/// `summary.json`.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct RunState {
+    /// The options of the run.
+    pub args: Args,
+    /// Names of the rule's terms.
+    pub terms: Vec<String>,
+    /// The next episode to run.
+    pub next_episode: usize,
+    /// The rule's trainer.
+    pub rule: TrainerState,
+    /// The baseline's trainer (F^0, feedback alignment), if run.
+    pub baseline: Option<TrainerState>,
+    /// The last (up to) 50 records of the rule.
+    #[serde(with = "records")]
+    pub recent: Vec<Record>,
+    /// The last (up to) 50 records of the baseline.
+    #[serde(with = "records")]
+    pub baseline_recent: Vec<Record>,
+    /// Mean meta-accuracy of the last 50 episodes.
+    pub mean_accuracy_last_50: f64,
+    /// The same for the baseline.
+    pub baseline_mean_accuracy_last_50: Option<f64>,
+}
+
+impl RunState {
+    pub fn load(path: &Path) -> Result<Self, Box<dyn Error>> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--resume: cannot read {}: {e}", path.display()))?;
+        Ok(serde_json::from_str(&text)
+            .map_err(|e| format!("--resume: {} is not a run summary: {e}", path.display()))?)
+    }
+
+    /// The options that change results must match the saved run's.
+    pub fn check_compatible(&self, args: &Args, terms: &[&str]) -> Result<(), Box<dyn Error>> {
+        let a = &self.args;
+        let same = a.data == args.data
+            && a.images == args.images
+            && a.labels == args.labels
+            && a.rule == args.rule
+            && a.feedback == args.feedback
+            && a.classes == args.classes
+            && a.train == args.train
+            && a.query == args.query
+            && a.sampling == args.sampling
+            && a.penalty == args.penalty
+            && a.lambda == args.lambda
+            && a.lr == args.lr
+            && a.seed == args.seed
+            && a.feedback_init == args.feedback_init
+            && a.freeze == args.freeze
+            && a.no_baseline == args.no_baseline
+            && self
+                .terms
+                .iter()
+                .map(String::as_str)
+                .eq(terms.iter().copied());
+        if !same {
+            return Err(
+                "--resume: the options differ from the saved run's (see args in summary.json)"
+                    .into(),
+            );
+        }
+        if self.next_episode > args.episodes {
+            return Err(format!(
+                "--resume: the saved run is at episode {}, past --episodes {}",
+                self.next_episode, args.episodes
+            )
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// The header and the first `episodes` rows of a CSV written by this program.
+pub fn csv_prefix(path: &Path, episodes: usize) -> Result<String, Box<dyn Error>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--resume: cannot read {}: {e}", path.display()))?;
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() < episodes + 1 {
+        return Err(format!(
+            "--resume: {} has {} episodes, the summary says {episodes}",
+            path.display(),
+            lines.len().saturating_sub(1)
+        )
+        .into());
+    }
+    Ok(lines[..=episodes]
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect())
+}
+
+/// Records as plain JSON objects.
+mod records {
+    use metaplasticity::meta::Record;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct R {
+        episode: usize,
+        ok: bool,
+        meta_loss: Option<f64>,
+        query_loss: Option<f64>,
+        accuracy: Option<f64>,
+        train_loss: Option<f64>,
+        theta: Vec<f64>,
+        gradient: Vec<f64>,
+        angles: Vec<Option<f64>>,
+    }
+
+    fn finite(v: f64) -> Option<f64> {
+        v.is_finite().then_some(v)
+    }
+
+    pub fn serialize<S: Serializer>(v: &[Record], s: S) -> Result<S::Ok, S::Error> {
+        let rs: Vec<R> = v
+            .iter()
+            .map(|r| R {
+                episode: r.episode,
+                ok: r.ok,
+                meta_loss: finite(r.meta_loss),
+                query_loss: finite(r.query_loss),
+                accuracy: finite(r.accuracy),
+                train_loss: finite(r.train_loss),
+                theta: r.theta.clone(),
+                gradient: r.gradient.clone(),
+                angles: r.angles.iter().map(|&a| finite(a)).collect(),
+            })
+            .collect();
+        rs.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Record>, D::Error> {
+        let rs = Vec::<R>::deserialize(d)?;
+        Ok(rs
+            .into_iter()
+            .map(|r| Record {
+                episode: r.episode,
+                ok: r.ok,
+                meta_loss: r.meta_loss.unwrap_or(f64::NAN),
+                query_loss: r.query_loss.unwrap_or(f64::NAN),
+                accuracy: r.accuracy.unwrap_or(f64::NAN),
+                train_loss: r.train_loss.unwrap_or(f64::NAN),
+                theta: r.theta,
+                gradient: r.gradient,
+                angles: r
+                    .angles
+                    .into_iter()
+                    .map(|a| a.unwrap_or(f64::NAN))
+                    .collect(),
+            })
+            .collect())
+    }
+}
