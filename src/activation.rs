@@ -39,10 +39,7 @@ pub fn softplus_slope_derivative<T: Real>(y: T, beta: T) -> T {
 /// first) and returns `ln sum_k exp(z_k)`, so that the cross-entropy of
 /// class `c` is `logsumexp - z_c`. `z` and `p` have equal lengths.
 pub fn softmax<T: Real>(z: &[T], p: &mut [T]) -> T {
-    let max = z
-        .iter()
-        .copied()
-        .fold(T::min_value().unwrap_or(-T::one() / T::zero()), T::max);
+    let max = z.iter().copied().fold(T::min_value().unwrap_or(-T::one() / T::zero()), T::max);
     let mut sum = T::zero();
     for (pk, &zk) in p.iter_mut().zip(z) {
         *pk = (zk - max).exp();

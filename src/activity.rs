@@ -4,6 +4,7 @@
 use core::marker::PhantomData;
 use core::ops::Range;
 
+use crate::activation::softplus_slope;
 use crate::error::{BufferKind, Error};
 use crate::network::forward_layer;
 use crate::{Real, Shape, Storage};
@@ -17,6 +18,8 @@ use crate::{Real, Shape, Storage};
 /// * `e_l`, the modulating signals (`e_L = p - onehot(label)`),
 /// * `f_l = B_l e_{l+1}` (or `D_l e_L`), the feedback before the slope,
 ///   `e_l = f_l ⊙ g(y_l)`,
+/// * the slopes `g(y_l) = 1 - exp(-beta y_l) = sigma'(z_l)` (`l < L`; for
+///   `l = 0` the same function of the input, used by `e_0`),
 /// * scratch space for the update sweep.
 ///
 /// ```
@@ -40,6 +43,7 @@ pub(crate) struct Blocks<'a, T> {
     pub z: &'a mut [T],
     pub e: &'a mut [T],
     pub f: &'a mut [T],
+    pub g: &'a mut [T],
     pub scratch: &'a mut [T],
 }
 
@@ -55,19 +59,9 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     pub fn new(buf: B) -> Result<Self, Error> {
         let found = buf.as_ref().len();
         if found != S::ACTIVITY {
-            return Err(Error::BufferLength {
-                what: BufferKind::Activity,
-                expected: S::ACTIVITY,
-                found,
-            });
+            return Err(Error::BufferLength { what: BufferKind::Activity, expected: S::ACTIVITY, found });
         }
-        Ok(Self {
-            buf,
-            loss: T::zero(),
-            log_norm: T::zero(),
-            label: None,
-            shape: PhantomData,
-        })
+        Ok(Self { buf, loss: T::zero(), log_norm: T::zero(), label: None, shape: PhantomData })
     }
 
     /// Activity `y_l` (`0 <= l <= L`; `y_L` is the softmax output `p`).
@@ -86,6 +80,11 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     /// Feedback `f_l` with `e_l = f_l ⊙ g(y_l)` (`0 <= l < L`).
     pub fn f(&self, l: usize) -> &[T] {
         &self.buf.as_ref()[3 * S::UNITS..][units::<S>(l)]
+    }
+    /// Slope `g(y_l) = 1 - exp(-beta y_l)` (`0 <= l < L`), the softplus
+    /// derivative `sigma'(z_l)` for hidden layers.
+    pub fn slope(&self, l: usize) -> &[T] {
+        &self.buf.as_ref()[4 * S::UNITS..][units::<S>(l)]
     }
     /// Output probabilities `p = softmax(z_L)`.
     pub fn output(&self) -> &[T] {
@@ -113,14 +112,10 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     }
 
     /// The `y`, `z`, `e` and `f` blocks, read-only.
-    pub(crate) fn parts(&self) -> [&[T]; 4] {
+    pub(crate) fn parts(&self) -> [&[T]; 5] {
         let b = self.buf.as_ref();
-        [
-            &b[..S::UNITS],
-            &b[S::UNITS..2 * S::UNITS],
-            &b[2 * S::UNITS..3 * S::UNITS],
-            &b[3 * S::UNITS..4 * S::UNITS],
-        ]
+        let u = S::UNITS;
+        [&b[..u], &b[u..2 * u], &b[2 * u..3 * u], &b[3 * u..4 * u], &b[4 * u..5 * u]]
     }
 
     /// Copies another activity of the same shape (e.g. into a replay buffer).
@@ -135,14 +130,9 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
         let (y, rest) = self.buf.as_mut().split_at_mut(S::UNITS);
         let (z, rest) = rest.split_at_mut(S::UNITS);
         let (e, rest) = rest.split_at_mut(S::UNITS);
-        let (f, scratch) = rest.split_at_mut(S::UNITS);
-        Blocks {
-            y,
-            z,
-            e,
-            f,
-            scratch,
-        }
+        let (f, rest) = rest.split_at_mut(S::UNITS);
+        let (g, scratch) = rest.split_at_mut(S::UNITS);
+        Blocks { y, z, e, f, g, scratch }
     }
 
     /// The input `y_0` (length `n_0`), writable: fill it and call
@@ -163,6 +153,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
         if let Some(index) = b.y[units::<S>(0)].iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFiniteInput { index });
         }
+        slopes(&b.y[units::<S>(0)], &mut b.g[units::<S>(0)], beta);
         for l in 1..=S::DEPTH {
             let (below, above) = b.y.split_at_mut(S::unit_offset(l));
             let y_prev = &below[units::<S>(l - 1)];
@@ -173,6 +164,9 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
             log_norm = forward_layer(wl, y_prev, z, y, l == S::DEPTH, beta);
             if !(crate::real::all_finite(y) && crate::real::all_finite(z)) {
                 return Err(Error::NonFiniteSignal { layer: l });
+            }
+            if l < S::DEPTH {
+                slopes(y, &mut b.g[units::<S>(l)], beta);
             }
         }
         self.log_norm = log_norm;
@@ -196,11 +190,17 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     }
 }
 
+/// `g = 1 - exp(-beta y)` elementwise.
+fn slopes<T: Real>(y: &[T], g: &mut [T], beta: T) {
+    for (gi, &yi) in g.iter_mut().zip(y) {
+        *gi = softplus_slope(yi, beta);
+    }
+}
+
 #[cfg(feature = "alloc")]
 impl<T: Real, S: Shape> Activity<T, S, alloc::boxed::Box<[T]>> {
     /// An activity buffer on the heap.
     pub fn zeros() -> Self {
-        Self::new(crate::network::zeroed_box(S::ACTIVITY))
-            .unwrap_or_else(|_| unreachable!("length is S::ACTIVITY"))
+        Self::new(crate::network::zeroed_box(S::ACTIVITY)).unwrap_or_else(|_| unreachable!("length is S::ACTIVITY"))
     }
 }

@@ -24,7 +24,7 @@
 
 use core::marker::PhantomData;
 
-use crate::activation::{softplus_slope, softplus_slope_derivative};
+use crate::activation::softplus_slope_derivative;
 use crate::activity::units;
 use crate::error::{BufferKind, Error};
 use crate::kernel::{self, axpy, dot};
@@ -54,16 +54,9 @@ impl<T: Real, S: Shape, B: Storage<T>> Adjoint<T, S, B> {
     pub fn new(buf: B) -> Result<Self, Error> {
         let found = buf.as_ref().len();
         if found != S::ADJOINT {
-            return Err(Error::BufferLength {
-                what: BufferKind::Activity,
-                expected: S::ADJOINT,
-                found,
-            });
+            return Err(Error::BufferLength { what: BufferKind::Activity, expected: S::ADJOINT, found });
         }
-        Ok(Self {
-            buf,
-            shape: PhantomData,
-        })
+        Ok(Self { buf, shape: PhantomData })
     }
 
     /// `dL/dy_l` of the last call (`0 < l <= L`; at the top, `dL/dp`).
@@ -88,8 +81,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Adjoint<T, S, B> {
 impl<T: Real, S: Shape> Adjoint<T, S, alloc::boxed::Box<[T]>> {
     /// An adjoint work space on the heap.
     pub fn zeros() -> Self {
-        Self::new(crate::network::zeroed_box(S::ADJOINT))
-            .unwrap_or_else(|_| unreachable!("length is S::ADJOINT"))
+        Self::new(crate::network::zeroed_box(S::ADJOINT)).unwrap_or_else(|_| unreachable!("length is S::ADJOINT"))
     }
 }
 
@@ -121,13 +113,9 @@ where
 {
     check_lengths::<T, S>(weights, wbar)?;
     if thetabar.len() != rule.len() {
-        return Err(Error::BufferLength {
-            what: BufferKind::Theta,
-            expected: rule.len(),
-            found: thetabar.len(),
-        });
+        return Err(Error::BufferLength { what: BufferKind::Theta, expected: rule.len(), found: thetabar.len() });
     }
-    let [y, z, e, f] = act.parts();
+    let [y, z, e, f, slope] = act.parts();
     let mut bars = adj.bars();
     bars.y.fill(T::zero());
     bars.e.fill(T::zero());
@@ -136,28 +124,21 @@ where
     for l in 1..=S::DEPTH {
         let o = S::weight_offset(l);
         let n = S::width(l) * S::width(l - 1);
-        update_adjoint::<T, S, N>(
-            &weights[o..o + n],
-            &mut wbar[o..o + n],
-            rule,
-            [y, z, e],
-            &mut bars,
-            l,
-            thetabar,
-        );
+        update_adjoint::<T, S, N>(&weights[o..o + n], &mut wbar[o..o + n], rule, [y, z, e], &mut bars, l, thetabar);
     }
     // 2. The signals, in the reverse of the order they were computed.
     let lowest = if rule.needs(1).pre_error { 0 } else { 1 };
     for l in lowest..S::DEPTH {
         let r = units::<S>(l);
         let s = &mut bars.scratch[..S::width(l)];
-        for (((si, &eb), &fi), (yb, &yi)) in s
+        for ((((si, &eb), &fi), &gi), (yb, &yi)) in s
             .iter_mut()
             .zip(&bars.e[r.clone()])
             .zip(&f[r.clone()])
+            .zip(&slope[r.clone()])
             .zip(bars.y[r.clone()].iter_mut().zip(&y[r.clone()]))
         {
-            *si = eb * softplus_slope(yi, beta);
+            *si = eb * gi;
             if l > 0 {
                 *yb += eb * fi * softplus_slope_derivative(yi, beta);
             }
@@ -172,7 +153,7 @@ where
     let zbar = &mut bars.z[top];
     softmax_adjoint(p, pbar, zbar);
     // 4. The forward pass, top-down.
-    backward::<T, S>(weights, y, &mut bars, wbar, beta);
+    backward::<T, S>(weights, y, slope, &mut bars, wbar);
     Ok(())
 }
 
@@ -181,7 +162,6 @@ where
 /// or a step): backprop of the cross-entropy, used for the query loss.
 pub fn loss_adjoint<T, S, A, J>(
     weights: &[T],
-    beta: T,
     act: &Activity<T, S, A>,
     scale: T,
     wbar: &mut [T],
@@ -194,7 +174,7 @@ where
     J: Storage<T>,
 {
     check_lengths::<T, S>(weights, wbar)?;
-    let [y, _, e, _] = act.parts();
+    let [y, _, e, _, slope] = act.parts();
     let mut bars = adj.bars();
     bars.y.fill(T::zero());
     bars.z.fill(T::zero());
@@ -203,18 +183,14 @@ where
     for (zb, &el) in bars.z[top.clone()].iter_mut().zip(&e[top]) {
         *zb = scale * el;
     }
-    backward::<T, S>(weights, y, &mut bars, wbar, beta);
+    backward::<T, S>(weights, y, slope, &mut bars, wbar);
     Ok(())
 }
 
 fn check_lengths<T: Real, S: Shape>(weights: &[T], wbar: &[T]) -> Result<(), Error> {
     for b in [weights, wbar] {
         if b.len() != S::WEIGHTS {
-            return Err(Error::BufferLength {
-                what: BufferKind::Weights,
-                expected: S::WEIGHTS,
-                found: b.len(),
-            });
+            return Err(Error::BufferLength { what: BufferKind::Weights, expected: S::WEIGHTS, found: b.len() });
         }
     }
     Ok(())
@@ -231,13 +207,7 @@ fn softmax_adjoint<T: Real>(p: &[T], pbar: &[T], zbar: &mut [T]) {
 /// Step 4: from `zbar_L` (in `bars.z`) down to layer 1. On entry `bars.z`
 /// holds the direct contributions to every `zbar_l` and `bars.y` those to
 /// every `ybar_l`; on return `wbar` has `zbar_l y_{l-1}^T` added for all `l`.
-fn backward<T: Real, S: Shape>(
-    weights: &[T],
-    y: &[T],
-    bars: &mut Bars<'_, T>,
-    wbar: &mut [T],
-    beta: T,
-) {
+fn backward<T: Real, S: Shape>(weights: &[T], y: &[T], slope: &[T], bars: &mut Bars<'_, T>, wbar: &mut [T]) {
     for l in (1..=S::DEPTH).rev() {
         let o = S::weight_offset(l);
         let n = S::width(l) * S::width(l - 1);
@@ -248,12 +218,8 @@ fn backward<T: Real, S: Shape>(
             let prev = units::<S>(l - 1);
             let ybar = &mut bars.y[prev.clone()];
             kernel::tr_mul_add(&weights[o..o + n], zbar, ybar);
-            for ((zb, &yb), &yi) in below[prev.clone()]
-                .iter_mut()
-                .zip(ybar.iter())
-                .zip(&y[prev])
-            {
-                *zb += yb * softplus_slope(yi, beta);
+            for ((zb, &yb), &gi) in below[prev.clone()].iter_mut().zip(ybar.iter()).zip(&slope[prev]) {
+                *zb += yb * gi;
             }
         }
     }
@@ -280,22 +246,10 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
     if needs.wt_post_vector {
         kernel::tr_mul(w, &y[units::<S>(l)], wtu);
     }
-    let s = layer_signals::<T, S>(
-        l,
-        y,
-        z,
-        e,
-        if needs.wt_post_vector { &wtu[..] } else { &[] },
-    );
+    let s = layer_signals::<T, S>(l, y, z, e, if needs.wt_post_vector { &wtu[..] } else { &[] });
     // Terms active on this layer: (index r, term, k_r = theta_r scale_r, scale_r).
-    let mut active: heapless::Vec<(usize, &dyn crate::PlasticityTerm<T>, T, T), N> =
-        heapless::Vec::new();
-    for (r, en) in rule
-        .entries()
-        .iter()
-        .enumerate()
-        .filter(|(_, en)| en.layers.contains(l))
-    {
+    let mut active: heapless::Vec<(usize, &dyn crate::PlasticityTerm<T>, T, T), N> = heapless::Vec::new();
+    for (r, en) in rule.entries().iter().enumerate().filter(|(_, en)| en.layers.contains(l)) {
         let scale = en.term.scale(&s);
         // Capacity N is the rule's own: this push cannot fail.
         let _ = active.push((r, en.term, en.theta * scale, scale));
@@ -303,9 +257,7 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
     if active.is_empty() {
         return;
     }
-    let used = active
-        .iter()
-        .fold(crate::term::Mixes::NONE, |m, a| m.union(a.1.mixes()));
+    let used = active.iter().fold(crate::term::Mixes::NONE, |m, a| m.union(a.1.mixes()));
     let mut kbar: heapless::Vec<T, N> = heapless::Vec::new();
     for _ in 0..active.len() {
         let _ = kbar.push(T::zero());
@@ -317,11 +269,7 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
     let abar = &mut ehi[..rows];
     let bbar = &mut ylo[units::<S>(l - 1)];
     let cbar = &mut elo[units::<S>(l - 1)];
-    for (j, (g_col, w_col)) in wbar
-        .chunks_exact_mut(rows)
-        .zip(w.chunks_exact(rows))
-        .enumerate()
-    {
+    for (j, (g_col, w_col)) in wbar.chunks_exact_mut(rows).zip(w.chunks_exact(rows)).enumerate() {
         let wt_post = if needs.wt_post_vector {
             wtu[j]
         } else if needs.wt_post {
@@ -329,11 +277,7 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         } else {
             T::zero()
         };
-        let c = Column {
-            j,
-            weights: w_col,
-            wt_post,
-        };
+        let c = Column { j, weights: w_col, wt_post };
         let mut m = Mix::zero();
         for &(_, term, k, _) in &active {
             term.mix(k, &s, &c, &mut m);
@@ -393,22 +337,12 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
 /// with gradient `g = dL/dW_j'`: `g . a`, `g . u`, `sum g`, `g . W_j`, each
 /// only if `used` says a term writes that coefficient (zero otherwise).
 #[inline(always)]
-fn column_partials<T: Real>(
-    used: crate::term::Mixes,
-    g: &[T],
-    a: &[T],
-    u: &[T],
-    w: &[T],
-) -> Mix<T> {
+fn column_partials<T: Real>(used: crate::term::Mixes, g: &[T], a: &[T], u: &[T], w: &[T]) -> Mix<T> {
     let z = T::zero();
     Mix {
         post_error: if used.post_error { dot(g, a) } else { z },
         post: if used.post { dot(g, u) } else { z },
-        ones: if used.ones {
-            g.iter().fold(z, |s, &x| s + x)
-        } else {
-            z
-        },
+        ones: if used.ones { g.iter().fold(z, |s, &x| s + x) } else { z },
         weights: if used.weights { dot(g, w) } else { z },
     }
 }

@@ -39,15 +39,13 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
 /// How to install Fashion-MNIST when it is missing.
-const FASHION_MNIST_HINT: &str =
-    "Fashion-MNIST is not installed: run `apt-get install -y dataset-fashion-mnist`";
+const FASHION_MNIST_HINT: &str = "Fashion-MNIST is not installed: run `apt-get install -y dataset-fashion-mnist`";
 
 /// Hint for a missing file given by the caller.
 const PATH_HINT: &str = "check the path";
 
 /// Hint for a missing shipped file.
-const SHIPPED_HINT: &str =
-    "the shipped data sets are read from the data/ folder of this crate's source directory";
+const SHIPPED_HINT: &str = "the shipped data sets are read from the data/ folder of this crate's source directory";
 
 /// Why a data set could not be loaded. Every variant names the file; the
 /// underlying error, if any, is the [`source`](std::error::Error::source).
@@ -109,25 +107,18 @@ impl fmt::Display for LoadError {
                 write!(f, "{} does not exist: {hint}", path.display())
             }
             Self::Io { path, .. } => write!(f, "cannot read {}", path.display()),
-            Self::Gzip { path, .. } => write!(
-                f,
-                "{} is corrupt or truncated gzip: it does not decompress",
-                path.display()
-            ),
-            Self::TooLarge { path, limit } => write!(
-                f,
-                "{} is larger than {limit} bytes (decompressed): refusing to load it",
-                path.display()
-            ),
+            Self::Gzip { path, .. } => {
+                write!(f, "{} is corrupt or truncated gzip: it does not decompress", path.display())
+            }
+            Self::TooLarge { path, limit } => {
+                write!(f, "{} is larger than {limit} bytes (decompressed): refusing to load it", path.display())
+            }
             Self::Format { path, .. } => {
                 write!(f, "{} is not a valid IDX file", path.display())
             }
-            Self::Inconsistent { images, labels, .. } => write!(
-                f,
-                "images {} and labels {} do not go together",
-                images.display(),
-                labels.display()
-            ),
+            Self::Inconsistent { images, labels, .. } => {
+                write!(f, "images {} and labels {} do not go together", images.display(), labels.display())
+            }
         }
     }
 }
@@ -145,9 +136,7 @@ impl std::error::Error for LoadError {
 /// Reads at most `limit` bytes from `reader`; `Ok(None)` if there are more.
 fn read_capped(reader: impl Read, limit: u64) -> io::Result<Option<Vec<u8>>> {
     let mut bytes = Vec::new();
-    reader
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)?;
+    reader.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
     Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
@@ -155,30 +144,16 @@ fn read_capped(reader: impl Read, limit: u64) -> io::Result<Option<Vec<u8>>> {
 /// missing file reported as [`LoadError::Missing`] with `hint`.
 fn read_with_hint(path: &Path, limit: u64, hint: &'static str) -> Result<Vec<u8>, LoadError> {
     let io_error = |source: io::Error| match source.kind() {
-        io::ErrorKind::NotFound => LoadError::Missing {
-            path: path.to_path_buf(),
-            hint,
-        },
-        _ => LoadError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
+        io::ErrorKind::NotFound => LoadError::Missing { path: path.to_path_buf(), hint },
+        _ => LoadError::Io { path: path.to_path_buf(), source },
     };
-    let too_large = || LoadError::TooLarge {
-        path: path.to_path_buf(),
-        limit,
-    };
-    let raw = read_capped(File::open(path).map_err(io_error)?, limit)
-        .map_err(io_error)?
-        .ok_or_else(too_large)?;
+    let too_large = || LoadError::TooLarge { path: path.to_path_buf(), limit };
+    let raw = read_capped(File::open(path).map_err(io_error)?, limit).map_err(io_error)?.ok_or_else(too_large)?;
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
     read_capped(MultiGzDecoder::new(raw.as_slice()), limit)
-        .map_err(|source| LoadError::Gzip {
-            path: path.to_path_buf(),
-            source,
-        })?
+        .map_err(|source| LoadError::Gzip { path: path.to_path_buf(), source })?
         .ok_or_else(too_large)
 }
 
@@ -264,13 +239,9 @@ impl OwnedDataset {
         let images = idx::parse_images(&image_bytes).map_err(format(images_path))?;
         let labels = idx::parse_labels(&label_bytes).map_err(format(labels_path))?;
         let classes = classes.unwrap_or_else(|| labels.max().map_or(0, |max| usize::from(max) + 1));
-        let checked = Dataset::new(images.with_orientation(orientation), labels, classes).map_err(
-            |source| LoadError::Inconsistent {
-                images: images_path.to_path_buf(),
-                labels: labels_path.to_path_buf(),
-                source,
-            },
-        )?;
+        let checked = Dataset::new(images.with_orientation(orientation), labels, classes).map_err(|source| {
+            LoadError::Inconsistent { images: images_path.to_path_buf(), labels: labels_path.to_path_buf(), source }
+        })?;
         Ok(Self {
             images: checked.images().as_bytes().to_vec(),
             labels: checked.labels().as_slice().to_vec(),
@@ -336,9 +307,7 @@ impl OwnedDataset {
     }
 
     fn shipped(folder: &str) -> Result<Self, LoadError> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("data")
-            .join(folder);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(folder);
         Self::load_with_hint(
             &dir.join("images-idx3-ubyte.gz"),
             &dir.join("labels-idx1-ubyte.gz"),

@@ -92,46 +92,30 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::BufferLength {
-                what,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{what:?} buffer has {found} entries, the network's shape needs {expected}"
-            ),
+            Error::BufferLength { what, expected, found } => {
+                write!(f, "{what:?} buffer has {found} entries, the network's shape needs {expected}")
+            }
             Error::LabelOutOfRange { label, classes } => {
-                write!(
-                    f,
-                    "label {label} is out of range: the network has {classes} classes"
-                )
+                write!(f, "label {label} is out of range: the network has {classes} classes")
             }
             Error::NonFiniteInput { index } => {
                 write!(f, "input entry {index} is NaN or infinite")
             }
             Error::NonFiniteTheta { index } => {
-                write!(
-                    f,
-                    "plasticity coefficient theta[{index}] is NaN or infinite"
-                )
+                write!(f, "plasticity coefficient theta[{index}] is NaN or infinite")
             }
             Error::NonFiniteWeights { what } => {
                 write!(f, "{what:?} buffer contains NaN or infinite entries")
             }
-            Error::NonFiniteSignal { layer } => write!(
-                f,
-                "activity or modulating signal of layer {layer} overflowed; weights left unchanged"
-            ),
-            Error::Diverged { layer } => write!(
-                f,
-                "the plasticity update made weights of layer {layer} non-finite (diverged)"
-            ),
+            Error::NonFiniteSignal { layer } => {
+                write!(f, "activity or modulating signal of layer {layer} overflowed; weights left unchanged")
+            }
+            Error::Diverged { layer } => {
+                write!(f, "the plasticity update made weights of layer {layer} non-finite (diverged)")
+            }
             Error::InvalidBeta => write!(f, "softplus beta must be finite and positive"),
             Error::LayerOutOfRange { layer, depth } => {
-                write!(
-                    f,
-                    "layer {layer} does not exist: the network has layers 1..={depth}"
-                )
+                write!(f, "layer {layer} does not exist: the network has layers 1..={depth}")
             }
             Error::Data(e) => write!(f, "data set: {e}"),
             Error::RuleFull { capacity } => {

@@ -141,10 +141,9 @@ pub enum IdxError {
 impl fmt::Display for IdxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::TooShort { needed, found } => write!(
-                f,
-                "IDX data too short: the header needs {needed} bytes but there are only {found}"
-            ),
+            Self::TooShort { needed, found } => {
+                write!(f, "IDX data too short: the header needs {needed} bytes but there are only {found}")
+            }
             Self::BadMagic { found } => {
                 let [a, b, c, d] = found;
                 write!(
@@ -157,10 +156,9 @@ impl fmt::Display for IdxError {
                 }
                 Ok(())
             }
-            Self::UnsupportedType(t) => write!(
-                f,
-                "unsupported IDX element type 0x{t:02x}: only unsigned bytes (0x08) are supported"
-            ),
+            Self::UnsupportedType(t) => {
+                write!(f, "unsupported IDX element type 0x{t:02x}: only unsigned bytes (0x08) are supported")
+            }
             Self::WrongRank { expected, found } => {
                 let what = |rank| match rank {
                     3 => " (images)",
@@ -175,40 +173,26 @@ impl fmt::Display for IdxError {
                 )
             }
             Self::LengthMismatch { expected, found } => {
-                let problem = if found < expected {
-                    "truncated"
-                } else {
-                    "has trailing bytes"
-                };
-                write!(
-                    f,
-                    "IDX data {problem}: the header describes {expected} bytes but there are {found}"
-                )
+                let problem = if found < expected { "truncated" } else { "has trailing bytes" };
+                write!(f, "IDX data {problem}: the header describes {expected} bytes but there are {found}")
             }
-            Self::SizeOverflow => f.write_str(
-                "IDX dimensions too large: their product overflows this machine's integers",
-            ),
+            Self::SizeOverflow => {
+                f.write_str("IDX dimensions too large: their product overflows this machine's integers")
+            }
             Self::EmptyDimension => f.write_str("IDX images have zero rows or zero columns"),
-            Self::CountMismatch { images, labels } => write!(
-                f,
-                "{images} images but {labels} labels: the counts must be equal"
-            ),
-            Self::LabelOutOfRange {
-                index,
-                label,
-                classes,
-            } => write!(
-                f,
-                "label {label} at index {index} is out of range for {classes} classes"
-            ),
+            Self::CountMismatch { images, labels } => {
+                write!(f, "{images} images but {labels} labels: the counts must be equal")
+            }
+            Self::LabelOutOfRange { index, label, classes } => {
+                write!(f, "label {label} at index {index} is out of range for {classes} classes")
+            }
             Self::NoClasses => f.write_str("a data set needs at least one class"),
             Self::IndexOutOfRange { index, count } => {
                 write!(f, "index {index} is out of range for {count} items")
             }
-            Self::OutputSize { expected, found } => write!(
-                f,
-                "output buffer has {found} elements but an image has {expected} pixels"
-            ),
+            Self::OutputSize { expected, found } => {
+                write!(f, "output buffer has {found} elements but an image has {expected} pixels")
+            }
         }
     }
 }
@@ -219,10 +203,7 @@ impl core::error::Error for IdxError {}
 /// and the bytes after the header (not yet checked against the dimensions).
 fn parse_header<const RANK: usize>(bytes: &[u8]) -> Result<([u32; RANK], &[u8]), IdxError> {
     let needed = 4 + 4 * RANK;
-    let too_short = IdxError::TooShort {
-        needed,
-        found: bytes.len(),
-    };
+    let too_short = IdxError::TooShort { needed, found: bytes.len() };
     let Some((&magic, mut rest)) = bytes.split_first_chunk::<4>() else {
         return Err(too_short);
     };
@@ -254,13 +235,9 @@ fn parse_header<const RANK: usize>(bytes: &[u8]) -> Result<([u32; RANK], &[u8]),
 /// Checks that `body` (the data after a header of `header_len` bytes) holds
 /// exactly the product of `dims` bytes.
 fn check_length(header_len: usize, body: &[u8], dims: &[u32]) -> Result<(), IdxError> {
-    let expected_body = dims
-        .iter()
-        .try_fold(1u64, |n, &d| n.checked_mul(u64::from(d)))
-        .ok_or(IdxError::SizeOverflow)?;
-    let expected = expected_body
-        .checked_add(header_len as u64)
-        .ok_or(IdxError::SizeOverflow)?;
+    let expected_body =
+        dims.iter().try_fold(1u64, |n, &d| n.checked_mul(u64::from(d))).ok_or(IdxError::SizeOverflow)?;
+    let expected = expected_body.checked_add(header_len as u64).ok_or(IdxError::SizeOverflow)?;
     if body.len() as u64 != expected_body {
         return Err(IdxError::LengthMismatch {
             expected,
@@ -334,62 +311,32 @@ impl<'a> Images<'a> {
     /// [`SizeOverflow`](IdxError::SizeOverflow) if the size overflows `usize`,
     /// [`LengthMismatch`](IdxError::LengthMismatch) unless
     /// `data.len() == count * rows * cols`.
-    pub fn from_raw(
-        data: &'a [u8],
-        count: usize,
-        rows: usize,
-        cols: usize,
-    ) -> Result<Self, IdxError> {
+    pub fn from_raw(data: &'a [u8], count: usize, rows: usize, cols: usize) -> Result<Self, IdxError> {
         if rows == 0 || cols == 0 {
             return Err(IdxError::EmptyDimension);
         }
         let pixels = rows.checked_mul(cols).ok_or(IdxError::SizeOverflow)?;
         let total = count.checked_mul(pixels).ok_or(IdxError::SizeOverflow)?;
         if data.len() != total {
-            return Err(IdxError::LengthMismatch {
-                expected: total as u64,
-                found: data.len() as u64,
-            });
+            return Err(IdxError::LengthMismatch { expected: total as u64, found: data.len() as u64 });
         }
-        Ok(Self {
-            data,
-            count,
-            rows,
-            cols,
-            pixels,
-            orientation: Orientation::RowMajor,
-        })
+        Ok(Self { data, count, rows, cols, pixels, orientation: Orientation::RowMajor })
     }
 
     /// Images whose sizes were already checked by [`Images::from_raw`]: the
     /// count is `data.len() / (rows * cols)` (the accessors stay panic-free
     /// even if the sizes were not checked).
     #[cfg(feature = "std")]
-    pub(crate) fn prevalidated(
-        data: &'a [u8],
-        rows: usize,
-        cols: usize,
-        orientation: Orientation,
-    ) -> Self {
+    pub(crate) fn prevalidated(data: &'a [u8], rows: usize, cols: usize, orientation: Orientation) -> Self {
         let pixels = rows.saturating_mul(cols);
-        Self {
-            data,
-            count: data.len().checked_div(pixels).unwrap_or(0),
-            rows,
-            cols,
-            pixels,
-            orientation,
-        }
+        Self { data, count: data.len().checked_div(pixels).unwrap_or(0), rows, cols, pixels, orientation }
     }
 
     /// The same images with pixels laid out as `orientation` says
     /// ([`Orientation::Transposed`] for EMNIST).
     #[must_use]
     pub fn with_orientation(self, orientation: Orientation) -> Self {
-        Self {
-            orientation,
-            ..self
-        }
+        Self { orientation, ..self }
     }
 
     /// The layout of the pixels in the file.
@@ -438,15 +385,9 @@ impl<'a> Images<'a> {
     /// [`IndexOutOfRange`](IdxError::IndexOutOfRange) if `i >= count()`,
     /// [`OutputSize`](IdxError::OutputSize) if `out.len() != pixels()`.
     pub fn write_normalized<T: Real>(&self, i: usize, out: &mut [T]) -> Result<(), IdxError> {
-        let image = self.image(i).ok_or(IdxError::IndexOutOfRange {
-            index: i,
-            count: self.count,
-        })?;
+        let image = self.image(i).ok_or(IdxError::IndexOutOfRange { index: i, count: self.count })?;
         if out.len() != self.pixels {
-            return Err(IdxError::OutputSize {
-                expected: self.pixels,
-                found: out.len(),
-            });
+            return Err(IdxError::OutputSize { expected: self.pixels, found: out.len() });
         }
         let scale = |byte: u8| T::of(f64::from(byte) / 255.0);
         match self.orientation {
@@ -544,21 +485,11 @@ impl<'a> Dataset<'a> {
             return Err(IdxError::NoClasses);
         }
         if images.count() != labels.count() {
-            return Err(IdxError::CountMismatch {
-                images: images.count(),
-                labels: labels.count(),
-            });
+            return Err(IdxError::CountMismatch { images: images.count(), labels: labels.count() });
         }
-        let out_of_range = labels
-            .as_slice()
-            .iter()
-            .position(|&label| usize::from(label) >= classes);
+        let out_of_range = labels.as_slice().iter().position(|&label| usize::from(label) >= classes);
         if let Some(index) = out_of_range {
-            return Err(IdxError::LabelOutOfRange {
-                index,
-                label: labels.get(index).unwrap_or_default(),
-                classes,
-            });
+            return Err(IdxError::LabelOutOfRange { index, label: labels.get(index).unwrap_or_default(), classes });
         }
         Ok(Self::prevalidated(images, labels, classes))
     }
@@ -566,11 +497,7 @@ impl<'a> Dataset<'a> {
     /// Pairs images and labels already checked by [`Dataset::new`] (the
     /// accessors stay panic-free even if they were not).
     pub(crate) fn prevalidated(images: Images<'a>, labels: Labels<'a>, classes: usize) -> Self {
-        Self {
-            images,
-            labels,
-            classes,
-        }
+        Self { images, labels, classes }
     }
 
     /// Number of items (images, and labels).

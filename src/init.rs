@@ -21,13 +21,7 @@ pub enum Init {
 
 impl Init {
     /// Fills `m` (a `fan_out x fan_in` matrix, any layout) with independent draws.
-    pub fn fill<T: Real, R: Rng + ?Sized>(
-        self,
-        rng: &mut R,
-        m: &mut [T],
-        fan_in: usize,
-        fan_out: usize,
-    ) {
+    pub fn fill<T: Real, R: Rng + ?Sized>(self, rng: &mut R, m: &mut [T], fan_in: usize, fan_out: usize) {
         let var = 2.0 / (fan_in + fan_out) as f64;
         match self {
             Init::XavierUniform => {

@@ -55,11 +55,7 @@ pub fn tr_mul_gated<T: Real>(m: &[T], v: &[T], gate: &[T], out: &mut [T]) {
         return;
     }
     for ((o, col), &g) in out.iter_mut().zip(m.chunks_exact(rows)).zip(gate) {
-        *o = if g == T::zero() {
-            T::zero()
-        } else {
-            dot(col, v)
-        };
+        *o = if g == T::zero() { T::zero() } else { dot(col, v) };
     }
 }
 

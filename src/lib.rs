@@ -44,9 +44,7 @@ pub use init::Init;
 pub use network::Network;
 #[cfg(feature = "alloc")]
 pub use pathway::AnyPathway;
-pub use pathway::{
-    Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, PathwayKind,
-};
+pub use pathway::{Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, PathwayKind};
 pub use real::Real;
 pub use rule::{LayerSet, Rule};
 pub use shape::Shape;

@@ -49,11 +49,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
     pub fn new(w: B) -> Result<Self, Error> {
         const { assert!(S::DEPTH >= 1, "a network needs at least one weight layer") };
         check_buffer(w.as_ref(), S::WEIGHTS, BufferKind::Weights)?;
-        Ok(Self {
-            w,
-            beta: T::of(DEFAULT_BETA),
-            shape: PhantomData,
-        })
+        Ok(Self { w, beta: T::of(DEFAULT_BETA), shape: PhantomData })
     }
 
     /// Sets the softplus sharpness `beta` (finite, positive).
@@ -81,11 +77,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
     /// `W_l` as an `n_l x n_{l-1}` matrix view, `1 <= l <= L`.
     pub fn layer(&self, l: usize) -> Result<DMatrixView<'_, T>, Error> {
         check_layer::<S>(l)?;
-        Ok(DMatrixView::from_slice(
-            self.layer_slice(l),
-            S::width(l),
-            S::width(l - 1),
-        ))
+        Ok(DMatrixView::from_slice(self.layer_slice(l), S::width(l), S::width(l - 1)))
     }
 
     /// All weights, layer after layer, each column-major.
@@ -110,21 +102,14 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
     ///
     /// Errors: wrong input length, non-finite input, or activity that
     /// overflowed (nothing is written to the weights in any case).
-    pub fn forward<A: Storage<T>>(
-        &self,
-        x: &[T],
-        act: &mut Activity<T, S, A>,
-    ) -> Result<usize, Error> {
+    pub fn forward<A: Storage<T>>(&self, x: &[T], act: &mut Activity<T, S, A>) -> Result<usize, Error> {
         load_input(act, x)?;
         self.forward_loaded(act)
     }
 
     /// The forward pass for the input already written into
     /// [`Activity::input_mut`]; as [`Network::forward`] otherwise.
-    pub fn forward_loaded<A: Storage<T>>(
-        &self,
-        act: &mut Activity<T, S, A>,
-    ) -> Result<usize, Error> {
+    pub fn forward_loaded<A: Storage<T>>(&self, act: &mut Activity<T, S, A>) -> Result<usize, Error> {
         act.forward(self.w.as_ref(), self.beta)?;
         Ok(act.prediction())
     }
@@ -132,16 +117,9 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
     /// Forward pass for the input in [`Activity::input_mut`] with a known
     /// label: also sets `e_L = p - onehot(label)` and the loss
     /// ([`Activity::loss`]), as used for query sets. Returns the prediction.
-    pub fn forward_label<A: Storage<T>>(
-        &self,
-        act: &mut Activity<T, S, A>,
-        label: usize,
-    ) -> Result<usize, Error> {
+    pub fn forward_label<A: Storage<T>>(&self, act: &mut Activity<T, S, A>, label: usize) -> Result<usize, Error> {
         if label >= S::OUTPUT {
-            return Err(Error::LabelOutOfRange {
-                label,
-                classes: S::OUTPUT,
-            });
+            return Err(Error::LabelOutOfRange { label, classes: S::OUTPUT });
         }
         let prediction = self.forward_loaded(act)?;
         act.set_label(label);
@@ -151,23 +129,12 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
     /// The modulating signals `e_{L-1} .. e_1` that `pathway` sends for the
     /// activity in `act` (after [`Network::forward_label`]); `e_0` too when
     /// `with_input` is set. Errors if a signal overflows.
-    pub fn signals<P, A>(
-        &self,
-        pathway: &P,
-        act: &mut Activity<T, S, A>,
-        with_input: bool,
-    ) -> Result<(), Error>
+    pub fn signals<P, A>(&self, pathway: &P, act: &mut Activity<T, S, A>, with_input: bool) -> Result<(), Error>
     where
         P: crate::FeedbackPathway<T, S> + ?Sized,
         A: Storage<T>,
     {
-        crate::step::signals(
-            pathway,
-            self.w.as_ref(),
-            act,
-            if with_input { 0 } else { 1 },
-            self.beta,
-        )
+        crate::step::signals(pathway, self.w.as_ref(), act, if with_input { 0 } else { 1 })
     }
 
     pub(crate) fn layer_slice(&self, l: usize) -> &[T] {
@@ -191,11 +158,7 @@ impl<T: Real, S: Shape> Network<T, S, alloc::boxed::Box<[T]>> {
 
 impl<T: Real, S: Shape, B: Storage<T> + Clone> Clone for Network<T, S, B> {
     fn clone(&self) -> Self {
-        Self {
-            w: self.w.clone(),
-            beta: self.beta,
-            shape: PhantomData,
-        }
+        Self { w: self.w.clone(), beta: self.beta, shape: PhantomData }
     }
 }
 
@@ -205,17 +168,9 @@ pub(crate) fn zeroed_box<T: Real>(n: usize) -> alloc::boxed::Box<[T]> {
     alloc::vec![T::zero(); n].into_boxed_slice()
 }
 
-pub(crate) fn check_buffer<T: Real>(
-    b: &[T],
-    expected: usize,
-    what: BufferKind,
-) -> Result<(), Error> {
+pub(crate) fn check_buffer<T: Real>(b: &[T], expected: usize, what: BufferKind) -> Result<(), Error> {
     if b.len() != expected {
-        return Err(Error::BufferLength {
-            what,
-            expected,
-            found: b.len(),
-        });
+        return Err(Error::BufferLength { what, expected, found: b.len() });
     }
     if !crate::real::all_finite(b) {
         return Err(Error::NonFiniteWeights { what });
@@ -225,26 +180,16 @@ pub(crate) fn check_buffer<T: Real>(
 
 pub(crate) fn check_layer<S: Shape>(l: usize) -> Result<(), Error> {
     if l == 0 || l > S::DEPTH {
-        return Err(Error::LayerOutOfRange {
-            layer: l,
-            depth: S::DEPTH,
-        });
+        return Err(Error::LayerOutOfRange { layer: l, depth: S::DEPTH });
     }
     Ok(())
 }
 
 /// Copies a sample of length `n_0` into `y_0` (its finiteness is checked by
 /// the forward pass).
-pub(crate) fn load_input<T: Real, S: Shape, A: Storage<T>>(
-    act: &mut Activity<T, S, A>,
-    x: &[T],
-) -> Result<(), Error> {
+pub(crate) fn load_input<T: Real, S: Shape, A: Storage<T>>(act: &mut Activity<T, S, A>, x: &[T]) -> Result<(), Error> {
     if x.len() != S::INPUT {
-        return Err(Error::BufferLength {
-            what: BufferKind::Input,
-            expected: S::INPUT,
-            found: x.len(),
-        });
+        return Err(Error::BufferLength { what: BufferKind::Input, expected: S::INPUT, found: x.len() });
     }
     act.input_mut().copy_from_slice(x);
     Ok(())
@@ -252,14 +197,7 @@ pub(crate) fn load_input<T: Real, S: Shape, A: Storage<T>>(
 
 /// `z = W y_prev` then the layer's non-linearity; returns `ln sum exp z` at
 /// the top layer (for the cross-entropy) and zero elsewhere.
-pub(crate) fn forward_layer<T: Real>(
-    w: &[T],
-    y_prev: &[T],
-    z: &mut [T],
-    y: &mut [T],
-    top: bool,
-    beta: T,
-) -> T {
+pub(crate) fn forward_layer<T: Real>(w: &[T], y_prev: &[T], z: &mut [T], y: &mut [T], top: bool, beta: T) -> T {
     kernel::mul(w, y_prev, z);
     if top {
         softmax(z, y)

@@ -54,7 +54,7 @@ where
 }
 
 /// Decodes sample `i` into `y_0` and returns its label.
-fn load<T: Real, S: Shape, A: Storage<T>>(
+pub(crate) fn load<T: Real, S: Shape, A: Storage<T>>(
     act: &mut Activity<T, S, A>,
     data: &Dataset<'_>,
     i: usize,
@@ -63,8 +63,5 @@ fn load<T: Real, S: Shape, A: Storage<T>>(
     // `write_image` succeeded, so `i` is in range and `label` exists.
     data.label(i)
         .map(usize::from)
-        .ok_or(Error::Data(crate::idx::IdxError::IndexOutOfRange {
-            index: i,
-            count: data.len(),
-        }))
+        .ok_or(Error::Data(crate::idx::IdxError::IndexOutOfRange { index: i, count: data.len() }))
 }

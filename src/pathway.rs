@@ -41,15 +41,7 @@ pub trait FeedbackPathway<T: Real, S: Shape> {
     /// layers), and, for a pathway that reads the forward weights, their
     /// gradient into `wbar` (laid out like the network's weights). `e` is
     /// the block of all signals `e_0 .. e_L` of the step.
-    fn feedback_adjoint(
-        &self,
-        l: usize,
-        weights: &[T],
-        e: &[T],
-        s: &[T],
-        ebar: &mut [T],
-        wbar: &mut [T],
-    );
+    fn feedback_adjoint(&self, l: usize, weights: &[T], e: &[T], s: &[T], ebar: &mut [T], wbar: &mut [T]);
 
     /// Redraws the pathway's fixed random matrices, if it has any.
     fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init);
@@ -66,26 +58,10 @@ pub struct Backprop;
 
 impl<T: Real, S: Shape> FeedbackPathway<T, S> for Backprop {
     #[inline]
-    fn feedback(
-        &self,
-        l: usize,
-        weights: &[T],
-        e_next: &[T],
-        _e_out: &[T],
-        gate: &[T],
-        f: &mut [T],
-    ) {
+    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], _e_out: &[T], gate: &[T], f: &mut [T]) {
         kernel::tr_mul_gated(next_weights::<T, S>(weights, l), e_next, gate, f);
     }
-    fn feedback_adjoint(
-        &self,
-        l: usize,
-        weights: &[T],
-        e: &[T],
-        s: &[T],
-        ebar: &mut [T],
-        wbar: &mut [T],
-    ) {
+    fn feedback_adjoint(&self, l: usize, weights: &[T], e: &[T], s: &[T], ebar: &mut [T], wbar: &mut [T]) {
         // f_l = W_{l+1}^T e_{l+1}: ebar_{l+1} += W_{l+1} s, Wbar_{l+1} += e_{l+1} s^T.
         let next = units::<S>(l + 1);
         kernel::mul_add(next_weights::<T, S>(weights, l), s, &mut ebar[next.clone()]);
@@ -127,10 +103,7 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackAlignment<T, S, B> {
     /// Wraps a buffer of [`Shape::WEIGHTS`] finite entries.
     pub fn new(b: B) -> Result<Self, Error> {
         check_buffer(b.as_ref(), S::WEIGHTS, BufferKind::Feedback)?;
-        Ok(Self {
-            b,
-            shape: PhantomData,
-        })
+        Ok(Self { b, shape: PhantomData })
     }
     /// `B_l^T` (`0 <= l < L`): column-major `n_{l+1} x n_l`, that is `B_l`
     /// (`n_l x n_{l+1}`) in row-major order.
@@ -148,10 +121,7 @@ impl<T: Real, S: Shape, B: Storage<T>> DirectFeedbackAlignment<T, S, B> {
     /// Wraps a buffer of [`Shape::DIRECT`] finite entries.
     pub fn new(d: B) -> Result<Self, Error> {
         check_buffer(d.as_ref(), S::DIRECT, BufferKind::DirectFeedback)?;
-        Ok(Self {
-            d,
-            shape: PhantomData,
-        })
+        Ok(Self { d, shape: PhantomData })
     }
     /// `D_l^T` (`0 <= l < L`): column-major `n_L x n_l`, that is `D_l`
     /// (`n_l x n_L`) in row-major order.
@@ -170,10 +140,7 @@ impl<T: Real, S: Shape, B: Storage<T>> DirectFeedbackAlignment<T, S, B> {
 impl<T: Real, S: Shape> FeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
     /// Feedback matrices drawn from `rng` on the heap.
     pub fn random<R: Rng + ?Sized>(rng: &mut R, init: Init) -> Self {
-        let mut fa = Self {
-            b: crate::network::zeroed_box(S::WEIGHTS),
-            shape: PhantomData,
-        };
+        let mut fa = Self { b: crate::network::zeroed_box(S::WEIGHTS), shape: PhantomData };
         fa.reinit(rng, init);
         fa
     }
@@ -183,10 +150,7 @@ impl<T: Real, S: Shape> FeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
 impl<T: Real, S: Shape> DirectFeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
     /// Direct feedback matrices drawn from `rng` on the heap.
     pub fn random<R: Rng + ?Sized>(rng: &mut R, init: Init) -> Self {
-        let mut dfa = Self {
-            d: crate::network::zeroed_box(S::DIRECT),
-            shape: PhantomData,
-        };
+        let mut dfa = Self { d: crate::network::zeroed_box(S::DIRECT), shape: PhantomData };
         dfa.reinit(rng, init);
         dfa
     }
@@ -194,26 +158,10 @@ impl<T: Real, S: Shape> DirectFeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
 
 impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for FeedbackAlignment<T, S, B> {
     #[inline]
-    fn feedback(
-        &self,
-        l: usize,
-        _weights: &[T],
-        e_next: &[T],
-        _e_out: &[T],
-        gate: &[T],
-        f: &mut [T],
-    ) {
+    fn feedback(&self, l: usize, _weights: &[T], e_next: &[T], _e_out: &[T], gate: &[T], f: &mut [T]) {
         kernel::tr_mul_gated(self.transposed(l), e_next, gate, f);
     }
-    fn feedback_adjoint(
-        &self,
-        l: usize,
-        _weights: &[T],
-        _e: &[T],
-        s: &[T],
-        ebar: &mut [T],
-        _wbar: &mut [T],
-    ) {
+    fn feedback_adjoint(&self, l: usize, _weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
         kernel::mul_add(self.transposed(l), s, &mut ebar[units::<S>(l + 1)]);
     }
     fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
@@ -230,26 +178,10 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for FeedbackAlignme
 
 impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for DirectFeedbackAlignment<T, S, B> {
     #[inline]
-    fn feedback(
-        &self,
-        l: usize,
-        _weights: &[T],
-        _e_next: &[T],
-        e_out: &[T],
-        gate: &[T],
-        f: &mut [T],
-    ) {
+    fn feedback(&self, l: usize, _weights: &[T], _e_next: &[T], e_out: &[T], gate: &[T], f: &mut [T]) {
         kernel::tr_mul_gated(self.transposed(l), e_out, gate, f);
     }
-    fn feedback_adjoint(
-        &self,
-        l: usize,
-        _weights: &[T],
-        _e: &[T],
-        s: &[T],
-        ebar: &mut [T],
-        _wbar: &mut [T],
-    ) {
+    fn feedback_adjoint(&self, l: usize, _weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
         kernel::mul_add(self.transposed(l), s, &mut ebar[units::<S>(S::DEPTH)]);
     }
     fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
@@ -303,36 +235,16 @@ impl<T: Real, S: Shape> AnyPathway<T, S> {
 #[cfg(feature = "alloc")]
 impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
     #[inline]
-    fn feedback(
-        &self,
-        l: usize,
-        weights: &[T],
-        e_next: &[T],
-        e_out: &[T],
-        gate: &[T],
-        f: &mut [T],
-    ) {
+    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], e_out: &[T], gate: &[T], f: &mut [T]) {
         match self {
-            AnyPathway::Backprop => {
-                FeedbackPathway::<T, S>::feedback(&Backprop, l, weights, e_next, e_out, gate, f)
-            }
+            AnyPathway::Backprop => FeedbackPathway::<T, S>::feedback(&Backprop, l, weights, e_next, e_out, gate, f),
             AnyPathway::Alignment(p) => p.feedback(l, weights, e_next, e_out, gate, f),
             AnyPathway::Direct(p) => p.feedback(l, weights, e_next, e_out, gate, f),
         }
     }
-    fn feedback_adjoint(
-        &self,
-        l: usize,
-        weights: &[T],
-        e: &[T],
-        s: &[T],
-        ebar: &mut [T],
-        wbar: &mut [T],
-    ) {
+    fn feedback_adjoint(&self, l: usize, weights: &[T], e: &[T], s: &[T], ebar: &mut [T], wbar: &mut [T]) {
         match self {
-            AnyPathway::Backprop => {
-                FeedbackPathway::<T, S>::feedback_adjoint(&Backprop, l, weights, e, s, ebar, wbar)
-            }
+            AnyPathway::Backprop => FeedbackPathway::<T, S>::feedback_adjoint(&Backprop, l, weights, e, s, ebar, wbar),
             AnyPathway::Alignment(p) => p.feedback_adjoint(l, weights, e, s, ebar, wbar),
             AnyPathway::Direct(p) => p.feedback_adjoint(l, weights, e, s, ebar, wbar),
         }

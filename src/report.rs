@@ -14,9 +14,7 @@ use crate::meta::Record;
 /// the same folder, flushes it to disk, then renames it over `path`. On
 /// error the old file (if any) is untouched and the temporary file removed.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
     tmp_name.push(std::format!(".{}.tmp", std::process::id()));

@@ -26,11 +26,7 @@ impl LayerSet {
 
     /// Layer `l` alone (`1 <= l <= MAX_DEPTH`; other values give the empty set).
     pub const fn only(l: usize) -> LayerSet {
-        if l >= 1 && l <= MAX_DEPTH {
-            LayerSet(1 << l)
-        } else {
-            LayerSet(0)
-        }
+        if l >= 1 && l <= MAX_DEPTH { LayerSet(1 << l) } else { LayerSet(0) }
     }
     /// This set with layer `l` added.
     pub const fn with(self, l: usize) -> LayerSet {
@@ -88,41 +84,21 @@ impl<'a, T: Real, const N: usize> Default for Rule<'a, T, N> {
 impl<'a, T: Real, const N: usize> Rule<'a, T, N> {
     /// A rule with no terms (it changes nothing).
     pub const fn new() -> Self {
-        Rule {
-            entries: Vec::new(),
-        }
+        Rule { entries: Vec::new() }
     }
 
     /// Adds a term with coefficient `theta` (finite) on `layers`.
-    pub fn with(
-        mut self,
-        term: &'a dyn PlasticityTerm<T>,
-        theta: T,
-        layers: LayerSet,
-    ) -> Result<Self, Error> {
+    pub fn with(mut self, term: &'a dyn PlasticityTerm<T>, theta: T, layers: LayerSet) -> Result<Self, Error> {
         self.push(term, theta, layers)?;
         Ok(self)
     }
 
     /// Adds a term with coefficient `theta` (finite) on `layers`.
-    pub fn push(
-        &mut self,
-        term: &'a dyn PlasticityTerm<T>,
-        theta: T,
-        layers: LayerSet,
-    ) -> Result<(), Error> {
+    pub fn push(&mut self, term: &'a dyn PlasticityTerm<T>, theta: T, layers: LayerSet) -> Result<(), Error> {
         if !theta.is_finite() {
-            return Err(Error::NonFiniteTheta {
-                index: self.entries.len(),
-            });
+            return Err(Error::NonFiniteTheta { index: self.entries.len() });
         }
-        self.entries
-            .push(Entry {
-                term,
-                theta,
-                layers,
-            })
-            .map_err(|_| Error::RuleFull { capacity: N })
+        self.entries.push(Entry { term, theta, layers }).map_err(|_| Error::RuleFull { capacity: N })
     }
 
     /// The given terms on all layers, `theta_0 = 1e-3` for the first and zero
@@ -130,11 +106,7 @@ impl<'a, T: Real, const N: usize> Rule<'a, T, N> {
     pub fn from_terms(terms: &[&'a dyn PlasticityTerm<T>]) -> Result<Self, Error> {
         let mut rule = Self::new();
         for (r, &term) in terms.iter().enumerate() {
-            let theta = if r == 0 {
-                T::of(INITIAL_THETA_0)
-            } else {
-                T::zero()
-            };
+            let theta = if r == 0 { T::of(INITIAL_THETA_0) } else { T::zero() };
             rule.push(term, theta, LayerSet::ALL)?;
         }
         Ok(rule)
@@ -163,11 +135,7 @@ impl<'a, T: Real, const N: usize> Rule<'a, T, N> {
     /// Copies `Theta` into `out` (length `R`).
     pub fn thetas(&self, out: &mut [T]) -> Result<(), Error> {
         if out.len() != self.len() {
-            return Err(Error::BufferLength {
-                what: BufferKind::Theta,
-                expected: self.len(),
-                found: out.len(),
-            });
+            return Err(Error::BufferLength { what: BufferKind::Theta, expected: self.len(), found: out.len() });
         }
         for (o, e) in out.iter_mut().zip(&self.entries) {
             *o = e.theta;
@@ -178,11 +146,7 @@ impl<'a, T: Real, const N: usize> Rule<'a, T, N> {
     /// Replaces `Theta` (length `R`, finite); on error the rule is unchanged.
     pub fn set_thetas(&mut self, theta: &[T]) -> Result<(), Error> {
         if theta.len() != self.len() {
-            return Err(Error::BufferLength {
-                what: BufferKind::Theta,
-                expected: self.len(),
-                found: theta.len(),
-            });
+            return Err(Error::BufferLength { what: BufferKind::Theta, expected: self.len(), found: theta.len() });
         }
         if let Some(index) = theta.iter().position(|t| !t.is_finite()) {
             return Err(Error::NonFiniteTheta { index });
@@ -204,10 +168,7 @@ impl<'a, T: Real, const N: usize> Rule<'a, T, N> {
 
     /// What the terms active on layer `l` read.
     pub fn needs(&self, l: usize) -> Needs {
-        self.entries
-            .iter()
-            .filter(|e| e.layers.contains(l))
-            .fold(Needs::NOTHING, |n, e| n.union(e.term.needs()))
+        self.entries.iter().filter(|e| e.layers.contains(l)).fold(Needs::NOTHING, |n, e| n.union(e.term.needs()))
     }
 }
 
@@ -215,8 +176,7 @@ impl<T: Real, const N: usize> Rule<'static, T, N> {
     /// `F^0` alone: feedback alignment (or backprop, with symmetric feedback).
     pub fn fa() -> Self {
         const { assert!(N >= 1, "the capacity N of the rule is too small") };
-        Self::from_terms(&[&PseudoGradient])
-            .unwrap_or_else(|_| unreachable!("capacity checked at compile time"))
+        Self::from_terms(&[&PseudoGradient]).unwrap_or_else(|_| unreachable!("capacity checked at compile time"))
     }
     /// `F^eHebb = {F^0, F^2}`.
     pub fn ehebb() -> Self {
@@ -227,8 +187,7 @@ impl<T: Real, const N: usize> Rule<'static, T, N> {
     /// `F^Oja = {F^0, F^9}`.
     pub fn oja() -> Self {
         const { assert!(N >= 2, "the capacity N of the rule is too small") };
-        Self::from_terms(&[&PseudoGradient, &Oja])
-            .unwrap_or_else(|_| unreachable!("capacity checked at compile time"))
+        Self::from_terms(&[&PseudoGradient, &Oja]).unwrap_or_else(|_| unreachable!("capacity checked at compile time"))
     }
     /// `F^bio = {F^0, F^2, F^9}`.
     pub fn bio() -> Self {
@@ -239,7 +198,6 @@ impl<T: Real, const N: usize> Rule<'static, T, N> {
     /// `F^pool = {F^0 .. F^9}`.
     pub fn pool() -> Self {
         const { assert!(N >= 10, "the capacity N of the rule is too small") };
-        Self::from_terms(&pool())
-            .unwrap_or_else(|_| unreachable!("capacity checked at compile time"))
+        Self::from_terms(&pool()).unwrap_or_else(|_| unreachable!("capacity checked at compile time"))
     }
 }

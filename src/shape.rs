@@ -45,9 +45,10 @@ pub trait Shape: 'static + Send + Sync {
     /// Entries of the direct-feedback matrices `D_0 .. D_{L-1}`
     /// (`n_l x n_L` each): `(UNITS - n_L) n_L`.
     const DIRECT: usize = (Self::UNITS - Self::OUTPUT) * Self::OUTPUT;
-    /// Entries of an [`Activity`](crate::Activity) buffer: `y`, `z`, `e` and
-    /// `f` for every layer plus two scratch vectors, `4 UNITS + 2 MAX_WIDTH`.
-    const ACTIVITY: usize = 4 * Self::UNITS + 2 * Self::MAX_WIDTH;
+    /// Entries of an [`Activity`](crate::Activity) buffer: `y`, `z`, `e`,
+    /// `f` and `g(y)` for every layer plus two scratch vectors,
+    /// `5 UNITS + 2 MAX_WIDTH`.
+    const ACTIVITY: usize = 5 * Self::UNITS + 2 * Self::MAX_WIDTH;
     /// Entries of an [`Adjoint`](crate::adjoint::Adjoint) buffer: the
     /// gradients of `y`, `e` and `z` for every layer plus two scratch
     /// vectors, `3 UNITS + 2 MAX_WIDTH`.
@@ -67,11 +68,7 @@ pub trait Shape: 'static + Send + Sync {
     /// [`Shape::UNITS`] entries.
     #[inline(always)]
     fn unit_offset(l: usize) -> usize {
-        if l == 0 {
-            0
-        } else {
-            units(&Self::WIDTHS, l - 1)
-        }
+        if l == 0 { 0 } else { units(&Self::WIDTHS, l - 1) }
     }
 }
 

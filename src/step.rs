@@ -1,7 +1,6 @@
 //! One online learning step: forward pass, modulating signals, and the local
 //! update of every layer. This is the unit everything else builds on.
 
-use crate::activation::softplus_slope;
 use crate::activity::{Blocks, units};
 use crate::error::Error;
 use crate::kernel;
@@ -70,25 +69,63 @@ where
     P: FeedbackPathway<T, S> + ?Sized,
     A: Storage<T>,
 {
+    let beta = net.beta();
+    step_weights::<T, S, P, A, N>(Weights::InPlace(net.as_mut_slice()), beta, pathway, rule, act, label)
+}
+
+/// The weights a step reads and writes.
+pub(crate) enum Weights<'a, T> {
+    /// Update in place.
+    InPlace(&'a mut [T]),
+    /// Read `from`, write the updated weights into `to` (no copy pass).
+    Into { from: &'a [T], to: &'a mut [T] },
+    /// Compute the activity only, no update.
+    ReadOnly(&'a [T]),
+}
+
+/// The step on raw weight buffers (all layers, the network's layout).
+pub(crate) fn step_weights<T, S, P, A, const N: usize>(
+    weights: Weights<'_, T>,
+    beta: T,
+    pathway: &P,
+    rule: &Rule<'_, T, N>,
+    act: &mut Activity<T, S, A>,
+    label: usize,
+) -> Result<Outcome<T>, Error>
+where
+    T: Real,
+    S: Shape,
+    P: FeedbackPathway<T, S> + ?Sized,
+    A: Storage<T>,
+{
     if label >= S::OUTPUT {
-        return Err(Error::LabelOutOfRange {
-            label,
-            classes: S::OUTPUT,
-        });
+        return Err(Error::LabelOutOfRange { label, classes: S::OUTPUT });
     }
     rule.check()?;
-    let beta = net.beta();
-    act.forward(net.as_slice(), beta)?;
-    act.set_label(label);
-    let outcome = Outcome {
-        loss: act.loss(),
-        prediction: act.prediction(),
+    let read: &[T] = match &weights {
+        Weights::InPlace(w) => w,
+        Weights::Into { from, .. } => from,
+        Weights::ReadOnly(w) => w,
     };
+    act.forward(read, beta)?;
+    act.set_label(label);
+    let outcome = Outcome { loss: act.loss(), prediction: act.prediction() };
     let lowest = if rule.needs(1).pre_error { 0 } else { 1 };
-    signals(pathway, net.as_slice(), act, lowest, beta)?;
+    signals(pathway, read, act, lowest)?;
     let mut blocks = act.blocks();
-    for l in 1..=S::DEPTH {
-        update_layer::<T, S, N>(net.layer_slice_mut(l), rule, &mut blocks, l)?;
+    let layer = |l: usize| S::weight_offset(l)..S::weight_offset(l) + S::width(l) * S::width(l - 1);
+    match weights {
+        Weights::InPlace(w) => {
+            for l in 1..=S::DEPTH {
+                update_layer::<T, S, N>(None, &mut w[layer(l)], rule, &mut blocks, l)?;
+            }
+        }
+        Weights::Into { from, to } => {
+            for l in 1..=S::DEPTH {
+                update_layer::<T, S, N>(Some(&from[layer(l)]), &mut to[layer(l)], rule, &mut blocks, l)?;
+            }
+        }
+        Weights::ReadOnly(_) => {}
     }
     Ok(outcome)
 }
@@ -100,7 +137,6 @@ pub(crate) fn signals<T, S, P, A>(
     weights: &[T],
     act: &mut Activity<T, S, A>,
     lowest: usize,
-    beta: T,
 ) -> Result<(), Error>
 where
     T: Real,
@@ -118,21 +154,11 @@ where
         let e_out = &above[units::<S>(S::DEPTH).start - S::unit_offset(l + 1)..];
         let e = &mut below[units::<S>(l)];
         let f = &mut b.f[units::<S>(l)];
-        let y = &b.y[units::<S>(l)];
-        if l == 0 {
-            // The input is data: g(y_0) is a gate (zero at black pixels).
-            for (ei, &yi) in e.iter_mut().zip(y) {
-                *ei = softplus_slope(yi, beta);
-            }
-            pathway.feedback(l, weights, e_next, e_out, e, f);
-            for (ei, &fi) in e.iter_mut().zip(f.iter()) {
-                *ei *= fi;
-            }
-        } else {
-            pathway.feedback(l, weights, e_next, e_out, &[], f);
-            for ((ei, &fi), &yi) in e.iter_mut().zip(f.iter()).zip(y) {
-                *ei = fi * softplus_slope(yi, beta);
-            }
+        let g = &b.g[units::<S>(l)];
+        // For l = 0 the input is data and g(y_0) a gate: zero at black pixels.
+        pathway.feedback(l, weights, e_next, e_out, if l == 0 { g } else { &[] }, f);
+        for ((ei, &fi), &gi) in e.iter_mut().zip(f.iter()).zip(g) {
+            *ei = fi * gi;
         }
         if !crate::real::all_finite(e) {
             return Err(Error::NonFiniteSignal { layer: l });
@@ -161,8 +187,10 @@ pub(crate) fn layer_signals<'a, T: Real, S: Shape>(
     }
 }
 
-/// Applies the rule to `W_l` (one sweep over its columns).
+/// Applies the rule to `W_l` (one sweep over its columns): in place, or
+/// from `src` (the old `W_l`) into `w`.
 fn update_layer<T: Real, S: Shape, const N: usize>(
+    src: Option<&[T]>,
     w: &mut [T],
     rule: &Rule<'_, T, N>,
     b: &mut Blocks<'_, T>,
@@ -172,32 +200,27 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
     let rows = S::width(l);
     let (wtu, _) = b.scratch.split_at_mut(S::width(l - 1));
     if needs.wt_post_vector {
-        kernel::tr_mul(w, &b.y[units::<S>(l)], wtu);
+        kernel::tr_mul(src.unwrap_or(w), &b.y[units::<S>(l)], wtu);
     }
-    let s = layer_signals::<T, S>(
-        l,
-        b.y,
-        b.z,
-        b.e,
-        if needs.wt_post_vector { &wtu[..] } else { &[] },
-    );
+    let s = layer_signals::<T, S>(l, b.y, b.z, b.e, if needs.wt_post_vector { &wtu[..] } else { &[] });
     // k_r = theta_r * scale_r for the terms active on this layer.
-    let mut active: heapless::Vec<(&dyn crate::term::PlasticityTerm<T>, T), N> =
-        heapless::Vec::new();
-    for e in rule
-        .entries()
-        .iter()
-        .filter(|e| e.layers.contains(l) && e.theta != T::zero())
-    {
+    let mut active: heapless::Vec<(&dyn crate::term::PlasticityTerm<T>, T), N> = heapless::Vec::new();
+    for e in rule.entries().iter().filter(|e| e.layers.contains(l) && e.theta != T::zero()) {
         let k = e.theta * e.term.scale(&s);
         // Capacity N is the rule's own: this push cannot fail.
         let _ = active.push((e.term, k));
     }
     if active.is_empty() {
+        if let Some(src) = src {
+            w.copy_from_slice(src);
+        }
         return Ok(());
     }
     let mut overflow = T::zero();
     for (j, col) in w.chunks_exact_mut(rows).enumerate() {
+        if let Some(src) = src {
+            col.copy_from_slice(&src[j * rows..(j + 1) * rows]);
+        }
         let wt_post = if needs.wt_post_vector {
             s.wt_post[j]
         } else if needs.wt_post {
@@ -206,11 +229,7 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
             T::zero()
         };
         let mut m = Mix::zero();
-        let c = Column {
-            j,
-            weights: col,
-            wt_post,
-        };
+        let c = Column { j, weights: col, wt_post };
         for &(term, k) in &active {
             term.mix(k, &s, &c, &mut m);
         }

@@ -34,11 +34,7 @@ pub struct Needs {
 
 impl Needs {
     /// Needs nothing beyond the always-available signals.
-    pub const NOTHING: Needs = Needs {
-        pre_error: false,
-        wt_post: false,
-        wt_post_vector: false,
-    };
+    pub const NOTHING: Needs = Needs { pre_error: false, wt_post: false, wt_post_vector: false };
 
     /// The union of two sets of needs.
     pub const fn union(self, other: Needs) -> Needs {
@@ -66,39 +62,17 @@ pub struct Mixes {
 
 impl Mixes {
     /// Every coefficient (the safe default for a new term).
-    pub const ALL: Mixes = Mixes {
-        post_error: true,
-        post: true,
-        ones: true,
-        weights: true,
-    };
+    pub const ALL: Mixes = Mixes { post_error: true, post: true, ones: true, weights: true };
     /// No coefficient.
-    pub const NONE: Mixes = Mixes {
-        post_error: false,
-        post: false,
-        ones: false,
-        weights: false,
-    };
+    pub const NONE: Mixes = Mixes { post_error: false, post: false, ones: false, weights: false };
     /// Only [`Mix::post_error`].
-    pub const POST_ERROR: Mixes = Mixes {
-        post_error: true,
-        ..Mixes::NONE
-    };
+    pub const POST_ERROR: Mixes = Mixes { post_error: true, ..Mixes::NONE };
     /// Only [`Mix::post`].
-    pub const POST: Mixes = Mixes {
-        post: true,
-        ..Mixes::NONE
-    };
+    pub const POST: Mixes = Mixes { post: true, ..Mixes::NONE };
     /// Only [`Mix::ones`].
-    pub const ONES: Mixes = Mixes {
-        ones: true,
-        ..Mixes::NONE
-    };
+    pub const ONES: Mixes = Mixes { ones: true, ..Mixes::NONE };
     /// Only [`Mix::weights`].
-    pub const WEIGHTS: Mixes = Mixes {
-        weights: true,
-        ..Mixes::NONE
-    };
+    pub const WEIGHTS: Mixes = Mixes { weights: true, ..Mixes::NONE };
 
     /// The union of two sets.
     pub const fn union(self, o: Mixes) -> Mixes {
@@ -164,12 +138,7 @@ pub struct Mix<T> {
 impl<T: Real> Mix<T> {
     /// All coefficients zero.
     pub fn zero() -> Self {
-        Mix {
-            post_error: T::zero(),
-            post: T::zero(),
-            ones: T::zero(),
-            weights: T::zero(),
-        }
+        Mix { post_error: T::zero(), post: T::zero(), ones: T::zero(), weights: T::zero() }
     }
 }
 
@@ -190,12 +159,7 @@ pub struct ColumnBar<T> {
 impl<T: Real> ColumnBar<T> {
     /// All partials zero.
     pub fn zero() -> Self {
-        ColumnBar {
-            k: T::zero(),
-            pre: T::zero(),
-            pre_error: T::zero(),
-            wt_post: T::zero(),
-        }
+        ColumnBar { k: T::zero(), pre: T::zero(), pre_error: T::zero(), wt_post: T::zero() }
     }
 }
 
@@ -272,14 +236,7 @@ pub trait PlasticityTerm<T: Real>: Sync {
     /// meta-loss gradient with respect to each coefficient of the column's
     /// [`Mix`], adds into `bar` the gradient with respect to `k`,
     /// `y_{l-1,j}`, `e_{l-1,j}` and `(W_l^T yhat_l)_j`.
-    fn mix_adjoint(
-        &self,
-        k: T,
-        s: &Signals<'_, T>,
-        c: &Column<'_, T>,
-        g: &Mix<T>,
-        bar: &mut ColumnBar<T>,
-    );
+    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>);
 
     /// The vector-Jacobian product of [`scale`](Self::scale): adds
     /// `sbar * d(scale)/d(signal)` into `bar`. Nothing to do (the default)

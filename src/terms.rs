@@ -8,11 +8,7 @@ use crate::kernel::axpy;
 use crate::kernel::dot;
 use crate::term::{Column, ColumnBar, Mix, Mixes, Needs, PlasticityTerm, Signals, SignalsBar};
 
-const PRE_ERROR: Needs = Needs {
-    pre_error: true,
-    wt_post: false,
-    wt_post_vector: false,
-};
+const PRE_ERROR: Needs = Needs { pre_error: true, wt_post: false, wt_post_vector: false };
 
 macro_rules! term {
     ($(#[$doc:meta])* $name:ident) => {
@@ -81,14 +77,7 @@ impl<T: Real> PlasticityTerm<T> for PseudoGradient {
         m.post_error -= k * s.pre[c.j];
     }
     #[inline]
-    fn mix_adjoint(
-        &self,
-        k: T,
-        s: &Signals<'_, T>,
-        c: &Column<'_, T>,
-        g: &Mix<T>,
-        bar: &mut ColumnBar<T>,
-    ) {
+    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
         bar.k -= s.pre[c.j] * g.post_error;
         bar.pre -= k * g.post_error;
     }
@@ -109,14 +98,7 @@ impl<T: Real> PlasticityTerm<T> for ActivityError {
         m.post -= k * s.pre_error[c.j];
     }
     #[inline]
-    fn mix_adjoint(
-        &self,
-        k: T,
-        s: &Signals<'_, T>,
-        c: &Column<'_, T>,
-        g: &Mix<T>,
-        bar: &mut ColumnBar<T>,
-    ) {
+    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
         bar.k -= s.pre_error[c.j] * g.post;
         bar.pre_error -= k * g.post;
     }
@@ -137,14 +119,7 @@ impl<T: Real> PlasticityTerm<T> for ErrorHebb {
         m.post_error -= k * s.pre_error[c.j];
     }
     #[inline]
-    fn mix_adjoint(
-        &self,
-        k: T,
-        s: &Signals<'_, T>,
-        c: &Column<'_, T>,
-        g: &Mix<T>,
-        bar: &mut ColumnBar<T>,
-    ) {
+    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
         bar.k -= s.pre_error[c.j] * g.post_error;
         bar.pre_error -= k * g.post_error;
     }
@@ -162,14 +137,7 @@ impl<T: Real> PlasticityTerm<T> for WeightDecay {
         m.weights -= k;
     }
     #[inline]
-    fn mix_adjoint(
-        &self,
-        _k: T,
-        _s: &Signals<'_, T>,
-        _c: &Column<'_, T>,
-        g: &Mix<T>,
-        bar: &mut ColumnBar<T>,
-    ) {
+    fn mix_adjoint(&self, _k: T, _s: &Signals<'_, T>, _c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
         bar.k -= g.weights;
     }
 }
@@ -189,14 +157,7 @@ impl<T: Real> PlasticityTerm<T> for ErrorBroadcast {
         m.ones -= k * s.pre_error[c.j];
     }
     #[inline]
-    fn mix_adjoint(
-        &self,
-        k: T,
-        s: &Signals<'_, T>,
-        c: &Column<'_, T>,
-        g: &Mix<T>,
-        bar: &mut ColumnBar<T>,
-    ) {
+    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
         bar.k -= s.pre_error[c.j] * g.ones;
         bar.pre_error -= k * g.ones;
     }
@@ -217,14 +178,7 @@ impl<T: Real> PlasticityTerm<T> for ActivityScaledGradient {
         m.post_error -= k * s.pre[c.j];
     }
     #[inline]
-    fn mix_adjoint(
-        &self,
-        k: T,
-        s: &Signals<'_, T>,
-        c: &Column<'_, T>,
-        g: &Mix<T>,
-        bar: &mut ColumnBar<T>,
-    ) {
+    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
         PseudoGradient.mix_adjoint(k, s, c, g, bar);
     }
     fn scale_adjoint(&self, sbar: T, _s: &Signals<'_, T>, bar: &mut SignalsBar<'_, T>) {
@@ -235,11 +189,7 @@ impl<T: Real> PlasticityTerm<T> for ActivityScaledGradient {
 }
 
 /// `y_l^T W_l e_{l-1} = (W_l^T y_l) . e_{l-1}`, shared by `F^6` and `F^7`.
-const FEEDBACK_SCALE: Needs = Needs {
-    pre_error: true,
-    wt_post: false,
-    wt_post_vector: true,
-};
+const FEEDBACK_SCALE: Needs = Needs { pre_error: true, wt_post: false, wt_post_vector: true };
 
 impl<T: Real> PlasticityTerm<T> for FeedbackScaledActivityError {
     fn name(&self) -> &'static str {
@@ -259,14 +209,7 @@ impl<T: Real> PlasticityTerm<T> for FeedbackScaledActivityError {
         m.post -= k * s.pre_error[c.j];
     }
     #[inline]
-    fn mix_adjoint(
-        &self,
-        k: T,
-        s: &Signals<'_, T>,
-        c: &Column<'_, T>,
-        g: &Mix<T>,
-        bar: &mut ColumnBar<T>,
-    ) {
+    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
         ActivityError.mix_adjoint(k, s, c, g, bar);
     }
     fn scale_adjoint(&self, sbar: T, s: &Signals<'_, T>, bar: &mut SignalsBar<'_, T>) {
@@ -292,14 +235,7 @@ impl<T: Real> PlasticityTerm<T> for FeedbackScaledGradient {
         m.post_error -= k * s.pre[c.j];
     }
     #[inline]
-    fn mix_adjoint(
-        &self,
-        k: T,
-        s: &Signals<'_, T>,
-        c: &Column<'_, T>,
-        g: &Mix<T>,
-        bar: &mut ColumnBar<T>,
-    ) {
+    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
         PseudoGradient.mix_adjoint(k, s, c, g, bar);
     }
     fn scale_adjoint(&self, sbar: T, s: &Signals<'_, T>, bar: &mut SignalsBar<'_, T>) {
@@ -325,14 +261,7 @@ impl<T: Real> PlasticityTerm<T> for DriveScaledActivityError {
         m.post -= k * s.pre_error[c.j];
     }
     #[inline]
-    fn mix_adjoint(
-        &self,
-        k: T,
-        s: &Signals<'_, T>,
-        c: &Column<'_, T>,
-        g: &Mix<T>,
-        bar: &mut ColumnBar<T>,
-    ) {
+    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
         ActivityError.mix_adjoint(k, s, c, g, bar);
     }
     fn scale_adjoint(&self, sbar: T, s: &Signals<'_, T>, bar: &mut SignalsBar<'_, T>) {
@@ -349,25 +278,14 @@ impl<T: Real> PlasticityTerm<T> for Oja {
         Mixes::POST
     }
     fn needs(&self) -> Needs {
-        Needs {
-            pre_error: false,
-            wt_post: true,
-            wt_post_vector: false,
-        }
+        Needs { pre_error: false, wt_post: true, wt_post_vector: false }
     }
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
         m.post += k * (s.pre[c.j] - c.wt_post);
     }
     #[inline]
-    fn mix_adjoint(
-        &self,
-        k: T,
-        s: &Signals<'_, T>,
-        c: &Column<'_, T>,
-        g: &Mix<T>,
-        bar: &mut ColumnBar<T>,
-    ) {
+    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
         bar.k += (s.pre[c.j] - c.wt_post) * g.post;
         bar.pre += k * g.post;
         bar.wt_post -= k * g.post;

@@ -27,15 +27,7 @@ pub struct Adam {
 impl Adam {
     /// A fresh optimiser for `n` coefficients.
     pub fn new(n: usize, lr: f64) -> Self {
-        Adam {
-            lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            t: 0,
-            m: alloc::vec![0.0; n],
-            v: alloc::vec![0.0; n],
-        }
+        Adam { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, t: 0, m: alloc::vec![0.0; n], v: alloc::vec![0.0; n] }
     }
 
     /// One step: `theta -= lr * mhat / (sqrt(vhat) + eps)` for the entries

@@ -4,8 +4,9 @@
 //! Forward: the weights are saved every `c` steps (`c` = the checkpoint
 //! interval) while the network adapts. Reverse: for each segment of `c`
 //! steps, last first, the segment is recomputed from its checkpoint, keeping
-//! the weights and activity of each of its steps, and
-//! [`step_adjoint`] runs over them backwards. Memory: `ceil(T/c) + c + 3`
+//! the weights and activity of each of its steps (the last segment is kept
+//! from the forward pass), and
+//! [`step_adjoint`] runs over them backwards. Memory: `ceil(T/c) + c + 1`
 //! weight-sized buffers; work: every step is computed twice. The result does
 //! not depend on `c` (the same arithmetic runs in the same order).
 
@@ -17,9 +18,10 @@ use crate::adjoint::{Adjoint, loss_adjoint, step_adjoint};
 use crate::idx::Dataset;
 use crate::meta::{Penalty, Task};
 use crate::network::zeroed_box;
-use crate::online::learn;
+use crate::online::{learn, load};
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;
+use crate::step::{Weights, step_weights};
 use crate::{Activity, Error, Network, Real, Shape, Storage};
 
 /// What an episode measured.
@@ -75,7 +77,6 @@ pub struct MetaGradient<T, S> {
     checkpoints: Vec<Box<[T]>>,
     segment: Vec<Box<[T]>>,
     acts: Vec<Activity<T, S, Box<[T]>>>,
-    replay: Network<T, S, Box<[T]>>,
     wbar: Box<[T]>,
     adj: Adjoint<T, S, Box<[T]>>,
     act: Activity<T, S, Box<[T]>>,
@@ -91,7 +92,6 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             checkpoints: Vec::new(),
             segment: (0..interval).map(|_| zeroed_box(S::WEIGHTS)).collect(),
             acts: (0..interval).map(|_| Activity::zeros()).collect(),
-            replay: Network::zeros(),
             wbar: zeroed_box(S::WEIGHTS),
             adj: Adjoint::zeros(),
             act: Activity::zeros(),
@@ -107,10 +107,9 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
     /// steps with checkpoint interval `interval`.
     pub fn memory_bytes(steps: usize, interval: usize) -> usize {
         let c = interval.max(1);
-        let weight_sets = steps.div_ceil(c) + c + 3;
+        let weight_sets = steps.div_ceil(c) + c + 1;
         let activities = c + 1;
-        core::mem::size_of::<T>()
-            * (weight_sets * S::WEIGHTS + activities * S::ACTIVITY + S::ADJOINT)
+        core::mem::size_of::<T>() * (weight_sets * S::WEIGHTS + activities * S::ACTIVITY + S::ADJOINT)
     }
 
     /// Runs one episode and its meta-gradient.
@@ -141,11 +140,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         if grad.len() != rule.len() {
             return Err(EpisodeError::Step {
                 step: 0,
-                error: Error::BufferLength {
-                    what: crate::BufferKind::Theta,
-                    expected: rule.len(),
-                    found: grad.len(),
-                },
+                error: Error::BufferLength { what: crate::BufferKind::Theta, expected: rule.len(), found: grad.len() },
             });
         }
         // Forward, saving a checkpoint every c steps.
@@ -153,12 +148,21 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         while self.checkpoints.len() < segments {
             self.checkpoints.push(zeroed_box(S::WEIGHTS));
         }
+        // The last segment's weights and activities are kept as they are
+        // computed, so the reverse pass recomputes every segment but that one.
+        let last = segments.saturating_sub(1) * c;
         let mut train_loss = 0.0;
         for (t, &i) in task.train.iter().enumerate() {
             if t % c == 0 {
                 self.checkpoints[t / c].copy_from_slice(net.as_slice());
             }
-            let out = learn(net, pathway, rule, &mut self.act, data, i).map_err(fail(t))?;
+            let act = if t >= last {
+                self.segment[t - last].copy_from_slice(net.as_slice());
+                &mut self.acts[t - last]
+            } else {
+                &mut self.act
+            };
+            let out = learn(net, pathway, rule, act, data, i).map_err(fail(t))?;
             train_loss += out.loss.to_f64();
         }
         // The query loss and its gradient at the adapted weights.
@@ -168,54 +172,40 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         let (mut query_loss, mut hits) = (0.0, 0);
         for (k, &i) in task.query.iter().enumerate() {
             let qfail = |error| EpisodeError::Query { sample: k, error };
-            data.write_image(i, self.act.input_mut())
-                .map_err(|e| qfail(e.into()))?;
+            data.write_image(i, self.act.input_mut()).map_err(|e| qfail(e.into()))?;
             let label = data.label(i).map_or(usize::MAX, usize::from);
             if net.forward_label(&mut self.act, label).map_err(qfail)? == label {
                 hits += 1;
             }
             query_loss += self.act.loss().to_f64();
-            loss_adjoint(
-                net.as_slice(),
-                beta,
-                &self.act,
-                scale,
-                &mut self.wbar,
-                &mut self.adj,
-            )
-            .map_err(qfail)?;
+            loss_adjoint(net.as_slice(), &self.act, scale, &mut self.wbar, &mut self.adj).map_err(qfail)?;
         }
         query_loss /= q as f64;
         // Reverse, one segment at a time.
         grad.fill(T::zero());
-        let replay = &mut self.replay;
         for k in (0..segments).rev() {
-            replay.as_mut_slice().copy_from_slice(&self.checkpoints[k]);
             let span = k * c..(steps.min((k + 1) * c));
-            for (s, t) in span.clone().enumerate() {
-                self.segment[s].copy_from_slice(replay.as_slice());
-                learn(
-                    replay,
-                    pathway,
-                    rule,
-                    &mut self.acts[s],
-                    data,
-                    task.train[t],
-                )
-                .map_err(fail(t))?;
+            if k + 1 < segments {
+                // Recompute the segment from its checkpoint: step s reads
+                // segment[s] and writes segment[s + 1]; the last step only
+                // needs its activity.
+                self.segment[0].copy_from_slice(&self.checkpoints[k]);
+                let len = span.len();
+                for (s, t) in span.clone().enumerate() {
+                    let act = &mut self.acts[s];
+                    let label = load(act, data, task.train[t]).map_err(fail(t))?;
+                    let (done, next) = self.segment.split_at_mut(s + 1);
+                    let weights = if s + 1 < len {
+                        Weights::Into { from: &done[s], to: &mut next[0] }
+                    } else {
+                        Weights::ReadOnly(&done[s])
+                    };
+                    step_weights(weights, beta, pathway, rule, act, label).map_err(fail(t))?;
+                }
             }
             for (s, t) in span.enumerate().rev() {
-                step_adjoint(
-                    &self.segment[s],
-                    beta,
-                    pathway,
-                    rule,
-                    &self.acts[s],
-                    &mut self.wbar,
-                    grad,
-                    &mut self.adj,
-                )
-                .map_err(fail(t))?;
+                step_adjoint(&self.segment[s], beta, pathway, rule, &self.acts[s], &mut self.wbar, grad, &mut self.adj)
+                    .map_err(fail(t))?;
             }
         }
         let mut theta: Vec<T> = alloc::vec![T::zero(); rule.len()];

@@ -66,12 +66,7 @@ pub struct TaskSpec {
 
 impl Default for TaskSpec {
     fn default() -> Self {
-        TaskSpec {
-            classes: 5,
-            train: 50,
-            query: 10,
-            sampling: Sampling::Disjoint,
-        }
+        TaskSpec { classes: 5, train: 50, query: 10, sampling: Sampling::Disjoint }
     }
 }
 
@@ -112,29 +107,15 @@ pub enum TaskError {
 impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            TaskError::Classes {
-                requested,
-                available,
-            } => {
-                write!(
-                    f,
-                    "a task of {requested} classes cannot be drawn from a data set of {available} classes"
-                )
+            TaskError::Classes { requested, available } => {
+                write!(f, "a task of {requested} classes cannot be drawn from a data set of {available} classes")
             }
-            TaskError::TooFewImages {
-                class,
-                needed,
-                available,
-            } => {
-                write!(
-                    f,
-                    "class {class} has {available} images; a task needs {needed} (K + Q) per class"
-                )
+            TaskError::TooFewImages { class, needed, available } => {
+                write!(f, "class {class} has {available} images; a task needs {needed} (K + Q) per class")
             }
-            TaskError::Empty => write!(
-                f,
-                "K (training images per class) and Q (query images per class) must be positive"
-            ),
+            TaskError::Empty => {
+                write!(f, "K (training images per class) and Q (query images per class) must be positive")
+            }
         }
     }
 }
@@ -150,20 +131,13 @@ impl TaskSpec {
         let available = index.classes();
         let too_many = self.sampling == Sampling::Disjoint && self.classes > available;
         if self.classes == 0 || too_many || available == 0 {
-            return Err(TaskError::Classes {
-                requested: self.classes,
-                available,
-            });
+            return Err(TaskError::Classes { requested: self.classes, available });
         }
         let needed = self.train + self.query;
         for class in 0..available {
             let n = index.of(class).len();
             if n < needed {
-                return Err(TaskError::TooFewImages {
-                    class,
-                    needed,
-                    available: n,
-                });
+                return Err(TaskError::TooFewImages { class, needed, available: n });
             }
         }
         Ok(())
@@ -171,11 +145,7 @@ impl TaskSpec {
 
     /// Draws a task (after [`TaskSpec::check`]; the same generator state
     /// gives the same task).
-    pub fn draw<R: Rng + ?Sized>(
-        &self,
-        by_class: &ClassIndex,
-        rng: &mut R,
-    ) -> Result<Task, TaskError> {
+    pub fn draw<R: Rng + ?Sized>(&self, by_class: &ClassIndex, rng: &mut R) -> Result<Task, TaskError> {
         self.check(by_class)?;
         let mut classes: Vec<usize> = (0..by_class.classes()).collect();
         let chosen: Vec<usize> = match self.sampling {
@@ -183,14 +153,9 @@ impl TaskSpec {
                 partial_shuffle(&mut classes, self.classes, rng);
                 classes[..self.classes].to_vec()
             }
-            Sampling::Reference => (0..self.classes)
-                .map(|_| index(rng, classes.len()))
-                .collect(),
+            Sampling::Reference => (0..self.classes).map(|_| index(rng, classes.len())).collect(),
         };
-        let mut task = Task {
-            train: Vec::new(),
-            query: Vec::new(),
-        };
+        let mut task = Task { train: Vec::new(), query: Vec::new() };
         let mut pool = Vec::new();
         for &c in &chosen {
             pool.clear();
@@ -199,8 +164,7 @@ impl TaskSpec {
                 partial_shuffle(&mut pool, self.train + self.query, rng);
             }
             task.train.extend_from_slice(&pool[..self.train]);
-            task.query
-                .extend_from_slice(&pool[self.train..self.train + self.query]);
+            task.query.extend_from_slice(&pool[self.train..self.train + self.query]);
         }
         let n = task.train.len();
         partial_shuffle(&mut task.train, n, rng);

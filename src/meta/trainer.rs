@@ -118,10 +118,7 @@ impl fmt::Display for TrainError {
         match self {
             TrainError::Task(e) => write!(f, "{e}"),
             TrainError::Diverged { episode, error } => {
-                write!(
-                    f,
-                    "episode {episode} diverged ({error}); Theta kept from the episode before"
-                )
+                write!(f, "episode {episode} diverged ({error}); Theta kept from the episode before")
             }
             TrainError::State(e) => write!(f, "cannot resume: {e}"),
         }
@@ -151,11 +148,7 @@ pub fn episode_rng(seed: u64, n: usize) -> Xoshiro256PlusPlus {
 
 impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
     /// A trainer starting from the rule's coefficients, at episode 0.
-    pub fn new(
-        rule: Rule<'r, T, N>,
-        data: &Dataset<'_>,
-        config: Config,
-    ) -> Result<Self, TrainError> {
+    pub fn new(rule: Rule<'r, T, N>, data: &Dataset<'_>, config: Config) -> Result<Self, TrainError> {
         let classes = ClassIndex::new(data);
         config.task.check(&classes).map_err(TrainError::Task)?;
         let mut theta = alloc::vec![T::zero(); rule.len()];
@@ -176,24 +169,11 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
 
     /// Continues a run from a saved state: the next episode to run, `Theta`
     /// and Adam's state (all from [`Trainer::state`]).
-    pub fn resume(
-        &mut self,
-        episode: usize,
-        theta: Vec<f64>,
-        adam: Adam,
-    ) -> Result<(), TrainError> {
+    pub fn resume(&mut self, episode: usize, theta: Vec<f64>, adam: Adam) -> Result<(), TrainError> {
         let n = self.rule.len();
         if theta.len() != n || adam.m.len() != n || adam.v.len() != n {
-            let found = if theta.len() != n {
-                theta.len()
-            } else {
-                adam.m.len().min(adam.v.len())
-            };
-            return Err(TrainError::State(Error::BufferLength {
-                what: crate::BufferKind::Theta,
-                expected: n,
-                found,
-            }));
+            let found = if theta.len() != n { theta.len() } else { adam.m.len().min(adam.v.len()) };
+            return Err(TrainError::State(Error::BufferLength { what: crate::BufferKind::Theta, expected: n, found }));
         }
         if let Some(index) = theta.iter().position(|t| !t.is_finite()) {
             return Err(TrainError::State(Error::NonFiniteTheta { index }));
@@ -230,26 +210,13 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
     pub fn episode(&mut self, data: &Dataset<'_>) -> Result<Record, TrainError> {
         let n = self.episode;
         let mut rng = episode_rng(self.config.seed, n);
-        let task = self
-            .config
-            .task
-            .draw(&self.classes, &mut rng)
-            .map_err(TrainError::Task)?;
+        let task = self.config.task.draw(&self.classes, &mut rng).map_err(TrainError::Task)?;
         self.net.init(&mut rng, Init::XavierUniform);
-        let pathway =
-            AnyPathway::<T, S>::new(self.config.pathway, &mut rng, self.config.feedback_init);
+        let pathway = AnyPathway::<T, S>::new(self.config.pathway, &mut rng, self.config.feedback_init);
         let theta_t: Vec<T> = self.theta.iter().map(|&t| T::of(t)).collect();
         self.rule.set_thetas(&theta_t).map_err(TrainError::State)?;
         let mut grad = alloc::vec![T::zero(); self.rule.len()];
-        let result = self.work.run(
-            &mut self.net,
-            &pathway,
-            &self.rule,
-            data,
-            &task,
-            self.config.penalty,
-            &mut grad,
-        );
+        let result = self.work.run(&mut self.net, &pathway, &self.rule, data, &task, self.config.penalty, &mut grad);
         let theta = self.theta.clone();
         let res = match result {
             Ok(r) => r,
@@ -275,8 +242,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         };
         let angles = alignment(&self.net, &pathway, &mut self.act, data, &task.query);
         let gradient: Vec<f64> = grad.iter().map(|g| g.to_f64()).collect();
-        self.adam
-            .step(&mut self.theta, &gradient, &self.config.trainable);
+        self.adam.step(&mut self.theta, &gradient, &self.config.trainable);
         self.episode += 1;
         Ok(Record {
             episode: n,
@@ -315,9 +281,7 @@ where
     let mut bp_mean = rule_mean.clone();
     for &i in query {
         let ok = data.write_image(i, act.input_mut()).is_ok()
-            && data
-                .label(i)
-                .is_some_and(|c| net.forward_label(act, usize::from(c)).is_ok());
+            && data.label(i).is_some_and(|c| net.forward_label(act, usize::from(c)).is_ok());
         if !ok {
             return alloc::vec![f64::NAN; hidden];
         }
@@ -330,18 +294,11 @@ where
         }
         accumulate(&mut bp_mean, act);
     }
-    rule_mean
-        .iter()
-        .zip(&bp_mean)
-        .map(|(a, b)| angle(a, b))
-        .collect()
+    rule_mean.iter().zip(&bp_mean).map(|(a, b)| angle(a, b)).collect()
 }
 
 /// Adds `e_1 .. e_{L-1}` of `act` into `means`.
-fn accumulate<T: Real, S: Shape, A: crate::Storage<T>>(
-    means: &mut [Vec<f64>],
-    act: &Activity<T, S, A>,
-) {
+fn accumulate<T: Real, S: Shape, A: crate::Storage<T>>(means: &mut [Vec<f64>], act: &Activity<T, S, A>) {
     for (l, m) in (1..).zip(means.iter_mut()) {
         for (mi, &e) in m.iter_mut().zip(act.e(l)) {
             *mi += e.to_f64();
