@@ -25,12 +25,9 @@ fn episode(c: &mut Criterion) {
     group.sample_size(10);
     for (name, rule) in [("F0", Rule::<f32>::fa()), ("bio", Rule::<f32>::bio())] {
         let mut rule = rule;
-        let theta: Vec<f32> = (0..rule.len())
-            .map(|r| if r == 0 { 1e-3 } else { 1e-4 })
-            .collect();
+        let theta: Vec<f32> = (0..rule.len()).map(|r| if r == 0 { 1e-3 } else { 1e-4 }).collect();
         rule.set_thetas(&theta).unwrap();
-        let fa =
-            AnyPathway::<f32, Paper>::new(PathwayKind::Alignment, &mut rng, Init::XavierUniform);
+        let fa = AnyPathway::<f32, Paper>::new(PathwayKind::Alignment, &mut rng, Init::XavierUniform);
         let mut net0 = Network::<f32, Paper, _>::zeros();
         net0.init(&mut rng, Init::XavierUniform);
         let mut net = Network::<f32, Paper, _>::zeros();
@@ -39,10 +36,7 @@ fn episode(c: &mut Criterion) {
         group.bench_function(format!("{name}/fa/784-170-130-100-70-10"), |b| {
             b.iter(|| {
                 net.as_mut_slice().copy_from_slice(net0.as_slice());
-                black_box(
-                    mg.run(&mut net, &fa, &rule, &data, &task, Penalty::None, &mut grad)
-                        .unwrap(),
-                );
+                black_box(mg.run(&mut net, &fa, &rule, &data, &task, Penalty::None, &mut grad).unwrap());
             })
         });
     }

@@ -18,8 +18,7 @@ use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
 use metaplasticity::online::{correct, learn};
 use metaplasticity::{
-    Activity, Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, Network,
-    Rule, shape,
+    Activity, Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, Network, Rule, shape,
 };
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
@@ -28,9 +27,7 @@ use rand_xoshiro::rand_core::SeedableRng;
 type Paper = shape![784, 170, 130, 100, 70, 10];
 
 #[derive(Parser)]
-#[command(
-    about = "Online learning (one pass, batch size one) on the shipped MNIST digits: BP vs FA vs DFA with F^0"
-)]
+#[command(about = "Online learning (one pass, batch size one) on the shipped MNIST digits: BP vs FA vs DFA with F^0")]
 struct Args {
     /// Number of seeds (independent initialisations and sample orders) to average over.
     #[arg(long, default_value_t = 5)]
@@ -89,23 +86,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     let tmp = args.out.with_extension("csv.tmp");
     fs::File::create(&tmp)?.write_all(csv.as_bytes())?;
     fs::rename(&tmp, &args.out)?;
-    println!(
-        "mean of {} seeds on {} held-out digits; written to {}",
-        args.seeds,
-        args.test,
-        args.out.display()
-    );
+    println!("mean of {} seeds on {} held-out digits; written to {}", args.seeds, args.test, args.out.display());
     Ok(())
 }
 
 /// Accuracy on the held-out digits at each point of `points` for one seed.
-fn run(
-    kind: Kind,
-    seed: u64,
-    data: &Dataset<'_>,
-    args: &Args,
-    points: &[usize],
-) -> Result<Vec<f64>, Box<dyn Error>> {
+fn run(kind: Kind, seed: u64, data: &Dataset<'_>, args: &Args, points: &[usize]) -> Result<Vec<f64>, Box<dyn Error>> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut net = Network::<f32, Paper, _>::zeros();
     net.init(&mut rng, Init::XavierUniform);

@@ -7,8 +7,8 @@
 //! `dL/dTheta`, in the reverse order of the forward computation:
 //!
 //! 1. update: `W_l' = W_l + sum_r theta_r F^r_l`: the identity path, every
-//!    term's vector-Jacobian product ([`PlasticityTerm::mix_adjoint`],
-//!    [`PlasticityTerm::scale_adjoint`]) and `thetabar_r += <Wbar_l', F^r_l>`;
+//!    term's vector-Jacobian product ([`PlasticityTerm::mix_adjoint`](crate::PlasticityTerm::mix_adjoint),
+//!    [`PlasticityTerm::scale_adjoint`](crate::PlasticityTerm::scale_adjoint)) and `thetabar_r += <Wbar_l', F^r_l>`;
 //! 2. signals, from `e_0` (or `e_1`) up: `e_l = f_l ⊙ g(y_l)` with
 //!    `s_l = ebar_l ⊙ g(y_l)`, `ybar_l += ebar_l ⊙ f_l ⊙ beta exp(-beta y_l)`,
 //!    then the pathway's [`feedback_adjoint`](crate::FeedbackPathway::feedback_adjoint);

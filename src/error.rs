@@ -12,7 +12,7 @@ pub enum BufferKind {
     Feedback,
     /// Direct feedback matrices `D_0 .. D_{L-1}` ([`Shape::DIRECT`](crate::Shape::DIRECT) entries).
     DirectFeedback,
-    /// The per-sample activity buffer ([`Activity::LEN`](crate::Activity::LEN) entries).
+    /// The per-sample activity buffer ([`Shape::ACTIVITY`](crate::Shape::ACTIVITY) entries; the adjoint work space: [`Shape::ADJOINT`](crate::Shape::ADJOINT)).
     Activity,
     /// An input sample (`n_0` entries).
     Input,

@@ -31,7 +31,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     result
 }
 
-/// The header of [`records_csv`]: `episode, ok, meta_loss, query_loss,
+/// The header of the rows [`csv_row`] writes: `episode, ok, meta_loss, query_loss,
 /// accuracy, train_loss`, then `theta_<name>` and `grad_<name>` per term and
 /// `angle_<l>` for `l = 1 .. hidden`.
 pub fn csv_header(terms: &[&str], hidden: usize) -> String {

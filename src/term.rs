@@ -187,24 +187,35 @@ pub struct SignalsBar<'a, T> {
 /// user-defined term, e.g. plain Hebbian plasticity `F = y_l y_{l-1}^T`:
 ///
 /// ```
-/// use metaplasticity::term::{Column, Mix, PlasticityTerm, Signals};
-/// use metaplasticity::Real;
-///
-/// use metaplasticity::term::ColumnBar;
+/// use metaplasticity::term::{Column, ColumnBar, Mix, Mixes, PlasticityTerm, Signals};
+/// use metaplasticity::{shape, step, Activity, Backprop, LayerSet, Network, Real, Rule, terms};
 ///
 /// struct Hebb;
 /// impl<T: Real> PlasticityTerm<T> for Hebb {
 ///     fn name(&self) -> &'static str { "hebb" }
-///     // column j of y_l y_{l-1}^T is y_{l-1,j} * y_l
+///     // Only the coefficient of yhat_l is written (lets the adjoint skip the rest).
+///     fn mixes(&self) -> Mixes { Mixes::POST }
+///     // Column j of y_l y_{l-1}^T is y_{l-1,j} * y_l.
 ///     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
 ///         m.post += k * s.pre[c.j];
 ///     }
-///     // m.post depends on k and y_{l-1,j}; g.post is dL/d(m.post)
+///     // m.post depends on k and y_{l-1,j}; g.post is dL/d(m.post).
 ///     fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
 ///         bar.k += s.pre[c.j] * g.post;
 ///         bar.pre += k * g.post;
 ///     }
 /// }
+///
+/// // The pseudo-gradient plus Hebbian plasticity on the hidden layer only.
+/// let rule = Rule::<f64>::new()
+///     .with(&terms::PseudoGradient, 0.1, LayerSet::ALL).unwrap()
+///     .with(&Hebb, 0.01, LayerSet::only(1)).unwrap();
+/// type Net = shape![4, 3, 2];
+/// let mut net = Network::<f64, Net, _>::new(vec![0.1; 4 * 3 + 3 * 2]).unwrap();
+/// let mut act = Activity::<f64, Net, _>::new(vec![0.0; <Net as metaplasticity::Shape>::ACTIVITY]).unwrap();
+/// let before = net.as_slice()[0];
+/// step(&mut net, &Backprop, &rule, &mut act, &[1.0, 0.5, 0.0, 0.2], 1).unwrap();
+/// assert_ne!(net.as_slice()[0], before);
 /// ```
 pub trait PlasticityTerm<T: Real>: Sync {
     /// A short name for reports (`"F0"`, or the user's).

@@ -12,9 +12,7 @@ use flate2::write::GzEncoder;
 use metaplasticity::data::{
     FASHION_MNIST_DIR, LoadError, OwnedDataset, Split, read_idx_file, read_idx_file_with_limit,
 };
-use metaplasticity::idx::{
-    Dataset, IdxError, Images, Labels, Orientation, parse_images, parse_labels,
-};
+use metaplasticity::idx::{Dataset, IdxError, Images, Labels, Orientation, parse_images, parse_labels};
 use proptest::prelude::*;
 
 // ---------------------------------------------------------------- helpers
@@ -50,10 +48,7 @@ impl TempDir {
     fn new() -> Self {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "metaplasticity-idx-test-{}-{n}",
-            std::process::id()
-        ));
+        let dir = std::env::temp_dir().join(format!("metaplasticity-idx-test-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         Self(dir)
     }
@@ -109,15 +104,7 @@ fn transpose(image: &[u8], rows: usize, cols: usize) -> Vec<u8> {
 fn parses_a_small_file() {
     let bytes = valid_images();
     let images = parse_images(&bytes).unwrap();
-    assert_eq!(
-        (
-            images.count(),
-            images.rows(),
-            images.cols(),
-            images.pixels()
-        ),
-        (3, 2, 3, 6)
-    );
+    assert_eq!((images.count(), images.rows(), images.cols(), images.pixels()), (3, 2, 3, 6));
     assert_eq!(images.orientation(), Orientation::RowMajor);
     assert_eq!(images.image(1), Some(&PIXELS[6..12]));
     assert_eq!(images.image(3), None);
@@ -141,17 +128,7 @@ fn parses_a_small_file() {
     assert_eq!(data.indices_of_class(7).count(), 0);
     let mut x = [0.0f32; 6];
     data.write_image(2, &mut x).unwrap();
-    assert_eq!(
-        x,
-        [
-            1.0,
-            0.0,
-            128.0 / 255.0,
-            7.0 / 255.0,
-            8.0 / 255.0,
-            9.0 / 255.0
-        ]
-    );
+    assert_eq!(x, [1.0, 0.0, 128.0 / 255.0, 7.0 / 255.0, 8.0 / 255.0, 9.0 / 255.0]);
 }
 
 #[test]
@@ -170,9 +147,7 @@ fn transposed_images_are_written_upright() {
     // Upright 2x3 image [[1, 2, 3], [4, 5, 6]], stored column after column.
     let stored = [1, 4, 2, 5, 3, 6];
     let bytes = images_file(1, 2, 3, &stored);
-    let images = parse_images(&bytes)
-        .unwrap()
-        .with_orientation(Orientation::Transposed);
+    let images = parse_images(&bytes).unwrap().with_orientation(Orientation::Transposed);
     assert_eq!(images.orientation(), Orientation::Transposed);
     assert_eq!(images.image(0), Some(&stored[..]), "image() is as stored");
     let mut x = [0.0f64; 6];
@@ -244,52 +219,18 @@ fn header_errors() {
     let labels = valid_labels();
 
     // Truncated header, inside the magic and inside the dimensions.
-    assert_eq!(
-        parse_images(&images[..2]),
-        Err(IdxError::TooShort {
-            needed: 16,
-            found: 2
-        })
-    );
-    assert_eq!(
-        parse_images(&images[..10]),
-        Err(IdxError::TooShort {
-            needed: 16,
-            found: 10
-        })
-    );
-    assert_eq!(
-        parse_labels(&labels[..7]),
-        Err(IdxError::TooShort {
-            needed: 8,
-            found: 7
-        })
-    );
-    assert_eq!(
-        parse_labels(&[]),
-        Err(IdxError::TooShort {
-            needed: 8,
-            found: 0
-        })
-    );
+    assert_eq!(parse_images(&images[..2]), Err(IdxError::TooShort { needed: 16, found: 2 }));
+    assert_eq!(parse_images(&images[..10]), Err(IdxError::TooShort { needed: 16, found: 10 }));
+    assert_eq!(parse_labels(&labels[..7]), Err(IdxError::TooShort { needed: 8, found: 7 }));
+    assert_eq!(parse_labels(&[]), Err(IdxError::TooShort { needed: 8, found: 0 }));
 
     // Wrong magic, and gzip data given without decompressing it.
     let mut bad = images.clone();
     bad[0] = 1;
-    assert_eq!(
-        parse_images(&bad),
-        Err(IdxError::BadMagic {
-            found: [1, 0, 8, 3]
-        })
-    );
+    assert_eq!(parse_images(&bad), Err(IdxError::BadMagic { found: [1, 0, 8, 3] }));
     let gz = gzip(&images);
     let err = parse_images(&gz).unwrap_err();
-    assert!(matches!(
-        err,
-        IdxError::BadMagic {
-            found: [0x1f, 0x8b, _, _]
-        }
-    ));
+    assert!(matches!(err, IdxError::BadMagic { found: [0x1f, 0x8b, _, _] }));
     assert!(err.to_string().contains("gzip"), "{err}");
 
     // Wrong element type (0x09 = signed byte).
@@ -298,45 +239,18 @@ fn header_errors() {
     assert_eq!(parse_images(&bad), Err(IdxError::UnsupportedType(0x09)));
 
     // A labels file given as images, and the reverse.
-    assert_eq!(
-        parse_images(&labels),
-        Err(IdxError::WrongRank {
-            expected: 3,
-            found: 1
-        })
-    );
-    assert_eq!(
-        parse_labels(&images),
-        Err(IdxError::WrongRank {
-            expected: 1,
-            found: 3
-        })
-    );
+    assert_eq!(parse_images(&labels), Err(IdxError::WrongRank { expected: 3, found: 1 }));
+    assert_eq!(parse_labels(&images), Err(IdxError::WrongRank { expected: 1, found: 3 }));
 
     // Zero rows or columns.
-    assert_eq!(
-        parse_images(&images_file(3, 0, 3, &[])),
-        Err(IdxError::EmptyDimension)
-    );
-    assert_eq!(
-        parse_images(&images_file(0, 2, 0, &[])),
-        Err(IdxError::EmptyDimension)
-    );
-    assert_eq!(
-        Images::from_raw(&[], 0, 0, 1),
-        Err(IdxError::EmptyDimension)
-    );
+    assert_eq!(parse_images(&images_file(3, 0, 3, &[])), Err(IdxError::EmptyDimension));
+    assert_eq!(parse_images(&images_file(0, 2, 0, &[])), Err(IdxError::EmptyDimension));
+    assert_eq!(Images::from_raw(&[], 0, 0, 1), Err(IdxError::EmptyDimension));
 
     // Dimensions whose product overflows.
     let max = u32::MAX;
-    assert_eq!(
-        parse_images(&images_file(max, max, max, &[1, 2, 3])),
-        Err(IdxError::SizeOverflow)
-    );
-    assert_eq!(
-        Images::from_raw(&[], usize::MAX, 2, 1),
-        Err(IdxError::SizeOverflow)
-    );
+    assert_eq!(parse_images(&images_file(max, max, max, &[1, 2, 3])), Err(IdxError::SizeOverflow));
+    assert_eq!(Images::from_raw(&[], usize::MAX, 2, 1), Err(IdxError::SizeOverflow));
 }
 
 #[test]
@@ -344,54 +258,21 @@ fn length_errors() {
     let images = valid_images();
     let labels = valid_labels();
     // Truncated data.
-    assert_eq!(
-        parse_images(&images[..images.len() - 1]),
-        Err(IdxError::LengthMismatch {
-            expected: 34,
-            found: 33
-        })
-    );
-    assert_eq!(
-        parse_labels(&labels[..9]),
-        Err(IdxError::LengthMismatch {
-            expected: 11,
-            found: 9
-        })
-    );
+    assert_eq!(parse_images(&images[..images.len() - 1]), Err(IdxError::LengthMismatch { expected: 34, found: 33 }));
+    assert_eq!(parse_labels(&labels[..9]), Err(IdxError::LengthMismatch { expected: 11, found: 9 }));
     // Oversized data.
     let mut long = images.clone();
     long.push(0);
-    assert_eq!(
-        parse_images(&long),
-        Err(IdxError::LengthMismatch {
-            expected: 34,
-            found: 35
-        })
-    );
+    assert_eq!(parse_images(&long), Err(IdxError::LengthMismatch { expected: 34, found: 35 }));
     let mut long = labels.clone();
     long.extend_from_slice(&[0; 4]);
-    assert_eq!(
-        parse_labels(&long),
-        Err(IdxError::LengthMismatch {
-            expected: 11,
-            found: 15
-        })
-    );
+    assert_eq!(parse_labels(&long), Err(IdxError::LengthMismatch { expected: 11, found: 15 }));
     // A header promising far more than there is.
     assert_eq!(
         parse_images(&images_file(u32::MAX, 28, 28, &[])),
-        Err(IdxError::LengthMismatch {
-            expected: 16 + u64::from(u32::MAX) * 784,
-            found: 16
-        })
+        Err(IdxError::LengthMismatch { expected: 16 + u64::from(u32::MAX) * 784, found: 16 })
     );
-    assert_eq!(
-        Images::from_raw(&[1, 2, 3], 1, 2, 2),
-        Err(IdxError::LengthMismatch {
-            expected: 4,
-            found: 3
-        })
-    );
+    assert_eq!(Images::from_raw(&[1, 2, 3], 1, 2, 2), Err(IdxError::LengthMismatch { expected: 4, found: 3 }));
 }
 
 #[test]
@@ -403,118 +284,38 @@ fn dataset_and_request_errors() {
 
     assert_eq!(
         Dataset::new(images, Labels::new(&LABELS[..2]), 3),
-        Err(IdxError::CountMismatch {
-            images: 3,
-            labels: 2
-        })
+        Err(IdxError::CountMismatch { images: 3, labels: 2 })
     );
-    assert_eq!(
-        Dataset::new(images, labels, 2),
-        Err(IdxError::LabelOutOfRange {
-            index: 0,
-            label: 2,
-            classes: 2
-        })
-    );
+    assert_eq!(Dataset::new(images, labels, 2), Err(IdxError::LabelOutOfRange { index: 0, label: 2, classes: 2 }));
     assert_eq!(
         Dataset::new(images, Labels::new(&[0, 1, 9]), 3),
-        Err(IdxError::LabelOutOfRange {
-            index: 2,
-            label: 9,
-            classes: 3
-        })
+        Err(IdxError::LabelOutOfRange { index: 2, label: 9, classes: 3 })
     );
     assert_eq!(Dataset::new(images, labels, 0), Err(IdxError::NoClasses));
 
     let data = Dataset::new(images, labels, 3).unwrap();
     let mut x = [0.0f32; 6];
-    assert_eq!(
-        data.write_image(3, &mut x),
-        Err(IdxError::IndexOutOfRange { index: 3, count: 3 })
-    );
-    assert_eq!(
-        data.write_image(0, &mut [0.0f32; 5]),
-        Err(IdxError::OutputSize {
-            expected: 6,
-            found: 5
-        })
-    );
-    assert_eq!(
-        images.write_normalized(0, &mut [0.0f64; 7]),
-        Err(IdxError::OutputSize {
-            expected: 6,
-            found: 7
-        })
-    );
+    assert_eq!(data.write_image(3, &mut x), Err(IdxError::IndexOutOfRange { index: 3, count: 3 }));
+    assert_eq!(data.write_image(0, &mut [0.0f32; 5]), Err(IdxError::OutputSize { expected: 6, found: 5 }));
+    assert_eq!(images.write_normalized(0, &mut [0.0f64; 7]), Err(IdxError::OutputSize { expected: 6, found: 7 }));
 }
 
 #[test]
 fn error_messages_say_what_is_wrong() {
     let cases: [(IdxError, &[&str]); 13] = [
-        (
-            IdxError::TooShort {
-                needed: 16,
-                found: 3,
-            },
-            &["short", "16", "3"],
-        ),
-        (
-            IdxError::BadMagic {
-                found: [1, 2, 3, 4],
-            },
-            &["not IDX", "01 02 03 04"],
-        ),
+        (IdxError::TooShort { needed: 16, found: 3 }, &["short", "16", "3"]),
+        (IdxError::BadMagic { found: [1, 2, 3, 4] }, &["not IDX", "01 02 03 04"]),
         (IdxError::UnsupportedType(0x0d), &["0x0d", "unsigned bytes"]),
-        (
-            IdxError::WrongRank {
-                expected: 3,
-                found: 1,
-            },
-            &["1 dimensions (labels)", "3 (images)"],
-        ),
-        (
-            IdxError::LengthMismatch {
-                expected: 20,
-                found: 10,
-            },
-            &["truncated", "20", "10"],
-        ),
-        (
-            IdxError::LengthMismatch {
-                expected: 20,
-                found: 30,
-            },
-            &["trailing", "20", "30"],
-        ),
+        (IdxError::WrongRank { expected: 3, found: 1 }, &["1 dimensions (labels)", "3 (images)"]),
+        (IdxError::LengthMismatch { expected: 20, found: 10 }, &["truncated", "20", "10"]),
+        (IdxError::LengthMismatch { expected: 20, found: 30 }, &["trailing", "20", "30"]),
         (IdxError::SizeOverflow, &["overflow"]),
         (IdxError::EmptyDimension, &["zero rows"]),
-        (
-            IdxError::CountMismatch {
-                images: 5,
-                labels: 4,
-            },
-            &["5 images", "4 labels"],
-        ),
-        (
-            IdxError::LabelOutOfRange {
-                index: 7,
-                label: 12,
-                classes: 10,
-            },
-            &["label 12", "index 7", "10 classes"],
-        ),
+        (IdxError::CountMismatch { images: 5, labels: 4 }, &["5 images", "4 labels"]),
+        (IdxError::LabelOutOfRange { index: 7, label: 12, classes: 10 }, &["label 12", "index 7", "10 classes"]),
         (IdxError::NoClasses, &["class"]),
-        (
-            IdxError::IndexOutOfRange { index: 9, count: 3 },
-            &["index 9", "3 items"],
-        ),
-        (
-            IdxError::OutputSize {
-                expected: 784,
-                found: 64,
-            },
-            &["64 elements", "784 pixels"],
-        ),
+        (IdxError::IndexOutOfRange { index: 9, count: 3 }, &["index 9", "3 items"]),
+        (IdxError::OutputSize { expected: 784, found: 64 }, &["64 elements", "784 pixels"]),
     ];
     for (err, words) in cases {
         let message = err.to_string();
@@ -542,11 +343,7 @@ fn loads_plain_and_gzip_files() {
     assert_eq!(read_idx_file(&path).unwrap(), valid_images());
 
     let data = OwnedDataset::load(&images, &labels, Orientation::RowMajor, None).unwrap();
-    assert_eq!(
-        (data.len(), data.classes()),
-        (3, 3),
-        "classes = max label + 1"
-    );
+    assert_eq!((data.len(), data.classes()), (3, 3), "classes = max label + 1");
     assert!(!data.is_empty());
     let view = data.view();
     assert_eq!((view.len(), view.pixels(), view.classes()), (3, 6, 3));
@@ -564,10 +361,7 @@ fn loads_plain_and_gzip_files() {
 fn loads_emnist_transposed() {
     let dir = TempDir::new();
     let (rows, cols) = (2, 3);
-    let stored: Vec<u8> = PIXELS
-        .chunks_exact(rows * cols)
-        .flat_map(|image| transpose(image, rows, cols))
-        .collect();
+    let stored: Vec<u8> = PIXELS.chunks_exact(rows * cols).flat_map(|image| transpose(image, rows, cols)).collect();
     let images = dir.file("emnist-images.gz", &gzip(&images_file(3, 2, 3, &stored)));
     let labels = dir.file("emnist-labels.gz", &gzip(&labels_file(&[46, 0, 3])));
     let data = OwnedDataset::emnist(&images, &labels).unwrap();
@@ -577,10 +371,7 @@ fn loads_emnist_transposed() {
     let mut x = [0.0f32; 6];
     for i in 0..3 {
         view.write_image(i, &mut x).unwrap();
-        let want: Vec<f32> = PIXELS[i * 6..(i + 1) * 6]
-            .iter()
-            .map(|&b| (f64::from(b) / 255.0) as f32)
-            .collect();
+        let want: Vec<f32> = PIXELS[i * 6..(i + 1) * 6].iter().map(|&b| (f64::from(b) / 255.0) as f32).collect();
         assert_eq!(x.to_vec(), want, "image {i}");
     }
 }
@@ -605,11 +396,7 @@ fn loader_errors_name_the_file() {
     let labels = dir.file("labels.gz", &gzip(&valid_labels()));
     let check = |err: LoadError, path: &Path| {
         assert_eq!(named_path(&err), path, "{err:?}");
-        assert!(
-            err.to_string().contains(&path.display().to_string()),
-            "{err} does not name {}",
-            path.display()
-        );
+        assert!(err.to_string().contains(&path.display().to_string()), "{err} does not name {}", path.display());
         err
     };
 
@@ -648,67 +435,28 @@ fn loader_errors_name_the_file() {
     for cut in [whole.len() / 2, whole.len() - 3, 11] {
         let path = dir.file("truncated.gz", &whole[..cut]);
         let err = check(read_idx_file(&path).unwrap_err(), &path);
-        assert!(
-            matches!(err, LoadError::Gzip { .. }),
-            "cut at {cut}: {err:?}"
-        );
+        assert!(matches!(err, LoadError::Gzip { .. }), "cut at {cut}: {err:?}");
         assert!(err.source().is_some());
     }
 
     // Too large, before or after decompression.
     let err = check(read_idx_file_with_limit(&images, 10).unwrap_err(), &images);
-    assert!(
-        matches!(err, LoadError::TooLarge { limit: 10, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, LoadError::TooLarge { limit: 10, .. }), "{err:?}");
     let bomb = dir.file("bomb.gz", &gzip(&[0; 100_000]));
     let err = check(read_idx_file_with_limit(&bomb, 1000).unwrap_err(), &bomb);
-    assert!(
-        matches!(err, LoadError::TooLarge { limit: 1000, .. }),
-        "{err:?}"
-    );
-    assert_eq!(
-        read_idx_file_with_limit(&bomb, 100_000).unwrap().len(),
-        100_000
-    );
+    assert!(matches!(err, LoadError::TooLarge { limit: 1000, .. }), "{err:?}");
+    assert_eq!(read_idx_file_with_limit(&bomb, 100_000).unwrap().len(), 100_000);
 
     // Not IDX, and files swapped.
     let err = OwnedDataset::load(&labels, &labels, Orientation::RowMajor, None).unwrap_err();
     let err = check(err, &labels);
-    assert!(
-        matches!(
-            err,
-            LoadError::Format {
-                source: IdxError::WrongRank {
-                    expected: 3,
-                    found: 1
-                },
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, LoadError::Format { source: IdxError::WrongRank { expected: 3, found: 1 }, .. }), "{err:?}");
     let source = err.source().unwrap().downcast_ref::<IdxError>().copied();
-    assert_eq!(
-        source,
-        Some(IdxError::WrongRank {
-            expected: 3,
-            found: 1
-        })
-    );
+    assert_eq!(source, Some(IdxError::WrongRank { expected: 3, found: 1 }));
     let truncated = dir.file("truncated-labels", &valid_labels()[..9]);
     let err = OwnedDataset::load(&images, &truncated, Orientation::RowMajor, None).unwrap_err();
     let err = check(err, &truncated);
-    assert!(
-        matches!(
-            err,
-            LoadError::Format {
-                source: IdxError::LengthMismatch { .. },
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, LoadError::Format { source: IdxError::LengthMismatch { .. }, .. }), "{err:?}");
 
     // Files that do not go together.
     let two = dir.file("two-labels", &labels_file(&[0, 1]));
@@ -716,30 +464,14 @@ fn loader_errors_name_the_file() {
     let err = check(err, &two);
     assert!(err.to_string().contains(&images.display().to_string()));
     assert!(
-        matches!(
-            err,
-            LoadError::Inconsistent {
-                source: IdxError::CountMismatch {
-                    images: 3,
-                    labels: 2
-                },
-                ..
-            }
-        ),
+        matches!(err, LoadError::Inconsistent { source: IdxError::CountMismatch { images: 3, labels: 2 }, .. }),
         "{err:?}"
     );
     let err = OwnedDataset::load(&images, &labels, Orientation::RowMajor, Some(2)).unwrap_err();
     assert!(
         matches!(
             err,
-            LoadError::Inconsistent {
-                source: IdxError::LabelOutOfRange {
-                    index: 0,
-                    label: 2,
-                    classes: 2
-                },
-                ..
-            }
+            LoadError::Inconsistent { source: IdxError::LabelOutOfRange { index: 0, label: 2, classes: 2 }, .. }
         ),
         "{err:?}"
     );
@@ -753,10 +485,7 @@ fn check_digits(data: &OwnedDataset, count: usize, side: usize) {
     assert_eq!((view.images().rows(), view.images().cols()), (side, side));
     assert_eq!(view.classes(), 10);
     for class in 0..10 {
-        assert!(
-            view.indices_of_class(class).next().is_some(),
-            "class {class} missing"
-        );
+        assert!(view.indices_of_class(class).next().is_some(), "class {class} missing");
     }
     assert_eq!(view.labels().max(), Some(9));
     let mut x = vec![0.0f32; side * side];
@@ -793,25 +522,15 @@ fn fashion_mnist_loads_when_installed() {
         );
         let err = OwnedDataset::fashion_mnist(Split::Test).unwrap_err();
         assert!(matches!(err, LoadError::Missing { .. }), "{err:?}");
-        assert!(
-            err.to_string()
-                .contains("apt-get install -y dataset-fashion-mnist")
-        );
+        assert!(err.to_string().contains("apt-get install -y dataset-fashion-mnist"));
         return;
     }
     for (split, count) in [(Split::Train, 60_000), (Split::Test, 10_000)] {
         let data = OwnedDataset::fashion_mnist(split).unwrap();
         let view = data.view();
-        assert_eq!(
-            (view.len(), view.pixels(), view.classes()),
-            (count, 784, 10)
-        );
+        assert_eq!((view.len(), view.pixels(), view.classes()), (count, 784, 10));
         for class in 0..10 {
-            assert_eq!(
-                view.indices_of_class(class).count(),
-                count / 10,
-                "{split:?}"
-            );
+            assert_eq!(view.indices_of_class(class).count(), count / 10, "{split:?}");
         }
     }
 }

@@ -8,8 +8,7 @@ use metaplasticity::idx::{Dataset, Images, Labels};
 use metaplasticity::meta::{MetaGradient, Penalty, Task};
 use metaplasticity::term::PlasticityTerm;
 use metaplasticity::{
-    Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, LayerSet, Network,
-    Rule, shape, terms,
+    Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, LayerSet, Network, Rule, shape, terms,
 };
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
@@ -26,10 +25,7 @@ fn pixels(seed: u64) -> (Vec<u8>, Vec<u8>) {
 
 fn task() -> Task {
     // 20 online steps, classes interleaved; 6 query images.
-    Task {
-        train: (0..20).map(|i| (i * 7) % 30).collect(),
-        query: (30..36).collect(),
-    }
+    Task { train: (0..20).map(|i| (i * 7) % 30).collect(), query: (30..36).collect() }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -62,9 +58,7 @@ fn episode(
     let run = |p: &dyn DynPath,
                net: &mut Network<f64, Small, Box<[f64]>>,
                grad: &mut [f64],
-               mg: &mut MetaGradient<f64, Small>| {
-        p.run(mg, net, &rule, data, &task(), penalty, grad)
-    };
+               mg: &mut MetaGradient<f64, Small>| { p.run(mg, net, &rule, data, &task(), penalty, grad) };
     let r = match path {
         Path::Bp => run(&Backprop, &mut net, &mut grad, &mut mg),
         Path::Fa => run(&fa, &mut net, &mut grad, &mut mg),
@@ -99,27 +93,15 @@ impl<P: FeedbackPathway<f64, Small>> DynPath for P {
         penalty: Penalty,
         grad: &mut [f64],
     ) -> f64 {
-        mg.run(net, self, rule, data, task, penalty, grad)
-            .expect("episode runs")
-            .meta_loss
+        mg.run(net, self, rule, data, task, penalty, grad).expect("episode runs").meta_loss
     }
 }
 
 /// Largest relative error between the adjoint gradient and central
 /// differences, relative to the gradient's largest entry.
-fn check(
-    path: Path,
-    terms: &[(&'static dyn PlasticityTerm<f64>, LayerSet)],
-    theta: &[f64],
-    penalty: Penalty,
-) -> f64 {
+fn check(path: Path, terms: &[(&'static dyn PlasticityTerm<f64>, LayerSet)], theta: &[f64], penalty: Penalty) -> f64 {
     let (img, lab) = pixels(3);
-    let data = Dataset::new(
-        Images::from_raw(&img, 36, 2, 3).unwrap(),
-        Labels::new(&lab),
-        3,
-    )
-    .unwrap();
+    let data = Dataset::new(Images::from_raw(&img, 36, 2, 3).unwrap(), Labels::new(&lab), 3).unwrap();
     let (_, grad) = episode(&data, path, terms, theta, penalty, 4);
     let scale = grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
     assert!(scale > 1e-8, "gradient vanishes: {grad:?}");
@@ -132,8 +114,7 @@ fn check(
             plus[r] += h;
             let mut minus = theta.to_vec();
             minus[r] -= h;
-            (episode(&data, path, terms, &plus, penalty, 4).0
-                - episode(&data, path, terms, &minus, penalty, 4).0)
+            (episode(&data, path, terms, &plus, penalty, 4).0 - episode(&data, path, terms, &minus, penalty, 4).0)
                 / (2.0 * h)
         };
         let h = 1e-3 * theta[r].abs().max(0.05);
@@ -159,12 +140,7 @@ fn each_term_alone_with_the_pseudo_gradient() {
     let pool = terms::pool::<f64>();
     for (r, &term) in pool.iter().enumerate().skip(1) {
         for path in [Path::Fa, Path::Bp, Path::Dfa] {
-            let err = check(
-                path,
-                &[all(pool[0]), all(term)],
-                &[0.3, 0.05],
-                Penalty::None,
-            );
+            let err = check(path, &[all(pool[0]), all(term)], &[0.3, 0.05], Penalty::None);
             eprintln!("F{r} with {path:?}: max rel. err {err:.2e}");
         }
     }
@@ -193,13 +169,8 @@ fn whole_pool_each_pathway_and_penalty() {
 fn per_layer_rule() {
     // Table 1 of the paper: F^2 on one layer only.
     for layer in 1..=3 {
-        let terms = [
-            all(&terms::PseudoGradient),
-            (
-                &terms::ErrorHebb as &dyn PlasticityTerm<f64>,
-                LayerSet::only(layer),
-            ),
-        ];
+        let terms =
+            [all(&terms::PseudoGradient), (&terms::ErrorHebb as &dyn PlasticityTerm<f64>, LayerSet::only(layer))];
         check(Path::Fa, &terms, &[0.3, 0.1], Penalty::None);
     }
 }
@@ -207,12 +178,7 @@ fn per_layer_rule() {
 #[test]
 fn checkpoint_interval_does_not_change_the_gradient() {
     let (img, lab) = pixels(5);
-    let data = Dataset::new(
-        Images::from_raw(&img, 36, 2, 3).unwrap(),
-        Labels::new(&lab),
-        3,
-    )
-    .unwrap();
+    let data = Dataset::new(Images::from_raw(&img, 36, 2, 3).unwrap(), Labels::new(&lab), 3).unwrap();
     let pool = terms::pool::<f64>();
     let terms: Vec<_> = pool.iter().map(|&t| all(t)).collect();
     let theta = [0.3, -0.02, 0.04, 0.01, -0.01, 0.02, -0.03, 0.02, 0.01, 0.05];
@@ -221,11 +187,7 @@ fn checkpoint_interval_does_not_change_the_gradient() {
         let (lc, gc) = episode(&data, Path::Fa, &terms, &theta, Penalty::None, c);
         assert_eq!(l1.to_bits(), lc.to_bits(), "meta-loss with interval {c}");
         for (a, b) in g1.iter().zip(&gc) {
-            assert_eq!(
-                a.to_bits(),
-                b.to_bits(),
-                "gradient with interval {c}: {a} vs {b}"
-            );
+            assert_eq!(a.to_bits(), b.to_bits(), "gradient with interval {c}: {a} vs {b}");
         }
     }
 }

@@ -188,11 +188,7 @@ impl Args {
                 let (Some(images), Some(labels)) = (&self.images, &self.labels) else {
                     return Err("--data idx needs --images and --labels".into());
                 };
-                let orientation = if self.transposed {
-                    Orientation::Transposed
-                } else {
-                    Orientation::RowMajor
-                };
+                let orientation = if self.transposed { Orientation::Transposed } else { Orientation::RowMajor };
                 OwnedDataset::load(images, labels, orientation, None)?
             }
         })
@@ -229,8 +225,7 @@ impl Args {
         let mut rule = Rule::from_terms(&chosen)?;
         if let Some(theta) = &self.theta {
             let theta: Vec<T> = theta.iter().map(|&t| T::of(t)).collect();
-            rule.set_thetas(&theta)
-                .map_err(|e| format!("--theta: {e} (the rule has {} terms)", rule.len()))?;
+            rule.set_thetas(&theta).map_err(|e| format!("--theta: {e} (the rule has {} terms)", rule.len()))?;
         }
         Ok((rule, kind))
     }
@@ -240,8 +235,7 @@ impl Args {
         if let Some(&r) = self.freeze.iter().find(|&&r| r >= terms) {
             return Err(format!("--freeze {r}: the rule has {terms} coefficients").into());
         }
-        if !(self.lr.is_finite() && self.lr > 0.0 && self.lambda.is_finite() && self.lambda >= 0.0)
-        {
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lambda.is_finite() && self.lambda >= 0.0) {
             return Err("--lr must be positive and --lambda non-negative".into());
         }
         Ok(Config {

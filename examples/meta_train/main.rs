@@ -60,35 +60,26 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         26 => train::<Paper<26>>(&args, &data, &owned),
         47 => train::<Paper<47>>(&args, &data, &owned),
         62 => train::<Paper<62>>(&args, &data, &owned),
-        n => Err(format!("{n} classes: supported class counts are 10 (MNIST, Fashion-MNIST), 26, 47 and 62 (EMNIST)").into()),
+        n => {
+            Err(format!("{n} classes: supported class counts are 10 (MNIST, Fashion-MNIST), 26, 47 and 62 (EMNIST)")
+                .into())
+        }
     }
 }
 
-fn train<S: Shape>(
-    args: &Args,
-    data: &Dataset<'_>,
-    _owned: &OwnedDataset,
-) -> Result<(), Box<dyn Error>> {
+fn train<S: Shape>(args: &Args, data: &Dataset<'_>, _owned: &OwnedDataset) -> Result<(), Box<dyn Error>> {
     let (rule, pathway) = args.rule::<f32>()?;
     let names: Vec<&str> = rule.entries().iter().map(|e| e.term.name()).collect();
-    let config = Config {
-        pathway,
-        ..args.config(rule.len())?
-    };
+    let config = Config { pathway, ..args.config(rule.len())? };
     let mut trainer = Trainer::<f32, S>::new(rule, data, config.clone())?;
     let mut baseline = if args.no_baseline {
         None
     } else {
-        let mut cfg = Config {
-            pathway: PathwayKind::Alignment,
-            trainable: Vec::new(),
-            ..config.clone()
-        };
+        let mut cfg = Config { pathway: PathwayKind::Alignment, trainable: Vec::new(), ..config.clone() };
         cfg.penalty = metaplasticity::meta::Penalty::None;
         Some(Trainer::<f32, S>::new(Rule::fa(), data, cfg)?)
     };
-    fs::create_dir_all(&args.out)
-        .map_err(|e| format!("cannot create output folder {}: {e}", args.out.display()))?;
+    fs::create_dir_all(&args.out).map_err(|e| format!("cannot create output folder {}: {e}", args.out.display()))?;
     let hidden = S::DEPTH - 1;
     let paths = Paths::new(&args.out);
     let mut rows = csv_header(&names, hidden);
@@ -107,26 +98,18 @@ fn train<S: Shape>(
             return Err("the saved run has no baseline; resume with --no-baseline".into());
         }
         rows = state::csv_prefix(&paths.episodes, state.next_episode)?;
-        base_rows = if baseline.is_some() {
-            state::csv_prefix(&paths.baseline, state.next_episode)?
-        } else {
-            base_rows
-        };
+        base_rows =
+            if baseline.is_some() { state::csv_prefix(&paths.baseline, state.next_episode)? } else { base_rows };
         history = state.recent.clone();
         base_history = state.baseline_recent.clone();
-        eprintln!(
-            "resuming at episode {} of {}",
-            state.next_episode, args.episodes
-        );
+        eprintln!("resuming at episode {} of {}", state.next_episode, args.episodes);
     }
     let start = trainer.state().0;
     let bar = ProgressBar::new(args.episodes as u64).with_position(start as u64);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} episodes, eta {eta} | {msg}",
-        )
-        .map_err(|e| e.to_string())?
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} episodes, eta {eta} | {msg}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
     );
     let clock = Instant::now();
     for _ in start..args.episodes {
@@ -160,18 +143,11 @@ fn train<S: Shape>(
             mean_accuracy_last_50: mean_accuracy(&history),
             baseline_mean_accuracy_last_50: baseline.as_ref().map(|_| mean_accuracy(&base_history)),
         };
-        write_atomic(
-            &paths.summary,
-            serde_json::to_string_pretty(&state)?.as_bytes(),
-        )?;
+        write_atomic(&paths.summary, serde_json::to_string_pretty(&state)?.as_bytes())?;
         bar.set_message(format!(
             "meta-acc (last 50) {:.3}{}",
             mean_accuracy(&history),
-            if baseline.is_some() {
-                format!(" vs FA {:.3}", mean_accuracy(&base_history))
-            } else {
-                String::new()
-            }
+            if baseline.is_some() { format!(" vs FA {:.3}", mean_accuracy(&base_history)) } else { String::new() }
         ));
         bar.inc(1);
     }
@@ -211,16 +187,8 @@ fn keep_last(v: &mut Vec<Record>, n: usize) {
 
 /// Mean meta-accuracy over the records that did not diverge.
 fn mean_accuracy(records: &[Record]) -> f64 {
-    let ok: Vec<f64> = records
-        .iter()
-        .filter(|r| r.ok)
-        .map(|r| r.accuracy)
-        .collect();
-    if ok.is_empty() {
-        f64::NAN
-    } else {
-        ok.iter().sum::<f64>() / ok.len() as f64
-    }
+    let ok: Vec<f64> = records.iter().filter(|r| r.ok).map(|r| r.accuracy).collect();
+    if ok.is_empty() { f64::NAN } else { ok.iter().sum::<f64>() / ok.len() as f64 }
 }
 
 fn summary<S: Shape>(
@@ -240,18 +208,11 @@ fn summary<S: Shape>(
     println!("{:<34} {:>8}", "mean meta-accuracy, last 50 episodes", "");
     println!(
         "{:<34} {:>8.3}",
-        format!(
-            "  this rule ({})",
-            cli::pathway_name(trainer.config().pathway)
-        ),
+        format!("  this rule ({})", cli::pathway_name(trainer.config().pathway)),
         mean_accuracy(history)
     );
     if let Some(b) = baseline {
-        println!(
-            "{:<34} {:>8.3}",
-            "  F^0 with feedback alignment",
-            mean_accuracy(b)
-        );
+        println!("{:<34} {:>8.3}", "  F^0 with feedback alignment", mean_accuracy(b));
     }
     println!();
     println!(
@@ -259,10 +220,6 @@ fn summary<S: Shape>(
         secs,
         paths.episodes.display(),
         paths.summary.display(),
-        if baseline.is_some() {
-            format!(", {}", paths.baseline.display())
-        } else {
-            String::new()
-        }
+        if baseline.is_some() { format!(", {}", paths.baseline.display()) } else { String::new() }
     );
 }

@@ -72,8 +72,8 @@ pub struct RunState {
 
 impl RunState {
     pub fn load(path: &Path) -> Result<Self, Box<dyn Error>> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("--resume: cannot read {}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("--resume: cannot read {}: {e}", path.display()))?;
         Ok(serde_json::from_str(&text)
             .map_err(|e| format!("--resume: {} is not a run summary: {e}", path.display()))?)
     }
@@ -97,16 +97,9 @@ impl RunState {
             && a.feedback_init == args.feedback_init
             && a.freeze == args.freeze
             && a.no_baseline == args.no_baseline
-            && self
-                .terms
-                .iter()
-                .map(String::as_str)
-                .eq(terms.iter().copied());
+            && self.terms.iter().map(String::as_str).eq(terms.iter().copied());
         if !same {
-            return Err(
-                "--resume: the options differ from the saved run's (see args in summary.json)"
-                    .into(),
-            );
+            return Err("--resume: the options differ from the saved run's (see args in summary.json)".into());
         }
         if self.next_episode > args.episodes {
             return Err(format!(
@@ -121,8 +114,7 @@ impl RunState {
 
 /// The header and the first `episodes` rows of a CSV written by this program.
 pub fn csv_prefix(path: &Path, episodes: usize) -> Result<String, Box<dyn Error>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("--resume: cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--resume: cannot read {}: {e}", path.display()))?;
     let lines: Vec<&str> = text.lines().collect();
     if lines.len() < episodes + 1 {
         return Err(format!(
@@ -132,10 +124,7 @@ pub fn csv_prefix(path: &Path, episodes: usize) -> Result<String, Box<dyn Error>
         )
         .into());
     }
-    Ok(lines[..=episodes]
-        .iter()
-        .map(|l| format!("{l}\n"))
-        .collect())
+    Ok(lines[..=episodes].iter().map(|l| format!("{l}\n")).collect())
 }
 
 /// Records as plain JSON objects.
@@ -191,11 +180,7 @@ mod records {
                 train_loss: r.train_loss.unwrap_or(f64::NAN),
                 theta: r.theta,
                 gradient: r.gradient,
-                angles: r
-                    .angles
-                    .into_iter()
-                    .map(|a| a.unwrap_or(f64::NAN))
-                    .collect(),
+                angles: r.angles.into_iter().map(|a| a.unwrap_or(f64::NAN)).collect(),
             })
             .collect())
     }
