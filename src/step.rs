@@ -73,7 +73,9 @@ where
     step_weights::<T, S, P, A, N>(Weights::InPlace(net.as_mut_slice()), beta, pathway, rule, act, label)
 }
 
-/// The weights a step reads and writes.
+/// The weights a step reads and writes (the meta-gradient's recomputation,
+/// feature `alloc`, uses the out-of-place forms).
+#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
 pub(crate) enum Weights<'a, T> {
     /// Update in place.
     InPlace(&'a mut [T]),

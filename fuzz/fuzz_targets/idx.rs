@@ -1,0 +1,28 @@
+//! The IDX parser on arbitrary bytes: never panics; whatever it accepts is
+//! self-consistent (every image and label can be read back).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use metaplasticity::idx::{Dataset, parse_images, parse_labels};
+
+fuzz_target!(|data: &[u8]| {
+    let (head, tail) = data.split_at(data.len() / 2);
+    let images = parse_images(head);
+    let labels = parse_labels(tail);
+    if let Ok(images) = images {
+        let mut out = vec![0.0f32; images.pixels()];
+        for i in 0..images.count().min(64) {
+            assert!(images.image(i).is_some());
+            assert!(images.write_normalized(i, &mut out).is_ok());
+            assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
+        }
+        if let Ok(labels) = labels {
+            let classes = labels.max().map_or(1, |m| usize::from(m) + 1);
+            if let Ok(d) = Dataset::new(images, labels, classes) {
+                for i in 0..d.len().min(64) {
+                    assert!(d.label(i).is_some_and(|c| usize::from(c) < classes));
+                }
+            }
+        }
+    }
+});
