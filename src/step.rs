@@ -70,24 +70,43 @@ where
     A: Storage<T>,
 {
     let beta = net.beta();
-    step_weights::<T, S, P, A, N>(Weights::InPlace(net.as_mut_slice()), beta, pathway, rule, act, label)
+    step_weights(net.as_mut_slice(), beta, pathway, rule, act, label)
 }
 
-/// The weights a step reads and writes (the meta-gradient's recomputation,
-/// feature `alloc`, uses the out-of-place forms).
+/// The weights an update reads and writes (the meta-gradient's
+/// recomputation, feature `alloc`, uses the out-of-place form).
 #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
 pub(crate) enum Weights<'a, T> {
     /// Update in place.
     InPlace(&'a mut [T]),
     /// Read `from`, write the updated weights into `to` (no copy pass).
     Into { from: &'a [T], to: &'a mut [T] },
-    /// Compute the activity only, no update.
-    ReadOnly(&'a [T]),
 }
 
-/// The step on raw weight buffers (all layers, the network's layout).
+/// The step on a raw weight buffer (all layers, the network's layout).
 pub(crate) fn step_weights<T, S, P, A, const N: usize>(
-    weights: Weights<'_, T>,
+    weights: &mut [T],
+    beta: T,
+    pathway: &P,
+    rule: &Rule<'_, T, N>,
+    act: &mut Activity<T, S, A>,
+    label: usize,
+) -> Result<Outcome<T>, Error>
+where
+    T: Real,
+    S: Shape,
+    P: FeedbackPathway<T, S> + ?Sized,
+    A: Storage<T>,
+{
+    let outcome = activity(weights, beta, pathway, rule, act, label)?;
+    update(Weights::InPlace(weights), rule, act)?;
+    Ok(outcome)
+}
+
+/// Steps 1 and 2 of a step: the forward pass and the modulating signals
+/// (everything the update reads), without touching the weights.
+pub(crate) fn activity<T, S, P, A, const N: usize>(
+    weights: &[T],
     beta: T,
     pathway: &P,
     rule: &Rule<'_, T, N>,
@@ -104,16 +123,26 @@ where
         return Err(Error::LabelOutOfRange { label, classes: S::OUTPUT });
     }
     rule.check()?;
-    let read: &[T] = match &weights {
-        Weights::InPlace(w) => w,
-        Weights::Into { from, .. } => from,
-        Weights::ReadOnly(w) => w,
-    };
-    act.forward(read, beta)?;
+    act.forward(weights, beta)?;
     act.set_label(label);
     let outcome = Outcome { loss: act.loss(), prediction: act.prediction() };
     let lowest = if rule.needs(1).pre_error { 0 } else { 1 };
-    signals(pathway, read, act, lowest)?;
+    signals(pathway, weights, act, lowest)?;
+    Ok(outcome)
+}
+
+/// Step 3: the plasticity update of every layer from the activity `act`
+/// computed at the weights being updated.
+pub(crate) fn update<T, S, A, const N: usize>(
+    weights: Weights<'_, T>,
+    rule: &Rule<'_, T, N>,
+    act: &mut Activity<T, S, A>,
+) -> Result<(), Error>
+where
+    T: Real,
+    S: Shape,
+    A: Storage<T>,
+{
     let mut blocks = act.blocks();
     let layer = |l: usize| S::weight_offset(l)..S::weight_offset(l) + S::width(l) * S::width(l - 1);
     match weights {
@@ -127,9 +156,8 @@ where
                 update_layer::<T, S, N>(Some(&from[layer(l)]), &mut to[layer(l)], rule, &mut blocks, l)?;
             }
         }
-        Weights::ReadOnly(_) => {}
     }
-    Ok(outcome)
+    Ok(())
 }
 
 /// Computes `e_l` for `l = L-1` down to `lowest` (0 or 1) from `e_L`, which

@@ -4,10 +4,11 @@
 //! Forward: the weights are saved every `c` steps (`c` = the checkpoint
 //! interval) while the network adapts. Reverse: for each segment of `c`
 //! steps, last first, the segment is recomputed from its checkpoint, keeping
-//! the weights and activity of each of its steps (the last segment is kept
-//! from the forward pass), and
+//! the weights of each of its steps (the activities of all steps, and the
+//! last segment's weights, are kept from the forward pass), and
 //! [`step_adjoint`] runs over them backwards. Memory: `ceil(T/c) + c + 1`
-//! weight-sized buffers; work: every step is computed twice. The result does
+//! weight-sized buffers and `T + 1` activities; work: every update but those
+//! of the last segment is computed twice. The result does
 //! not depend on `c` (the same arithmetic runs in the same order).
 
 use alloc::boxed::Box;
@@ -18,10 +19,10 @@ use crate::adjoint::{Adjoint, loss_adjoint, step_adjoint};
 use crate::idx::Dataset;
 use crate::meta::{Penalty, Task};
 use crate::network::zeroed_box;
-use crate::online::{learn, load};
+use crate::online::load;
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;
-use crate::step::{Weights, step_weights};
+use crate::step::{Weights, activity, update};
 use crate::{Activity, Error, Network, Real, Shape, Storage};
 
 /// What an episode measured.
@@ -91,7 +92,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             interval,
             checkpoints: Vec::new(),
             segment: (0..interval).map(|_| zeroed_box(S::WEIGHTS)).collect(),
-            acts: (0..interval).map(|_| Activity::zeros()).collect(),
+            acts: Vec::new(),
             wbar: zeroed_box(S::WEIGHTS),
             adj: Adjoint::zeros(),
             act: Activity::zeros(),
@@ -108,7 +109,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
     pub fn memory_bytes(steps: usize, interval: usize) -> usize {
         let c = interval.max(1);
         let weight_sets = steps.div_ceil(c) + c + 1;
-        let activities = c + 1;
+        let activities = steps + 1;
         core::mem::size_of::<T>() * (weight_sets * S::WEIGHTS + activities * S::ACTIVITY + S::ADJOINT)
     }
 
@@ -148,21 +149,25 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         while self.checkpoints.len() < segments {
             self.checkpoints.push(zeroed_box(S::WEIGHTS));
         }
-        // The last segment's weights and activities are kept as they are
-        // computed, so the reverse pass recomputes every segment but that one.
+        // The activity of every step is kept (a few kilobytes each), so the
+        // recomputation only repeats the updates; the last segment's weights
+        // are kept too, so it is not recomputed at all.
+        while self.acts.len() < steps {
+            self.acts.push(Activity::zeros());
+        }
         let last = segments.saturating_sub(1) * c;
         let mut train_loss = 0.0;
         for (t, &i) in task.train.iter().enumerate() {
             if t % c == 0 {
                 self.checkpoints[t / c].copy_from_slice(net.as_slice());
             }
-            let act = if t >= last {
+            if t >= last {
                 self.segment[t - last].copy_from_slice(net.as_slice());
-                &mut self.acts[t - last]
-            } else {
-                &mut self.act
-            };
-            let out = learn(net, pathway, rule, act, data, i).map_err(fail(t))?;
+            }
+            let act = &mut self.acts[t];
+            let label = load(act, data, i).map_err(fail(t))?;
+            let out = activity(net.as_slice(), beta, pathway, rule, act, label).map_err(fail(t))?;
+            update(Weights::InPlace(net.as_mut_slice()), rule, act).map_err(fail(t))?;
             train_loss += out.loss.to_f64();
         }
         // The query loss and its gradient at the adapted weights.
@@ -186,25 +191,17 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         for k in (0..segments).rev() {
             let span = k * c..(steps.min((k + 1) * c));
             if k + 1 < segments {
-                // Recompute the segment from its checkpoint: step s reads
-                // segment[s] and writes segment[s + 1]; the last step only
-                // needs its activity.
+                // Recompute the segment's weights from its checkpoint: the
+                // update of step s reads segment[s] and writes segment[s + 1].
                 self.segment[0].copy_from_slice(&self.checkpoints[k]);
-                let len = span.len();
-                for (s, t) in span.clone().enumerate() {
-                    let act = &mut self.acts[s];
-                    let label = load(act, data, task.train[t]).map_err(fail(t))?;
+                for (s, t) in span.clone().enumerate().take(span.len() - 1) {
                     let (done, next) = self.segment.split_at_mut(s + 1);
-                    let weights = if s + 1 < len {
-                        Weights::Into { from: &done[s], to: &mut next[0] }
-                    } else {
-                        Weights::ReadOnly(&done[s])
-                    };
-                    step_weights(weights, beta, pathway, rule, act, label).map_err(fail(t))?;
+                    let weights = Weights::Into { from: &done[s], to: &mut next[0] };
+                    update(weights, rule, &mut self.acts[t]).map_err(fail(t))?;
                 }
             }
             for (s, t) in span.enumerate().rev() {
-                step_adjoint(&self.segment[s], beta, pathway, rule, &self.acts[s], &mut self.wbar, grad, &mut self.adj)
+                step_adjoint(&self.segment[s], beta, pathway, rule, &self.acts[t], &mut self.wbar, grad, &mut self.adj)
                     .map_err(fail(t))?;
             }
         }
