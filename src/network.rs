@@ -40,6 +40,12 @@ use crate::{Activity, Real, Shape, Storage};
 pub struct Network<T, S, B> {
     w: B,
     beta: T,
+    /// Set when the weights may have become non-finite behind the step's
+    /// back (written through [`Network::as_mut_slice`], or an update that
+    /// diverged): the next step scans them before using them. The kernels
+    /// skip zero inputs, so a NaN under a black pixel would otherwise go
+    /// unnoticed.
+    unchecked: bool,
     shape: PhantomData<S>,
 }
 
@@ -49,7 +55,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
     pub fn new(w: B) -> Result<Self, Error> {
         const { assert!(S::DEPTH >= 1, "a network needs at least one weight layer") };
         check_buffer(w.as_ref(), S::WEIGHTS, BufferKind::Weights)?;
-        Ok(Self { w, beta: T::of(DEFAULT_BETA), shape: PhantomData })
+        Ok(Self { w, beta: T::of(DEFAULT_BETA), unchecked: false, shape: PhantomData })
     }
 
     /// Sets the softplus sharpness `beta` (finite, positive).
@@ -72,6 +78,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
             let (rows, cols) = (S::width(l), S::width(l - 1));
             init.fill(rng, self.layer_slice_mut(l), cols, rows);
         }
+        self.unchecked = false;
     }
 
     /// `W_l` as an `n_l x n_{l-1}` matrix view, `1 <= l <= L`.
@@ -85,10 +92,43 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
         self.w.as_ref()
     }
 
-    /// All weights, mutable (e.g. to restore a checkpoint). Non-finite values
-    /// written here are reported by the next step, never silently used.
+    /// All weights, mutable (e.g. to restore a checkpoint). The next
+    /// [`step`](crate::step()) or [`Network::check`] scans them once, so
+    /// non-finite values written here are reported, never silently used;
+    /// until then every forward pass scans them.
     pub fn as_mut_slice(&mut self) -> &mut [T] {
+        self.unchecked = true;
         self.w.as_mut()
+    }
+
+    /// Checks that every weight is finite (after [`Network::as_mut_slice`]
+    /// or an [`Error::Diverged`]); forward passes are then free of the scan.
+    pub fn check(&mut self) -> Result<(), Error> {
+        if self.unchecked {
+            if !crate::real::all_finite(self.w.as_ref()) {
+                return Err(Error::NonFiniteWeights { what: BufferKind::Weights });
+            }
+            self.unchecked = false;
+        }
+        Ok(())
+    }
+
+    /// The weights for the step's own use (no scan is scheduled).
+    pub(crate) fn weights_mut(&mut self) -> &mut [T] {
+        self.w.as_mut()
+    }
+
+    /// Marks the weights as needing a scan (after an update that diverged).
+    pub(crate) fn mark_unchecked(&mut self) {
+        self.unchecked = true;
+    }
+
+    /// Errors if the weights were written from outside and are not finite.
+    fn ensure_finite(&self) -> Result<(), Error> {
+        if self.unchecked && !crate::real::all_finite(self.w.as_ref()) {
+            return Err(Error::NonFiniteWeights { what: BufferKind::Weights });
+        }
+        Ok(())
     }
 
     /// Gives the storage back.
@@ -110,6 +150,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
     /// The forward pass for the input already written into
     /// [`Activity::input_mut`]; as [`Network::forward`] otherwise.
     pub fn forward_loaded<A: Storage<T>>(&self, act: &mut Activity<T, S, A>) -> Result<usize, Error> {
+        self.ensure_finite()?;
         act.forward(self.w.as_ref(), self.beta)?;
         Ok(act.prediction())
     }
@@ -158,7 +199,7 @@ impl<T: Real, S: Shape> Network<T, S, alloc::boxed::Box<[T]>> {
 
 impl<T: Real, S: Shape, B: Storage<T> + Clone> Clone for Network<T, S, B> {
     fn clone(&self) -> Self {
-        Self { w: self.w.clone(), beta: self.beta, shape: PhantomData }
+        Self { w: self.w.clone(), beta: self.beta, unchecked: self.unchecked, shape: PhantomData }
     }
 }
 

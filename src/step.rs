@@ -69,8 +69,13 @@ where
     P: FeedbackPathway<T, S> + ?Sized,
     A: Storage<T>,
 {
+    net.check()?;
     let beta = net.beta();
-    step_weights(net.as_mut_slice(), beta, pathway, rule, act, label)
+    let result = step_weights(net.weights_mut(), beta, pathway, rule, act, label);
+    if let Err(Error::Diverged { .. }) = result {
+        net.mark_unchecked();
+    }
+    result
 }
 
 /// The weights an update reads and writes (the meta-gradient's

@@ -36,7 +36,10 @@ fn bio_beats_feedback_alignment_after_200_episodes() {
         (train(Rule::bio()), fa.join().unwrap())
     });
     let (acc_bio, acc_fa) = (mean_last_50(&bio.0), mean_last_50(&fa.0));
-    eprintln!("mean meta-accuracy of episodes 150-199: bio {acc_bio:.3}, FA {acc_fa:.3}; final Theta bio {:?}, FA {:?}", bio.1, fa.1);
+    eprintln!(
+        "mean meta-accuracy of episodes 150-199: bio {acc_bio:.3}, FA {acc_fa:.3}; final Theta bio {:?}, FA {:?}",
+        bio.1, fa.1
+    );
     // Chance is 0.2 (5-way tasks).
     assert!(acc_bio > acc_fa + 0.15, "F^bio {acc_bio:.3} is not clearly above F^0 with FA {acc_fa:.3}");
     // The first episode of both runs sees the same task and weights, with the

@@ -23,7 +23,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use metaplasticity::data::OwnedDataset;
 use metaplasticity::idx::Dataset;
-use metaplasticity::meta::{Config, Record, Trainer};
+use metaplasticity::meta::{Config, MetaGradient, Record, Trainer};
 use metaplasticity::report::{csv_header, csv_row, write_atomic};
 use metaplasticity::{PathwayKind, Rule, Shape, shape};
 
@@ -105,6 +105,21 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>, _owned: &OwnedDataset) -> Re
         eprintln!("resuming at episode {} of {}", state.next_episode, args.episodes);
     }
     let start = trainer.state().0;
+    let steps = args.classes * args.train;
+    let bytes = MetaGradient::<f32, S>::memory_bytes(steps, args.checkpoint_interval);
+    eprintln!(
+        "meta-training {} ({} terms, {}) on {} images of {} classes: {} episodes of {} online steps; \
+         meta-gradient work space {:.1} MB per trainer (checkpoint every {} steps)",
+        args.rule,
+        names.len(),
+        cli::pathway_name(trainer.config().pathway),
+        data.len(),
+        data.classes(),
+        args.episodes,
+        steps,
+        bytes as f64 / 1e6,
+        args.checkpoint_interval,
+    );
     let bar = ProgressBar::new(args.episodes as u64).with_position(start as u64);
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} episodes, eta {eta} | {msg}")

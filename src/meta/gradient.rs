@@ -156,6 +156,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             self.acts.push(Activity::zeros());
         }
         let last = segments.saturating_sub(1) * c;
+        net.check().map_err(fail(0))?;
         let mut train_loss = 0.0;
         for (t, &i) in task.train.iter().enumerate() {
             if t % c == 0 {
@@ -167,7 +168,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             let act = &mut self.acts[t];
             let label = load(act, data, i).map_err(fail(t))?;
             let out = activity(net.as_slice(), beta, pathway, rule, act, label).map_err(fail(t))?;
-            update(Weights::InPlace(net.as_mut_slice()), rule, act).map_err(fail(t))?;
+            update(Weights::InPlace(net.weights_mut()), rule, act).map_err(fail(t))?;
             train_loss += out.loss.to_f64();
         }
         // The query loss and its gradient at the adapted weights.

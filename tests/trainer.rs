@@ -1,0 +1,109 @@
+//! The meta-trainer: determinism, exact resumption, the trainable mask,
+//! divergence handling, task validation. On the shipped 8x8 optdigits with the
+//! microcontroller-sized 64-32-16-10 network, so it runs in seconds.
+
+#![cfg(feature = "std")]
+
+use metaplasticity::data::OwnedDataset;
+use metaplasticity::meta::{Config, OnDivergence, Penalty, Record, Sampling, TaskSpec, TrainError, Trainer};
+use metaplasticity::{PathwayKind, Rule, shape};
+
+type Tiny = shape![64, 32, 16, 10];
+
+fn config() -> Config {
+    Config {
+        task: TaskSpec { classes: 5, train: 10, query: 5, sampling: Sampling::Disjoint },
+        penalty: Penalty::L1(1e-3),
+        lr: 1e-2,
+        interval: 7,
+        seed: 42,
+        ..Config::default()
+    }
+}
+
+fn run(rule: Rule<'static, f64>, config: Config, episodes: usize) -> (Vec<Record>, Vec<f64>) {
+    let owned = OwnedDataset::optdigits_shipped().unwrap();
+    let data = owned.view();
+    let mut t = Trainer::<f64, Tiny>::new(rule, &data, config).unwrap();
+    let records = (0..episodes).map(|_| t.episode(&data).unwrap()).collect();
+    (records, t.theta().to_vec())
+}
+
+#[test]
+fn same_seed_gives_bit_identical_runs() {
+    let (a, ta) = run(Rule::bio(), config(), 5);
+    let (b, tb) = run(Rule::bio(), config(), 5);
+    assert_eq!(a, b);
+    assert_eq!(ta, tb);
+    let (c, _) = run(Rule::bio(), Config { seed: 43, ..config() }, 5);
+    assert_ne!(a[0].query_loss, c[0].query_loss, "another seed draws other tasks");
+}
+
+#[test]
+fn resumed_run_equals_uninterrupted_run() {
+    let owned = OwnedDataset::optdigits_shipped().unwrap();
+    let data = owned.view();
+    let (full, theta_full) = run(Rule::pool(), config(), 6);
+    let mut first = Trainer::<f64, Tiny>::new(Rule::pool(), &data, config()).unwrap();
+    let mut records: Vec<Record> = (0..3).map(|_| first.episode(&data).unwrap()).collect();
+    let (next, theta, adam) = first.state();
+    let (theta, adam) = (theta.to_vec(), adam.clone());
+    drop(first);
+    let mut second = Trainer::<f64, Tiny>::new(Rule::pool(), &data, config()).unwrap();
+    second.resume(next, theta, adam).unwrap();
+    records.extend((0..3).map(|_| second.episode(&data).unwrap()));
+    assert_eq!(records, full);
+    assert_eq!(second.theta(), &theta_full[..]);
+}
+
+#[test]
+fn frozen_coefficients_stay_put_and_others_move() {
+    let cfg = Config { trainable: vec![false, true, true], ..config() };
+    let (records, theta) = run(Rule::bio(), cfg, 4);
+    assert_eq!(theta[0], 1e-3, "theta_0 is frozen");
+    assert!(theta[1] != 0.0 && theta[2] != 0.0, "the other coefficients move: {theta:?}");
+    assert!(records.iter().all(|r| r.gradient.len() == 3 && r.angles.len() == 2));
+}
+
+#[test]
+fn backprop_has_zero_alignment_angles() {
+    let cfg = Config { pathway: PathwayKind::Backprop, ..config() };
+    let (records, _) = run(Rule::fa(), cfg, 2);
+    for a in &records[1].angles {
+        assert!(a.abs() < 1e-4, "angle {a} under backprop");
+    }
+    let (fa, _) = run(Rule::fa(), config(), 2);
+    assert!(fa[1].angles.iter().all(|a| *a > 1.0), "random feedback is not aligned: {:?}", fa[1].angles);
+}
+
+#[test]
+fn divergence_stops_or_skips_and_keeps_theta() {
+    let owned = OwnedDataset::optdigits_shipped().unwrap();
+    let data = owned.view();
+    // In f32, a learning rate of 1e30 makes the weights overflow at once.
+    let mut rule = Rule::<f32>::fa();
+    rule.set_thetas(&[1e30]).unwrap();
+    let mut stop = Trainer::<f32, Tiny>::new(rule.clone(), &data, config()).unwrap();
+    match stop.episode(&data) {
+        Err(TrainError::Diverged { episode: 0, .. }) => {}
+        other => panic!("expected divergence at episode 0, got {other:?}"),
+    }
+    assert_eq!(stop.theta(), &[f64::from(1e30f32)]);
+    assert_eq!(stop.state().0, 0, "the failed episode is not counted");
+    let mut skip =
+        Trainer::<f32, Tiny>::new(rule, &data, Config { on_divergence: OnDivergence::Skip, ..config() }).unwrap();
+    let r = skip.episode(&data).unwrap();
+    assert!(!r.ok && r.accuracy.is_nan());
+    assert_eq!(skip.theta(), &[f64::from(1e30f32)]);
+    assert_eq!(skip.state().0, 1);
+}
+
+#[test]
+fn impossible_tasks_are_refused() {
+    let owned = OwnedDataset::optdigits_shipped().unwrap();
+    let data = owned.view();
+    let bad = |task| Trainer::<f64, Tiny>::new(Rule::fa(), &data, Config { task, ..config() }).err();
+    assert!(matches!(bad(TaskSpec { classes: 11, ..config().task }), Some(TrainError::Task(_))));
+    assert!(matches!(bad(TaskSpec { train: 170, query: 20, ..config().task }), Some(TrainError::Task(_))));
+    assert!(matches!(bad(TaskSpec { train: 0, ..config().task }), Some(TrainError::Task(_))));
+}
