@@ -30,8 +30,8 @@ use crate::error::{BufferKind, Error};
 use crate::kernel::{self, axpy, dot};
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;
-use crate::step::layer_signals;
-use crate::term::{Column, ColumnBar, Mix, SignalsBar};
+use crate::step::{BLOCK, layer_signals};
+use crate::term::{ColumnBar, Columns, Mix, SignalsBar};
 use crate::{Activity, Real, Shape, Storage};
 
 /// Work space of the adjoint: `ybar`, `ebar` and `zbar` for every layer and
@@ -269,47 +269,59 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
     let abar = &mut ehi[..rows];
     let bbar = &mut ylo[units::<S>(l - 1)];
     let cbar = &mut elo[units::<S>(l - 1)];
-    for (j, (g_col, w_col)) in wbar.chunks_exact_mut(rows).zip(w.chunks_exact(rows)).enumerate() {
-        let wt_post = if needs.wt_post_vector {
-            wtu[j]
-        } else if needs.wt_post {
-            dot(w_col, s.post)
-        } else {
-            T::zero()
-        };
-        let c = Column { j, weights: w_col, wt_post };
-        let mut m = Mix::zero();
-        for &(_, term, k, _) in &active {
-            term.mix(k, &s, &c, &mut m);
+    let mut wt = [T::zero(); BLOCK];
+    let mut mixes = [Mix::zero(); BLOCK];
+    let mut partials = [Mix::zero(); BLOCK];
+    let mut column_bars = [ColumnBar::zero(); BLOCK];
+    for j0 in (0..cols).step_by(BLOCK) {
+        let n = BLOCK.min(cols - j0);
+        let w_block = &w[j0 * rows..(j0 + n) * rows];
+        let g_block = &mut wbar[j0 * rows..(j0 + n) * rows];
+        for (i, (w_col, g_col)) in w_block.chunks_exact(rows).zip(g_block.chunks_exact(rows)).enumerate() {
+            wt[i] = if needs.wt_post_vector {
+                wtu[j0 + i]
+            } else if needs.wt_post {
+                dot(w_col, s.post)
+            } else {
+                T::zero()
+            };
+            partials[i] = column_partials(used, g_col, s.post_error, s.post, w_col);
         }
-        let g = column_partials(used, g_col, s.post_error, s.post, w_col);
-        let mut bar = ColumnBar::zero();
+        let c = Columns { j0, rows, weights: w_block, wt_post: &wt[..n] };
+        let mixes = &mut mixes[..n];
+        mixes.fill(Mix::zero());
+        let column_bars = &mut column_bars[..n];
+        column_bars.fill(ColumnBar::zero());
         for (kb, &(_, term, k, _)) in kbar.iter_mut().zip(&active) {
-            let mut one = ColumnBar::zero();
-            term.mix_adjoint(k, &s, &c, &g, &mut one);
-            *kb += one.k;
-            bar.pre += one.pre;
-            bar.pre_error += one.pre_error;
-            bar.wt_post += one.wt_post;
+            term.mix_block(k, &s, &c, mixes);
+            *kb += term.mix_adjoint_block(k, &s, &c, &partials[..n], column_bars);
         }
-        if l > 1 {
-            bbar[j] += bar.pre;
-        }
-        cbar[j] += bar.pre_error;
-        // Vector paths: W_j' = W_j + A e_l + B yhat_l + C 1 + D W_j, and
-        // (W^T yhat)_j = W_j . yhat.
-        if m.post_error != T::zero() {
-            axpy(m.post_error, g_col, abar);
-        }
-        if m.post != T::zero() {
-            axpy(m.post, g_col, ubar);
-        }
-        if bar.wt_post != T::zero() {
-            axpy(bar.wt_post, w_col, ubar);
-        }
-        if m.weights != T::zero() || bar.wt_post != T::zero() {
-            for (gi, &ui) in g_col.iter_mut().zip(s.post) {
-                *gi += m.weights * *gi + bar.wt_post * ui;
+        for (i, ((g_col, w_col), (m, bar))) in g_block
+            .chunks_exact_mut(rows)
+            .zip(w_block.chunks_exact(rows))
+            .zip(mixes.iter().zip(column_bars.iter()))
+            .enumerate()
+        {
+            let j = j0 + i;
+            if l > 1 {
+                bbar[j] += bar.pre;
+            }
+            cbar[j] += bar.pre_error;
+            // Vector paths: W_j' = W_j + A e_l + B yhat_l + C 1 + D W_j, and
+            // (W^T yhat)_j = W_j . yhat.
+            if m.post_error != T::zero() {
+                axpy(m.post_error, g_col, abar);
+            }
+            if m.post != T::zero() {
+                axpy(m.post, g_col, ubar);
+            }
+            if bar.wt_post != T::zero() {
+                axpy(bar.wt_post, w_col, ubar);
+            }
+            if m.weights != T::zero() || bar.wt_post != T::zero() {
+                for (gi, &ui) in g_col.iter_mut().zip(s.post) {
+                    *gi += m.weights * *gi + bar.wt_post * ui;
+                }
             }
         }
     }

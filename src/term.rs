@@ -121,6 +121,38 @@ pub struct Column<'a, T> {
     pub wt_post: T,
 }
 
+/// A block of consecutive columns `j0 .. j0 + len` of `W_l` before the
+/// update: the sweeps hand terms blocks (see [`PlasticityTerm::mix_block`])
+/// so that a rule costs one call per term and block, not per column.
+#[derive(Debug, Clone, Copy)]
+pub struct Columns<'a, T> {
+    /// The first column (presynaptic unit) `j0`.
+    pub j0: usize,
+    /// Rows `n_l` of each column.
+    pub rows: usize,
+    /// The columns, one after another (`len * rows` entries).
+    pub weights: &'a [T],
+    /// `(W_l^T yhat_l)_j` for each column (zeros unless a term declared
+    /// [`Needs::wt_post`] or [`Needs::wt_post_vector`]).
+    pub wt_post: &'a [T],
+}
+
+impl<'a, T: Copy> Columns<'a, T> {
+    /// Number of columns in the block.
+    pub fn len(&self) -> usize {
+        self.wt_post.len()
+    }
+    /// Whether the block is empty.
+    pub fn is_empty(&self) -> bool {
+        self.wt_post.is_empty()
+    }
+    /// Column `j0 + i` of the block.
+    #[inline(always)]
+    pub fn column(&self, i: usize) -> Column<'a, T> {
+        Column { j: self.j0 + i, weights: &self.weights[i * self.rows..(i + 1) * self.rows], wt_post: self.wt_post[i] }
+    }
+}
+
 /// The coefficients of one column of an update:
 /// `delta W[:, j] = post_error e_l + post yhat_l + ones 1 + weights W[:, j]`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -242,6 +274,42 @@ pub trait PlasticityTerm<T: Real>: Sync {
 
     /// Adds `k` times column `c.j` of the term into `m`.
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>);
+
+    /// [`mix`](Self::mix) for a block of columns: adds `k` times column
+    /// `cols.j0 + i` into `out[i]`. The default calls `mix` for each column
+    /// (inlined, since it is compiled for each term); there is rarely a
+    /// reason to override it.
+    #[inline]
+    fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
+        for (i, m) in out.iter_mut().enumerate() {
+            self.mix(k, s, &cols.column(i), m);
+        }
+    }
+
+    /// [`mix_adjoint`](Self::mix_adjoint) for a block of columns with
+    /// partials `g[i]`: adds the column partials into `out[i]` (its `k`
+    /// field is not used) and returns the block's gradient with respect to
+    /// `k`. The default calls `mix_adjoint` for each column.
+    #[inline]
+    fn mix_adjoint_block(
+        &self,
+        k: T,
+        s: &Signals<'_, T>,
+        cols: &Columns<'_, T>,
+        g: &[Mix<T>],
+        out: &mut [ColumnBar<T>],
+    ) -> T {
+        let mut kbar = T::zero();
+        for (i, (gi, bar)) in g.iter().zip(out.iter_mut()).enumerate() {
+            let mut one = ColumnBar::zero();
+            self.mix_adjoint(k, s, &cols.column(i), gi, &mut one);
+            kbar += one.k;
+            bar.pre += one.pre;
+            bar.pre_error += one.pre_error;
+            bar.wt_post += one.wt_post;
+        }
+        kbar
+    }
 
     /// The vector-Jacobian product of [`mix`](Self::mix): given `g`, the
     /// meta-loss gradient with respect to each coefficient of the column's
