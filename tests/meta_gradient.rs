@@ -191,3 +191,43 @@ fn checkpoint_interval_does_not_change_the_gradient() {
         }
     }
 }
+
+/// A user-defined term (plain Hebbian plasticity `y_l y_{l-1}^T`, with its
+/// own vector-Jacobian product) gets an exact meta-gradient too.
+struct Hebb;
+
+impl metaplasticity::PlasticityTerm<f64> for Hebb {
+    fn name(&self) -> &'static str {
+        "hebb"
+    }
+    fn mixes(&self) -> metaplasticity::term::Mixes {
+        metaplasticity::term::Mixes::POST
+    }
+    fn mix(
+        &self,
+        k: f64,
+        s: &metaplasticity::term::Signals<'_, f64>,
+        c: &metaplasticity::term::Column<'_, f64>,
+        m: &mut metaplasticity::term::Mix<f64>,
+    ) {
+        m.post += k * s.pre[c.j];
+    }
+    fn mix_adjoint(
+        &self,
+        k: f64,
+        s: &metaplasticity::term::Signals<'_, f64>,
+        c: &metaplasticity::term::Column<'_, f64>,
+        g: &metaplasticity::term::Mix<f64>,
+        bar: &mut metaplasticity::term::ColumnBar<f64>,
+    ) {
+        bar.k += s.pre[c.j] * g.post;
+        bar.pre += k * g.post;
+    }
+}
+
+#[test]
+fn user_defined_term() {
+    for path in [Path::Fa, Path::Bp] {
+        check(path, &[all(&terms::PseudoGradient), all(&Hebb)], &[0.3, -0.05], Penalty::None);
+    }
+}

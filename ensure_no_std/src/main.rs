@@ -26,9 +26,7 @@ mod rt;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use metaplasticity::init::{index, standard_normal, unit};
-use metaplasticity::{
-    Activity, Error, FeedbackAlignment, FeedbackPathway, Init, Network, Rule, Shape, shape, step,
-};
+use metaplasticity::{Activity, Error, FeedbackAlignment, FeedbackPathway, Init, Network, Rule, Shape, shape, step};
 use out::say;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
@@ -61,10 +59,7 @@ static TAKEN: AtomicBool = AtomicBool::new(false);
 
 /// The two static buffers, handed out at most once.
 #[allow(clippy::type_complexity)]
-fn static_buffers() -> Option<(
-    &'static mut [f32; Tiny::WEIGHTS],
-    &'static mut [f32; Tiny::WEIGHTS],
-)> {
+fn static_buffers() -> Option<(&'static mut [f32; Tiny::WEIGHTS], &'static mut [f32; Tiny::WEIGHTS])> {
     if TAKEN.swap(true, Ordering::AcqRel) {
         return None;
     }
@@ -101,11 +96,7 @@ impl Task {
 }
 
 /// Correct predictions on the fixed test set (the same samples every call).
-fn test_hits<W, A>(
-    net: &Network<f32, Tiny, W>,
-    act: &mut Activity<f32, Tiny, A>,
-    task: &Task,
-) -> Result<usize, Error>
+fn test_hits<W, A>(net: &Network<f32, Tiny, W>, act: &mut Activity<f32, Tiny, A>, task: &Task) -> Result<usize, Error>
 where
     W: metaplasticity::Storage<f32>,
     A: metaplasticity::Storage<f32>,
@@ -194,11 +185,7 @@ fn run() -> Result<bool, Error> {
     saved.copy_from_slice(net.as_slice());
     x[7] = f32::NAN;
     let nan = step(&mut net, &fa, &rule, &mut act, &x, 0);
-    let unchanged = net
-        .as_slice()
-        .iter()
-        .zip(&saved)
-        .all(|(a, b)| a.to_bits() == b.to_bits());
+    let unchanged = net.as_slice().iter().zip(&saved).all(|(a, b)| a.to_bits() == b.to_bits());
     match nan {
         Err(e) => say!("NaN input: rejected ({e}), weights unchanged: {unchanged}"),
         Ok(o) => say!("NaN input: accepted (loss {:?})", o.loss),

@@ -14,11 +14,7 @@ pub struct Line<const N: usize> {
 impl<const N: usize> Line<N> {
     /// An empty line.
     pub const fn new() -> Self {
-        Line {
-            buf: [0; N],
-            len: 0,
-            truncated: false,
-        }
+        Line { buf: [0; N], len: 0, truncated: false }
     }
 
     /// The bytes written so far (with a `...\n` tail if some were cut off).
