@@ -9,7 +9,6 @@
 
 use std::error::Error;
 use std::fs;
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -17,6 +16,7 @@ use metaplasticity::data::OwnedDataset;
 use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
 use metaplasticity::online::{correct, learn};
+use metaplasticity::report::write_atomic;
 use metaplasticity::{
     Activity, Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, Network, Rule, shape,
 };
@@ -83,9 +83,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         csv.push_str(&format!("{p},{:.4},{:.4},{:.4}\n", m[0], m[1], m[2]));
         println!("{p:>8} {:>8.3} {:>8.3} {:>8.3}", m[0], m[1], m[2]);
     }
-    let tmp = args.out.with_extension("csv.tmp");
-    fs::File::create(&tmp)?.write_all(csv.as_bytes())?;
-    fs::rename(&tmp, &args.out)?;
+    write_atomic(&args.out, csv.as_bytes())?;
     println!("mean of {} seeds on {} held-out digits; written to {}", args.seeds, args.test, args.out.display());
     Ok(())
 }

@@ -34,6 +34,8 @@ pub mod real;
 pub mod report;
 pub mod rule;
 pub mod shape;
+#[cfg(feature = "std")]
+pub mod stats;
 pub mod step;
 pub mod term;
 pub mod terms;

@@ -12,7 +12,8 @@ use crate::meta::Record;
 
 /// Replaces `path` with `contents` atomically: writes a temporary file in
 /// the same folder, flushes it to disk, then renames it over `path`. On
-/// error the old file (if any) is untouched and the temporary file removed.
+/// error the old file (if any) is untouched, the temporary file removed, and
+/// the error names the file.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
     let mut tmp_name = std::ffi::OsString::from(".");
@@ -25,10 +26,10 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         f.sync_all()?;
         fs::rename(&tmp, path)
     })();
-    if result.is_err() {
+    result.map_err(|e| {
         let _ = fs::remove_file(&tmp);
-    }
-    result
+        io::Error::new(e.kind(), std::format!("cannot write {}: {e}", path.display()))
+    })
 }
 
 /// The header of the rows [`csv_row`] writes: `episode, ok, meta_loss, query_loss,
