@@ -235,12 +235,10 @@ fn quantile_sorted(v: &[f64], q: f64) -> f64 {
 /// non-NaN values among `xs[i + 1 - window ..= i]` (fewer at the start, where
 /// the window is cut at 0), or NaN if there are none. Infinities are not
 /// skipped and propagate. Equal to pandas'
-/// `Series(xs).rolling(window, min_periods=1).mean()`.
-///
-/// # Panics
-/// If `window == 0`.
+/// `Series(xs).rolling(window, min_periods=1).mean()`. A window of 0 is
+/// taken as 1 (the values themselves).
 pub fn moving_average(xs: &[f64], window: usize) -> Vec<f64> {
-    assert!(window > 0, "moving_average: window must be at least 1");
+    let window = window.max(1);
     (0..xs.len())
         .map(|i| {
             let (sum, count) = xs[(i + 1).saturating_sub(window)..=i]

@@ -298,6 +298,10 @@ fn apply_mix<T: Real>(col: &mut [T], m: &Mix<T>, a: &[T], u: &[T]) -> T {
     let zero = T::zero();
     if m.post == zero && m.ones == zero && m.weights == zero {
         kernel::axpy(m.post_error, a, col);
+    } else if m.ones == zero && m.weights == zero {
+        for ((w, &ai), &ui) in col.iter_mut().zip(a).zip(u) {
+            *w += m.post_error * ai + m.post * ui;
+        }
     } else {
         for ((w, &ai), &ui) in col.iter_mut().zip(a).zip(u) {
             *w += m.weights * *w + m.post_error * ai + m.post * ui + m.ones;
