@@ -20,6 +20,7 @@ pub mod activity;
 pub mod adjoint;
 #[cfg(feature = "std")]
 pub mod data;
+pub mod deploy;
 pub mod error;
 pub mod idx;
 pub mod init;

@@ -36,6 +36,14 @@ impl LayerSet {
     pub const fn without(self, l: usize) -> LayerSet {
         LayerSet(self.0 & !LayerSet::only(l).0)
     }
+    /// The set as bits: bit `l` for layer `l` (bit 0 unused).
+    pub const fn bits(self) -> u16 {
+        self.0
+    }
+    /// A set from [`LayerSet::bits`].
+    pub const fn from_bits(bits: u16) -> LayerSet {
+        LayerSet(bits)
+    }
     /// Whether layer `l` is in the set.
     pub const fn contains(self, l: usize) -> bool {
         LayerSet::only(l).0 & self.0 != 0

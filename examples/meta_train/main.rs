@@ -9,7 +9,9 @@
 //! Writes `<out>/episodes.csv` (one row per episode), `<out>/baseline.csv`
 //! (F^0 with feedback alignment on the same tasks) and `<out>/summary.json`
 //! (configuration, final Theta, Adam state: what `--resume` continues from),
-//! each replaced atomically after every episode.
+//! and the learned rule for deployment, `<out>/rule.mprl` (binary, see
+//! `metaplasticity::deploy`) and `<out>/rule.rs` (a `const` snippet), each
+//! replaced atomically after every episode.
 
 mod cli;
 mod state;
@@ -25,7 +27,7 @@ use metaplasticity::data::OwnedDataset;
 use metaplasticity::idx::Dataset;
 use metaplasticity::meta::{Config, MetaGradient, Record, Trainer};
 use metaplasticity::report::{csv_header, csv_row, write_atomic};
-use metaplasticity::{PathwayKind, Rule, Shape, shape};
+use metaplasticity::{PathwayKind, Rule, Shape, deploy, shape};
 
 use cli::Args;
 use state::{RunState, TrainerState};
@@ -159,6 +161,7 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>, _owned: &OwnedDataset) -> Re
             baseline_mean_accuracy_last_50: baseline.as_ref().map(|_| mean_accuracy(&base_history)),
         };
         write_atomic(&paths.summary, serde_json::to_string_pretty(&state)?.as_bytes())?;
+        export(&trainer, &paths)?;
         bar.set_message(format!(
             "meta-acc (last 50) {:.3}{}",
             mean_accuracy(&history),
@@ -182,6 +185,8 @@ struct Paths {
     episodes: std::path::PathBuf,
     baseline: std::path::PathBuf,
     summary: std::path::PathBuf,
+    rule: std::path::PathBuf,
+    snippet: std::path::PathBuf,
 }
 
 impl Paths {
@@ -190,8 +195,24 @@ impl Paths {
             episodes: out.join("episodes.csv"),
             baseline: out.join("baseline.csv"),
             summary: out.join("summary.json"),
+            rule: out.join("rule.mprl"),
+            snippet: out.join("rule.rs"),
         }
     }
+}
+
+/// Writes the current rule for deployment: the binary rule file and the
+/// `const` snippet (see `metaplasticity::deploy`).
+fn export<S: Shape>(trainer: &Trainer<'_, f32, S>, paths: &Paths) -> Result<(), Box<dyn Error>> {
+    let mut rule = trainer.rule().clone();
+    let theta: Vec<f32> = trainer.theta().iter().map(|&t| t as f32).collect();
+    rule.set_thetas(&theta)?;
+    let mut bytes = vec![0u8; deploy::encoded_len(S::DEPTH, rule.len())];
+    let n = deploy::encode::<f32, S, 10>(&rule, 10.0, &mut bytes)?;
+    write_atomic(&paths.rule, &bytes[..n])?;
+    let snippet = deploy::RuleFile::decode(&bytes[..n])?.const_snippet();
+    write_atomic(&paths.snippet, snippet.as_bytes())?;
+    Ok(())
 }
 
 fn keep_last(v: &mut Vec<Record>, n: usize) {
@@ -237,4 +258,5 @@ fn summary<S: Shape>(
         paths.summary.display(),
         if baseline.is_some() { format!(", {}", paths.baseline.display()) } else { String::new() }
     );
+    println!("the learned rule, for deployment: {} and {}", paths.rule.display(), paths.snippet.display());
 }
