@@ -1,12 +1,16 @@
 //! The IDX parser on arbitrary bytes: never panics; whatever it accepts is
-//! self-consistent (every image and label can be read back).
+//! self-consistent (every image and label can be read back). The input is
+//! `[split: u32 LE][images file][labels file]`, the images file being the
+//! first `split` bytes after the prefix (the seed corpus has real files).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use metaplasticity::idx::{Dataset, parse_images, parse_labels};
 
 fuzz_target!(|data: &[u8]| {
-    let (head, tail) = data.split_at(data.len() / 2);
+    let Some((prefix, rest)) = data.split_first_chunk::<4>() else { return };
+    let split = (u32::from_le_bytes(*prefix) as usize).min(rest.len());
+    let (head, tail) = rest.split_at(split);
     let images = parse_images(head);
     let labels = parse_labels(tail);
     if let Ok(images) = images {
