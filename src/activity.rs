@@ -118,14 +118,6 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
         [&b[..u], &b[u..2 * u], &b[2 * u..3 * u], &b[3 * u..4 * u], &b[4 * u..5 * u]]
     }
 
-    /// Copies another activity of the same shape (e.g. into a replay buffer).
-    pub fn copy_from<C: Storage<T>>(&mut self, other: &Activity<T, S, C>) {
-        self.buf.as_mut().copy_from_slice(other.buf.as_ref());
-        self.loss = other.loss;
-        self.log_norm = other.log_norm;
-        self.label = other.label;
-    }
-
     pub(crate) fn blocks(&mut self) -> Blocks<'_, T> {
         let (y, rest) = self.buf.as_mut().split_at_mut(S::UNITS);
         let (z, rest) = rest.split_at_mut(S::UNITS);

@@ -59,16 +59,17 @@ pub trait Shape: 'static + Send + Sync {
     fn width(l: usize) -> usize {
         if l <= Self::DEPTH { Self::WIDTHS[l] } else { 0 }
     }
-    /// Offset of `W_l` (`1 <= l <= L`) in a buffer of [`Shape::WEIGHTS`] entries.
+    /// Offset of `W_l` (`1 <= l <= L`) in a buffer of [`Shape::WEIGHTS`]
+    /// entries (`l = 0` gives 0, past the top `WEIGHTS`).
     #[inline(always)]
     fn weight_offset(l: usize) -> usize {
-        weights(&Self::WIDTHS, l - 1)
+        weights(&Self::WIDTHS, l.saturating_sub(1).min(Self::DEPTH))
     }
     /// Offset of layer `l`'s units (`0 <= l <= L`) in a buffer of
-    /// [`Shape::UNITS`] entries.
+    /// [`Shape::UNITS`] entries (past the top, `UNITS`).
     #[inline(always)]
     fn unit_offset(l: usize) -> usize {
-        if l == 0 { 0 } else { units(&Self::WIDTHS, l - 1) }
+        if l == 0 { 0 } else { units(&Self::WIDTHS, (l - 1).min(Self::DEPTH)) }
     }
 }
 
