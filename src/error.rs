@@ -92,6 +92,12 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
+            Error::BufferLength { what: BufferKind::Theta, expected, found } => {
+                write!(f, "Theta has {found} entries, the rule has {expected} terms")
+            }
+            Error::BufferLength { what: BufferKind::Input, expected, found } => {
+                write!(f, "the input has {found} entries, the network takes {expected}")
+            }
             Error::BufferLength { what, expected, found } => {
                 write!(f, "{what:?} buffer has {found} entries, the network's shape needs {expected}")
             }

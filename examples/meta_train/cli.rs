@@ -225,7 +225,7 @@ impl Args {
         let mut rule = Rule::from_terms(&chosen)?;
         if let Some(theta) = &self.theta {
             let theta: Vec<T> = theta.iter().map(|&t| T::of(t)).collect();
-            rule.set_thetas(&theta).map_err(|e| format!("--theta: {e} (the rule has {} terms)", rule.len()))?;
+            rule.set_thetas(&theta).map_err(|e| format!("--theta: {e}"))?;
         }
         Ok((rule, kind))
     }
