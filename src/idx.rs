@@ -389,7 +389,10 @@ impl<'a> Images<'a> {
         if out.len() != self.pixels {
             return Err(IdxError::OutputSize { expected: self.pixels, found: out.len() });
         }
-        let scale = |byte: u8| T::of(f64::from(byte) / 255.0);
+        // Divide in `T` itself: exactly `byte / 255` rounded once, and no
+        // double-precision arithmetic (software-emulated on an M4F).
+        let full = T::from_subset(&255.0f32);
+        let scale = |byte: u8| T::from_subset(&f32::from(byte)) / full;
         match self.orientation {
             Orientation::RowMajor => {
                 for (o, &byte) in out.iter_mut().zip(image) {
