@@ -1,0 +1,58 @@
+//! Result files are replaced atomically: a failed write leaves the previous
+//! file as it was, leaves no temporary file behind, and names the file.
+
+#![cfg(feature = "std")]
+
+use std::fs;
+use std::path::PathBuf;
+
+use metaplasticity::report::write_atomic;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("metaplasticity-report-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn leftovers(dir: &std::path::Path) -> Vec<String> {
+    fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".tmp")).collect()
+}
+
+#[test]
+fn replaces_the_file_whole() {
+    let dir = scratch("replace");
+    let path = dir.join("episodes.csv");
+    write_atomic(&path, b"first").unwrap();
+    write_atomic(&path, b"second, longer").unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"second, longer");
+    assert!(leftovers(&dir).is_empty());
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_directory_in_the_way_is_an_error_and_is_left_alone() {
+    let dir = scratch("dir");
+    let path = dir.join("summary.json");
+    fs::create_dir(&path).unwrap();
+    fs::write(path.join("keep"), b"user data").unwrap();
+    let err = write_atomic(&path, b"{}").unwrap_err();
+    assert!(err.to_string().contains("summary.json"), "{err}");
+    assert_eq!(fs::read(path.join("keep")).unwrap(), b"user data");
+    assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_missing_folder_is_an_error_naming_the_file() {
+    let dir = scratch("missing");
+    let path = dir.join("no-such-folder").join("rule.mprl");
+    let err = write_atomic(&path, b"x").unwrap_err();
+    assert!(err.to_string().contains("rule.mprl"), "{err}");
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_path_without_a_file_name_is_refused() {
+    assert!(write_atomic(std::path::Path::new("/"), b"x").is_err());
+}
