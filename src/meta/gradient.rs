@@ -6,7 +6,7 @@
 //! steps, last first, the segment is recomputed from its checkpoint, keeping
 //! the weights of each of its steps (the activities of all steps, and the
 //! last segment's weights, are kept from the forward pass), and
-//! [`step_adjoint`] runs over them backwards. Memory: `ceil(T/c) + c + 1`
+//! [`step_adjoint`] runs over them backwards. Memory: `ceil(T/c) + c`
 //! weight-sized buffers and `T + 1` activities; work: every update but those
 //! of the last segment is computed twice. The result does
 //! not depend on `c` (the same arithmetic runs in the same order).
@@ -91,7 +91,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         MetaGradient {
             interval,
             checkpoints: Vec::new(),
-            segment: (0..interval).map(|_| zeroed_box(S::WEIGHTS)).collect(),
+            segment: (1..interval).map(|_| zeroed_box(S::WEIGHTS)).collect(),
             acts: Vec::new(),
             wbar: zeroed_box(S::WEIGHTS),
             adj: Adjoint::zeros(),
@@ -108,7 +108,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
     /// steps with checkpoint interval `interval`.
     pub fn memory_bytes(steps: usize, interval: usize) -> usize {
         let c = interval.max(1);
-        let weight_sets = steps.div_ceil(c) + c + 1;
+        let weight_sets = steps.div_ceil(c) + c;
         let activities = steps + 1;
         core::mem::size_of::<T>() * (weight_sets * S::WEIGHTS + activities * S::ACTIVITY + S::ADJOINT)
     }
@@ -162,8 +162,8 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             if t % c == 0 {
                 self.checkpoints[t / c].copy_from_slice(net.as_slice());
             }
-            if t >= last {
-                self.segment[t - last].copy_from_slice(net.as_slice());
+            if t > last {
+                self.segment[t - last - 1].copy_from_slice(net.as_slice());
             }
             let act = &mut self.acts[t];
             let label = load(act, data, i).map_err(fail(t))?;
@@ -191,18 +191,20 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         grad.fill(T::zero());
         for k in (0..segments).rev() {
             let span = k * c..(steps.min((k + 1) * c));
+            let (checkpoint, segment) = (&self.checkpoints[k], &mut self.segment);
             if k + 1 < segments {
                 // Recompute the segment's weights from its checkpoint: the
-                // update of step s reads segment[s] and writes segment[s + 1].
-                self.segment[0].copy_from_slice(&self.checkpoints[k]);
+                // update of step s writes the weights of step s + 1 into
+                // segment[s] (step 0's weights are the checkpoint itself).
                 for (s, t) in span.clone().enumerate().take(span.len() - 1) {
-                    let (done, next) = self.segment.split_at_mut(s + 1);
-                    let weights = Weights::Into { from: &done[s], to: &mut next[0] };
-                    update(weights, rule, &mut self.acts[t]).map_err(fail(t))?;
+                    let (done, next) = segment.split_at_mut(s);
+                    let from: &[T] = if s == 0 { checkpoint } else { &done[s - 1] };
+                    update(Weights::Into { from, to: &mut next[0] }, rule, &mut self.acts[t]).map_err(fail(t))?;
                 }
             }
             for (s, t) in span.enumerate().rev() {
-                step_adjoint(&self.segment[s], beta, pathway, rule, &self.acts[t], &mut self.wbar, grad, &mut self.adj)
+                let weights: &[T] = if s == 0 { checkpoint } else { &segment[s - 1] };
+                step_adjoint(weights, beta, pathway, rule, &self.acts[t], &mut self.wbar, grad, &mut self.adj)
                     .map_err(fail(t))?;
             }
         }
