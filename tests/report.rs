@@ -16,7 +16,11 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn leftovers(dir: &std::path::Path) -> Vec<String> {
-    fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".tmp")).collect()
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect()
 }
 
 #[test]
@@ -55,4 +59,39 @@ fn a_missing_folder_is_an_error_naming_the_file() {
 #[test]
 fn a_path_without_a_file_name_is_refused() {
     assert!(write_atomic(std::path::Path::new("/"), b"x").is_err());
+}
+
+/// A full disk and a read-only folder, on a small tmpfs of our own. Mounting
+/// needs privileges (root on Linux); elsewhere the test says so and passes
+/// without checking.
+#[test]
+fn a_full_or_read_only_disk_leaves_the_previous_file() {
+    use std::process::Command;
+    let dir = scratch("disk");
+    let mount = |opts: &str| {
+        Command::new("mount").args(["-t", "tmpfs", "-o", opts, "tmpfs"]).arg(&dir).status().is_ok_and(|s| s.success())
+    };
+    if !mount("size=32k") {
+        eprintln!("note: cannot mount a tmpfs here (not root?); full and read-only disks not tested");
+        return;
+    }
+    let path = dir.join("episodes.csv");
+    let result = std::panic::catch_unwind(|| {
+        write_atomic(&path, b"the previous results").unwrap();
+        // Full: 64 KB do not fit in 32 KB.
+        let err = write_atomic(&path, &vec![b'x'; 64 * 1024]).unwrap_err();
+        assert!(err.to_string().contains("episodes.csv"), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), b"the previous results");
+        assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+        // Read-only.
+        let ro = Command::new("mount").args(["-o", "remount,ro"]).arg(&dir).status().is_ok_and(|s| s.success());
+        assert!(ro, "remount read-only");
+        assert!(write_atomic(&path, b"new").is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"the previous results");
+    });
+    let _ = Command::new("umount").arg(&dir).status();
+    let _ = fs::remove_dir_all(&dir);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
 }

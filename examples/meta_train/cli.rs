@@ -95,8 +95,13 @@ pub struct Args {
     #[arg(long, default_value = "out/meta_train")]
     pub out: PathBuf,
     /// Continue the run saved in the output folder (same options).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "overwrite")]
     pub resume: bool,
+    /// Replace the results of an earlier run in the output folder (without
+    /// it, a folder that holds a run is left alone).
+    #[arg(long)]
+    #[serde(default)]
+    pub overwrite: bool,
     /// Do not meta-train F^0 with feedback alignment alongside as a baseline.
     #[arg(long)]
     pub no_baseline: bool,

@@ -88,6 +88,14 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>, _owned: &OwnedDataset) -> Re
     let mut base_rows = csv_header(&["F0"], hidden);
     let mut history: Vec<Record> = Vec::new();
     let mut base_history: Vec<Record> = Vec::new();
+    if !args.resume && !args.overwrite && [&paths.summary, &paths.episodes].iter().any(|p| p.exists()) {
+        return Err(format!(
+            "{} already holds a meta-training run: continue it with --resume, replace it with --overwrite, \
+             or choose another --out",
+            args.out.display()
+        )
+        .into());
+    }
     if args.resume {
         let state = RunState::load(&paths.summary)?;
         state.check_compatible(args, &names)?;
