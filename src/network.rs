@@ -53,7 +53,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
     /// Wraps a weight buffer of exactly [`Shape::WEIGHTS`] finite entries,
     /// with the paper's softplus sharpness `beta = 10`.
     pub fn new(w: B) -> Result<Self, Error> {
-        const { assert!(S::DEPTH >= 1, "a network needs at least one weight layer") };
+        const { assert!(S::DEPTH >= 1 && S::OUTPUT >= 1, "a network needs at least one weight layer and one class") };
         check_buffer(w.as_ref(), S::WEIGHTS, BufferKind::Weights)?;
         Ok(Self { w, beta: T::of(DEFAULT_BETA), unchecked: false, shape: PhantomData })
     }

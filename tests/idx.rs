@@ -587,3 +587,39 @@ proptest! {
         }
     }
 }
+
+/// Regression (found by the `idx` fuzz target in its harness): a file of zero
+/// images may announce any image size; it parses as empty, and nothing can
+/// be read from it.
+#[test]
+fn zero_images_with_huge_dimensions_parse_as_empty() {
+    let mut file = vec![0, 0, 8, 3];
+    for d in [0u32, 30, 0x1600_0025] {
+        file.extend_from_slice(&d.to_be_bytes());
+    }
+    let images = metaplasticity::idx::parse_images(&file).expect("an empty file is valid");
+    assert_eq!(images.count(), 0);
+    assert!(images.image(0).is_none());
+    let mut out = [0.0f32; 4];
+    assert!(images.write_normalized(0, &mut out).is_err());
+}
+
+/// Images of another size than the network's input are an error naming the
+/// sizes, not a panic, and the weights are left alone.
+#[test]
+fn images_of_the_wrong_size_are_refused_by_the_learner() {
+    use metaplasticity::{Activity, Backprop, Error, Network, Rule, shape};
+    let owned = metaplasticity::data::OwnedDataset::optdigits_shipped().unwrap();
+    let data = owned.view();
+    type Mnist = shape![784, 10];
+    let mut net = Network::<f32, Mnist, _>::zeros();
+    let before = net.as_slice().to_vec();
+    let mut act = Activity::<f32, Mnist, _>::zeros();
+    let r = metaplasticity::online::learn(&mut net, &Backprop, &Rule::<f32>::fa(), &mut act, &data, 0);
+    assert!(
+        matches!(r, Err(Error::Data(metaplasticity::idx::IdxError::OutputSize { expected: 64, found: 784 }))),
+        "{r:?}"
+    );
+    assert_eq!(net.as_slice(), &before[..]);
+    assert!(r.unwrap_err().to_string().contains("64"));
+}
