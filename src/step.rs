@@ -34,7 +34,21 @@ pub struct Outcome<T> {
 /// non-finite coefficient, an overflow in the forward pass or the signals.
 /// If the update itself overflows, the step reports [`Error::Diverged`]
 /// (the weights of that layer are then non-finite; earlier layers were
-/// updated, later ones not).
+/// updated, later ones not), and the next step refuses the weights until
+/// they are re-initialised or replaced.
+///
+/// # Panics
+///
+/// Not on any input the types let through. The compiled step still holds
+/// the machinery of a few panics the compiler cannot rule out, none of which
+/// can fire: slice bounds checks whose ranges come from the shape's
+/// constants over buffers whose lengths the constructors checked
+/// ([`Network::new`], [`Activity::new`], the pathways' `new`), and
+/// `chunks_exact(n_l)` with `n_l >= 1` (checked when the shape is used).
+/// Floating-point operations never trap in Rust: overflow and invalid
+/// operations give infinities and NaN, which the step detects and reports.
+/// A user-defined [`PlasticityTerm`](crate::PlasticityTerm) runs its own
+/// code and may panic.
 pub fn step<T, S, W, P, A, const N: usize>(
     net: &mut Network<T, S, W>,
     pathway: &P,
