@@ -114,23 +114,3 @@ pub fn dot<T: Real>(x: &[T], y: &[T]) -> T {
     // LLVM give up vectorising the loop above (four times slower).
     acc.iter().fold(T::zero(), |s, &v| s + v) + tail
 }
-
-/// `sum_i x_i * 0`: finite if and only if every `x_i` is finite (NaN and
-/// infinities turn into NaN). Eight independent lanes, so it vectorises.
-#[inline(always)]
-pub fn finite_probe<T: Real>(x: &[T]) -> T {
-    const LANES: usize = 8;
-    let zero = T::zero();
-    let mut acc = [zero; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let mut tail = zero;
-    for &v in chunks.remainder() {
-        tail += v * zero;
-    }
-    for c in chunks {
-        for k in 0..LANES {
-            acc[k] += c[k] * zero;
-        }
-    }
-    acc.iter().fold(tail, |s, &p| s + p)
-}
