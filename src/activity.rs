@@ -20,7 +20,7 @@ use crate::{Real, Shape, Storage};
 ///   `e_l = f_l ⊙ g(y_l)`,
 /// * the slopes `g(y_l) = 1 - exp(-beta y_l) = sigma'(z_l)` (`l < L`; for
 ///   `l = 0` the same function of the input, used by `e_0`),
-/// * scratch space for the update sweep.
+/// * scratch space for the update sweep (`W_l^T yhat_l`).
 ///
 /// ```
 /// use metaplasticity::{shape, Activity, Shape};

@@ -46,9 +46,9 @@ pub trait Shape: 'static + Send + Sync {
     /// (`n_l x n_L` each): `(UNITS - n_L) n_L`.
     const DIRECT: usize = (Self::UNITS - Self::OUTPUT) * Self::OUTPUT;
     /// Entries of an [`Activity`](crate::Activity) buffer: `y`, `z`, `e`,
-    /// `f` and `g(y)` for every layer plus two scratch vectors,
-    /// `5 UNITS + 2 MAX_WIDTH`.
-    const ACTIVITY: usize = 5 * Self::UNITS + 2 * Self::MAX_WIDTH;
+    /// `f` and `g(y)` for every layer plus one scratch vector (for
+    /// `W_l^T yhat_l`), `5 UNITS + MAX_WIDTH`.
+    const ACTIVITY: usize = 5 * Self::UNITS + Self::MAX_WIDTH;
     /// Entries of an [`Adjoint`](crate::adjoint::Adjoint) buffer: the
     /// gradients of `y`, `e` and `z` for every layer plus two scratch
     /// vectors, `3 UNITS + 2 MAX_WIDTH`.
