@@ -1,0 +1,390 @@
+//! The meta-training experiments: which arms each needs, and how its trials
+//! become a CSV, a figure and a Markdown table.
+
+use std::error::Error;
+use std::path::Path;
+
+use metaplasticity::meta::Penalty;
+use metaplasticity::report::write_atomic;
+use metaplasticity::stats::mann_whitney_greater;
+
+use crate::plot::{Panel, Series, figure};
+use crate::summary::{Estimate, band, bands_csv, columns_csv, table, tail, tail_len};
+use crate::trials::{Arm, Data, LAMBDA, Net, RuleName, run};
+use crate::{Ctx, Experiment};
+
+/// F^bio on MNIST (figs. S2, S7, and the coefficients of S1).
+pub const BIO: Arm = Arm::mnist(RuleName::Bio);
+/// F^Oja on Fashion-MNIST (fig. S4).
+pub const FASHION_OJA: Arm = Arm { data: Data::Fashion, ..Arm::mnist(RuleName::Oja) };
+const FA: Arm = Arm::mnist(RuleName::Fa);
+const BP: Arm = Arm::mnist(RuleName::Bp);
+const POOL_L1: Arm = Arm { penalty: Penalty::L1(LAMBDA), ..Arm::mnist(RuleName::Pool) };
+
+/// The paper's Table S1, `Theta` in units of 1e-2: no penalty, L1, L2.
+const TABLE_S1: [[f64; 3]; 10] = [
+    [0.915, 0.978, 0.867],
+    [0.343, 0.075, -0.095],
+    [-3.654, -2.361, -3.305],
+    [0.000, 0.000, 0.000],
+    [0.816, 0.087, 0.430],
+    [0.081, 0.026, 0.054],
+    [0.887, 0.019, 0.188],
+    [-0.031, 0.031, -0.177],
+    [-0.459, -0.064, 0.053],
+    [0.313, 0.415, 0.417],
+];
+
+/// The arms of an experiment, each with its label in plots and tables.
+fn labelled(e: Experiment) -> Vec<(&'static str, Arm)> {
+    let fashion = |rule| Arm { data: Data::Fashion, ..Arm::mnist(rule) };
+    let normal = |rule| Arm { normal_feedback: true, ..Arm::mnist(rule) };
+    let three = |rule| Arm { net: Net::Three, ..Arm::mnist(rule) };
+    match e {
+        Experiment::FigS2 => vec![("F^bio", BIO), ("FA", FA), ("BP", BP)],
+        Experiment::FigS4 => {
+            vec![("F^Oja", FASHION_OJA), ("FA", fashion(RuleName::Fa)), ("BP", fashion(RuleName::Bp))]
+        }
+        Experiment::FigS5 => vec![
+            ("no penalty", Arm::mnist(RuleName::Pool)),
+            ("L1", POOL_L1),
+            ("L2", Arm { penalty: Penalty::L2(LAMBDA), ..Arm::mnist(RuleName::Pool) }),
+        ],
+        Experiment::FigS6 => vec![("F^bio", normal(RuleName::Bio)), ("FA", normal(RuleName::Fa))],
+        Experiment::FigS7 => vec![
+            ("FA", FA),
+            ("F^eHebb", Arm::mnist(RuleName::Ehebb)),
+            ("F^Oja", Arm::mnist(RuleName::Oja)),
+            ("F^bio", BIO),
+            ("F^pool (L1)", POOL_L1),
+        ],
+        Experiment::Table1 => vec![
+            ("F^0 on all layers", three(RuleName::Fa)),
+            ("F^eHebb on W_01 (layer 1)", three(RuleName::EhebbAt(1))),
+            ("F^eHebb on W_12 (layer 2)", three(RuleName::EhebbAt(2))),
+            ("F^eHebb on W_23 (layer 3)", three(RuleName::EhebbAt(3))),
+        ],
+        Experiment::FigS1 | Experiment::Note4 | Experiment::All => Vec::new(),
+    }
+}
+
+/// The meta-training arms `e` needs (fig-s1 needs F^bio's learned Theta
+/// unless it is given on the command line).
+pub fn arms(e: Experiment, ctx: &Ctx) -> Vec<Arm> {
+    match e {
+        Experiment::FigS1 if ctx.args.bio_theta.is_none() => vec![BIO],
+        _ => labelled(e).into_iter().map(|(_, a)| a).collect(),
+    }
+}
+
+/// The mean final `Theta` of the trials of `arm`.
+pub fn learned_theta(ctx: &Ctx, arm: Arm) -> Result<Vec<f64>, Box<dyn Error>> {
+    let runs = run(&[arm], ctx.trials, ctx.episodes, ctx.jobs, &ctx.args.out)?;
+    let finals: Vec<&Vec<f64>> = runs.values().filter_map(|eps| eps.last().map(|e| &e.theta)).collect();
+    let n = finals.len() as f64;
+    Ok((0..arm.terms().len()).map(|r| finals.iter().map(|t| t[r]).sum::<f64>() / n).collect())
+}
+
+/// One arm's trials, in seed order.
+struct Trials<'a> {
+    label: &'static str,
+    arm: Arm,
+    runs: Vec<&'a Vec<crate::trials::Episode>>,
+}
+
+impl Trials<'_> {
+    /// A quantity per trial and episode.
+    fn each(&self, f: impl Fn(&crate::trials::Episode) -> f64) -> Vec<Vec<f64>> {
+        self.runs.iter().map(|eps| eps.iter().map(&f).collect()).collect()
+    }
+}
+
+/// Runs (or reads) the trials of `e` and writes its CSV and figure; returns
+/// its Markdown.
+pub fn render(ctx: &Ctx, e: Experiment) -> Result<String, Box<dyn Error>> {
+    let labelled = labelled(e);
+    let arms: Vec<Arm> = labelled.iter().map(|(_, a)| *a).collect();
+    let runs = run(&arms, ctx.trials, ctx.episodes, ctx.jobs, &ctx.args.out)?;
+    let groups: Vec<Trials<'_>> = labelled
+        .iter()
+        .map(|&(label, arm)| Trials { label, arm, runs: (0..ctx.trials as u64).map(|s| &runs[&arm.key(s)]).collect() })
+        .collect();
+    let dir = ctx.folder(e)?;
+    let stem = dir.join(e.name());
+    let md = match e {
+        Experiment::FigS5 => penalties(ctx, &groups, &stem)?,
+        Experiment::FigS7 => mann_whitney(ctx, &groups, &stem)?,
+        Experiment::Table1 => layers(ctx, &groups, &stem)?,
+        _ => compare(ctx, &groups, &stem)?,
+    };
+    Ok(format!("{} trials x {} episodes per rule.\n\n{md}", ctx.trials, ctx.episodes))
+}
+
+/// Episode numbers `1 ..= n` as plot coordinates.
+fn episodes(n: usize) -> Vec<f64> {
+    (1..=n).map(|n| n as f64).collect()
+}
+
+/// A plotted band.
+pub fn series(label: impl Into<String>, color: usize, xs: &[f64], b: &[Estimate]) -> Series {
+    Series {
+        label: label.into(),
+        points: xs.iter().zip(b).map(|(&x, e)| (x, e.mean)).collect(),
+        band: xs.iter().zip(b).map(|(&x, e)| (x, e.lo, e.hi)).collect(),
+        color: Some(color),
+        dashed: false,
+    }
+}
+
+fn panel(title: &str, y_label: &str, series: Vec<Series>) -> Panel {
+    Panel {
+        title: title.into(),
+        x_label: "episode".into(),
+        y_label: y_label.into(),
+        series,
+        y_range: None,
+        legend: plotters::prelude::SeriesLabelPosition::UpperRight,
+    }
+}
+
+/// Meta-accuracy on a fixed `[0, 1]` axis, legend at the bottom.
+fn accuracy_panel(title: &str, series: Vec<Series>) -> Panel {
+    Panel {
+        y_range: Some((0.0, 1.0)),
+        legend: plotters::prelude::SeriesLabelPosition::LowerRight,
+        ..panel(title, "accuracy on query images", series)
+    }
+}
+
+/// Figs. S2, S4 and S6: the first arm against the others.
+fn compare(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<dyn Error>> {
+    let (w, level) = (ctx.args.window, ctx.args.level);
+    let xs = episodes(ctx.episodes);
+    let hidden = groups[0].runs[0][0].angles.len();
+    let mut csv_bands = Vec::new();
+    let (mut acc, mut loss, mut angles) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, g) in groups.iter().enumerate() {
+        let a = band(&g.each(|e| e.accuracy), w, level);
+        let l = band(&g.each(|e| e.meta_loss), w, level);
+        acc.push(series(g.label, i, &xs, &a));
+        loss.push(series(g.label, i, &xs, &l));
+        csv_bands.push((format!("{}_accuracy", key(g.label)), a));
+        csv_bands.push((format!("{}_meta_loss", key(g.label)), l));
+        for layer in 0..hidden {
+            let b = band(&g.each(|e| e.angles[layer]), w, level);
+            if i < 2 {
+                let mut s = series(format!("alpha_{}", layer + 1), layer, &xs, &b);
+                if i == 1 {
+                    s.dashed = true;
+                    s.band.clear();
+                    s.label.clear();
+                }
+                angles.push(s);
+            }
+            csv_bands.push((format!("{}_angle_{}", key(g.label), layer + 1), b));
+        }
+    }
+    let first = &groups[0];
+    let terms = first.arm.terms();
+    let mut thetas = Vec::new();
+    for (r, name) in terms.iter().enumerate() {
+        let b = band(&first.each(|e| e.theta[r]), 1, level);
+        thetas.push(series(format!("theta_{}", &name[1..]), r, &xs, &b));
+        csv_bands.push((format!("{}_theta_{}", key(first.label), &name[1..]), b));
+    }
+    write_atomic(&stem.with_extension("csv"), bands_csv("episode", &xs, &csv_bands).as_bytes())?;
+    let acc_panel = accuracy_panel("(a) meta-accuracy", acc);
+    figure(
+        stem,
+        &[
+            acc_panel,
+            panel("(b) meta-loss", "query cross-entropy", loss),
+            panel(
+                &format!("(c) alignment with backprop ({} solid, {} dashed)", first.label, groups[1].label),
+                "angle (degrees)",
+                angles,
+            ),
+            panel(&format!("(d) Theta of {}", first.label), "theta_r", thetas),
+        ],
+        2,
+    )?;
+    Ok(arm_table(ctx, groups))
+}
+
+/// A lower-case, underscore-only column prefix for a label.
+fn key(label: &str) -> String {
+    label
+        .chars()
+        .filter_map(|c| {
+            if c.is_ascii_alphanumeric() {
+                Some(c.to_ascii_lowercase())
+            } else if c == ' ' {
+                Some('_')
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Per arm: tail means of meta-accuracy, meta-loss and angles, and the final `Theta`.
+fn arm_table(ctx: &Ctx, groups: &[Trials<'_>]) -> String {
+    let (level, t) = (ctx.args.level, tail_len(ctx.episodes));
+    let hidden = groups[0].runs[0][0].angles.len();
+    let mut header = vec!["rule".to_string(), "meta-accuracy".into(), "meta-loss".into()];
+    header.extend((1..=hidden).map(|l| format!("alpha_{l} (deg)")));
+    header.push("final Theta (mean over trials)".into());
+    let rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|g| {
+            let mut row = vec![
+                g.label.to_string(),
+                tail(&g.each(|e| e.accuracy), t, level).show(3),
+                tail(&g.each(|e| e.meta_loss), t, level).show(3),
+            ];
+            row.extend((0..hidden).map(|l| tail(&g.each(|e| e.angles[l]), t, level).show(1)));
+            let terms = g.arm.terms();
+            let theta: Vec<String> = terms
+                .iter()
+                .enumerate()
+                .map(|(r, name)| format!("theta_{} = {:.3e}", &name[1..], final_theta(g, r)))
+                .collect();
+            row.push(theta.join(", "));
+            row
+        })
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    format!(
+        "Means over the last {t} episodes of each trial, then over trials, with {:.0}% bootstrap intervals.\n\n{}",
+        level * 100.0,
+        table(&header, &rows)
+    )
+}
+
+/// Mean over trials of `theta_r` in the last episode.
+fn final_theta(g: &Trials<'_>, r: usize) -> f64 {
+    g.runs.iter().map(|eps| eps.last().map_or(f64::NAN, |e| e.theta[r])).sum::<f64>() / g.runs.len() as f64
+}
+
+/// Fig. S5 and Table S1.
+fn penalties(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<dyn Error>> {
+    let (w, level) = (ctx.args.window, ctx.args.level);
+    let xs = episodes(ctx.episodes);
+    let mut panels = Vec::new();
+    let mut csv_bands = Vec::new();
+    let mut acc = Vec::new();
+    for (i, g) in groups.iter().enumerate() {
+        let mut thetas = Vec::new();
+        for r in 0..10 {
+            let b = band(&g.each(|e| e.theta[r]), 1, level);
+            let mut s = series(format!("theta_{r}"), r, &xs, &b);
+            s.dashed = r >= 7;
+            thetas.push(s);
+            csv_bands.push((format!("{}_theta_{r}", key(g.label)), b));
+        }
+        let letter = ["a", "b", "c"][i];
+        panels.push(panel(&format!("({letter}) Theta, {}", g.label), "theta_r", thetas));
+        let a = band(&g.each(|e| e.accuracy), w, level);
+        acc.push(series(g.label, i, &xs, &a));
+        csv_bands.push((format!("{}_accuracy", key(g.label)), a));
+    }
+    panels.push(accuracy_panel("(d) meta-accuracy of F^pool", acc));
+    write_atomic(&stem.with_extension("csv"), bands_csv("episode", &xs, &csv_bands).as_bytes())?;
+    figure(stem, &panels, 2)?;
+    let rows: Vec<Vec<String>> = (0..10)
+        .map(|r| {
+            let mut row = vec![format!("theta_{r}")];
+            row.extend(groups.iter().map(|g| format!("{:.3}", final_theta(g, r) * 100.0)));
+            row.extend(TABLE_S1[r].iter().map(|v| format!("{v:.3}")));
+            row
+        })
+        .collect();
+    let header = ["x 1e-2", "ours, none", "ours, L1", "ours, L2", "paper, none", "paper, L1", "paper, L2"];
+    Ok(format!(
+        "Table S1: final Theta (episode {}), mean over {} trials, lambda = {LAMBDA:e}; the paper's values \
+         (EMNIST; L1 averaged over 20 trials) beside them.\n\n{}\n{}",
+        ctx.episodes,
+        ctx.trials,
+        table(&header, &rows),
+        arm_table(ctx, groups)
+    ))
+}
+
+/// Fig. S7: p-value per episode of FA's meta-accuracies being lower than each rule's.
+fn mann_whitney(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<dyn Error>> {
+    let xs = episodes(ctx.episodes);
+    let fa = groups[0].each(|e| e.accuracy);
+    let mut panels = Vec::new();
+    let mut columns: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut rows = Vec::new();
+    let letters = ["a", "b", "c", "d"];
+    for (i, g) in groups[1..].iter().enumerate() {
+        let rule = g.each(|e| e.accuracy);
+        let p: Vec<f64> = (0..ctx.episodes)
+            .map(|n| {
+                let x: Vec<f64> = rule.iter().map(|t| t[n]).filter(|v| v.is_finite()).collect();
+                let y: Vec<f64> = fa.iter().map(|t| t[n]).filter(|v| v.is_finite()).collect();
+                mann_whitney_greater(&x, &y).map_or(f64::NAN, |m| m.p_value)
+            })
+            .collect();
+        let first = p.iter().position(|&v| v < 0.05);
+        let half = &p[ctx.episodes / 2..];
+        let below = half.iter().filter(|&&v| v < 0.05).count();
+        let mut sorted: Vec<f64> = half.iter().copied().filter(|v| v.is_finite()).collect();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
+        rows.push(vec![
+            g.label.to_string(),
+            first.map_or("never".into(), |n| (n + 1).to_string()),
+            format!("{below} of {}", half.len()),
+            format!("{median:.2e}"),
+        ]);
+        let log_p: Vec<(f64, f64)> = xs.iter().zip(&p).map(|(&x, &v)| (x, v.log10())).collect();
+        let threshold = Series {
+            label: "p = 0.05".into(),
+            points: vec![(1.0, 0.05f64.log10()), (ctx.episodes as f64, 0.05f64.log10())],
+            dashed: true,
+            ..Series::default()
+        };
+        let line = Series { label: format!("FA vs {}", g.label), points: log_p, color: Some(i), ..Series::default() };
+        panels.push(panel(&format!("({}) FA vs {}", letters[i % 4], g.label), "log10 p-value", vec![line, threshold]));
+        columns.push((format!("p_{}", key(g.label)), p));
+    }
+    let csv = columns_csv("episode", &xs, &columns);
+    write_atomic(&stem.with_extension("csv"), csv.as_bytes())?;
+    figure(stem, &panels, 2)?;
+    let header =
+        ["rule (vs FA)", "first episode with p < 0.05", "episodes with p < 0.05, second half", "median p, second half"];
+    Ok(format!(
+        "One-sided Mann-Whitney U test per episode: H1 = the rule's meta-accuracies tend to exceed FA's \
+         ({} trials each, raw per-episode accuracies, `metaplasticity::stats::mann_whitney_greater`).\n\n{}\n{}",
+        ctx.trials,
+        table(&header, &rows),
+        arm_table(ctx, groups)
+    ))
+}
+
+/// Table 1 / Fig. S3: F^eHebb on one layer of the 3-layer network.
+fn layers(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<dyn Error>> {
+    let (w, level) = (ctx.args.window, ctx.args.level);
+    let xs = episodes(ctx.episodes);
+    let hidden = groups[0].runs[0][0].angles.len();
+    let mut panels: Vec<Panel> =
+        (1..=hidden).map(|l| panel(&format!("alignment angle alpha_{l}"), "angle (degrees)", Vec::new())).collect();
+    let mut acc = Vec::new();
+    let mut csv_bands = Vec::new();
+    for (i, g) in groups.iter().enumerate() {
+        for (l, p) in panels.iter_mut().enumerate() {
+            let b = band(&g.each(|e| e.angles[l]), w, level);
+            p.series.push(series(g.label, i, &xs, &b));
+            csv_bands.push((format!("{}_angle_{}", key(g.label), l + 1), b));
+        }
+        let a = band(&g.each(|e| e.accuracy), w, level);
+        acc.push(series(g.label, i, &xs, &a));
+        csv_bands.push((format!("{}_accuracy", key(g.label)), a));
+    }
+    panels.push(accuracy_panel("meta-accuracy", acc));
+    write_atomic(&stem.with_extension("csv"), bands_csv("episode", &xs, &csv_bands).as_bytes())?;
+    figure(stem, &panels, 2)?;
+    Ok(format!("Network 784-130-70-10.\n\n{}", arm_table(ctx, groups)))
+}

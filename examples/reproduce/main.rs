@@ -1,0 +1,216 @@
+//! Reproduce the paper's supplementary figures and tables on real data.
+//!
+//! ```text
+//! cargo run --release --example reproduce -- all                # everything, 20 trials x 600 episodes
+//! cargo run --release --example reproduce -- fig-s2 --quick     # a reduced run, in about a minute
+//! cargo run --release --example reproduce -- --help             # every option
+//! ```
+//!
+//! Each experiment writes `<out>/<experiment>/<experiment>.{csv,svg,png,md}`;
+//! every meta-training trial is kept in `<out>/trials/` and reused by later
+//! experiments that need it (`docs/REPRODUCTION.md` shows the results).
+
+mod experiments;
+mod note4;
+mod online;
+mod plot;
+mod pool;
+mod summary;
+mod trials;
+
+use std::error::Error;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, ValueEnum};
+
+/// Reproduce the figures and tables of the supplementary information of
+/// Shervani-Tabar & Rosenbaum (Nat. Commun. 2023) on the MNIST digits shipped
+/// with the crate and on Fashion-MNIST.
+///
+/// Meta-training trials run in parallel (one per core by default) under a
+/// progress bar; each writes its episodes to <out>/trials/<key>.csv, and any
+/// experiment that needs the same trial again reads it from there (delete
+/// the folder to start afresh). Trial k uses seed k for every rule, so rules
+/// are compared on the same tasks and the same initial weights.
+#[derive(Parser, Debug, Clone)]
+#[command(version, about, long_about, after_help = AFTER_HELP)]
+pub struct Args {
+    /// The experiment to run, or `all`.
+    #[arg(value_enum)]
+    pub experiment: Experiment,
+    /// Meta-training trials per rule (seeds 0 .. trials-1); for fig-s1 and
+    /// the online panel of fig-s4, the number of online seeds. [default: 20, --quick: 3]
+    #[arg(long)]
+    pub trials: Option<usize>,
+    /// Meta-training episodes per trial. [default: 600, --quick: 60]
+    #[arg(long)]
+    pub episodes: Option<usize>,
+    /// A reduced version (3 trials, 60 episodes, fewer online samples) that
+    /// runs every experiment end to end in minutes.
+    #[arg(long)]
+    pub quick: bool,
+    /// Worker threads for trials (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Width of the trailing moving average over episodes in the plots and
+    /// the band (the tables use raw values).
+    #[arg(long, default_value_t = 20)]
+    pub window: usize,
+    /// Confidence level of the bootstrap bands and intervals.
+    #[arg(long, default_value_t = 0.98)]
+    pub level: f64,
+    /// Output folder.
+    #[arg(long, default_value = "out/reproduce")]
+    pub out: PathBuf,
+    /// fig-s1: the coefficients (theta_0, theta_2, theta_9) of F^bio, instead
+    /// of the mean final Theta of the F^bio trials of fig-s2.
+    #[arg(long, value_delimiter = ',', num_args = 3, allow_hyphen_values = true)]
+    pub bio_theta: Option<Vec<f64>>,
+}
+
+const AFTER_HELP: &str = "Experiments:
+  fig-s1    online learning curves (one pass, batch size one, 10-way MNIST): BP, FA, DFA, F^bio
+  fig-s2    F^bio vs FA and BP over meta-training: meta-accuracy, meta-loss, alignment angles, Theta
+  table-1   3-layer 784-130-70-10 network, F^eHebb on one layer, F^0 elsewhere: alignment angles
+  note-4    the identity E[e_l e_(l-1)^T | B] = sigma_l^2 B^T (supplementary note 4), numerically
+  fig-s4    F^Oja vs FA and BP on Fashion-MNIST: meta-training and online learning
+  fig-s5    F^pool with no penalty, L1 and L2: Theta trajectories and Table S1
+  fig-s6    F^bio vs FA with Xavier-normal feedback
+  fig-s7    one-sided Mann-Whitney U test per episode, FA vs eHebb, Oja, bio and pool
+  all       all of the above, with every meta-training trial in one parallel pool
+
+Examples:
+  reproduce all --quick                  every experiment, reduced (as in CI)
+  reproduce fig-s2 --trials 5            five trials instead of 20
+  reproduce fig-s1 --bio-theta 0.01,-0.03,0.004";
+
+/// An experiment.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Experiment {
+    /// Fig. S1.
+    FigS1,
+    /// Fig. S2.
+    FigS2,
+    /// Table 1.
+    #[value(name = "table-1")]
+    Table1,
+    /// Supplementary note 4.
+    #[value(name = "note-4")]
+    Note4,
+    /// Fig. S4.
+    FigS4,
+    /// Fig. S5 and Table S1.
+    FigS5,
+    /// Fig. S6.
+    FigS6,
+    /// Fig. S7.
+    FigS7,
+    /// Everything.
+    All,
+}
+
+impl Experiment {
+    /// The experiments `all` runs, in order.
+    const EACH: [Experiment; 8] = [
+        Experiment::FigS2,
+        Experiment::FigS7,
+        Experiment::FigS5,
+        Experiment::FigS6,
+        Experiment::FigS4,
+        Experiment::Table1,
+        Experiment::FigS1,
+        Experiment::Note4,
+    ];
+
+    /// The folder name (as typed on the command line).
+    pub fn name(self) -> &'static str {
+        match self {
+            Experiment::FigS1 => "fig-s1",
+            Experiment::FigS2 => "fig-s2",
+            Experiment::Table1 => "table-1",
+            Experiment::Note4 => "note-4",
+            Experiment::FigS4 => "fig-s4",
+            Experiment::FigS5 => "fig-s5",
+            Experiment::FigS6 => "fig-s6",
+            Experiment::FigS7 => "fig-s7",
+            Experiment::All => "all",
+        }
+    }
+}
+
+/// Settings shared by the experiments.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The options as given.
+    pub args: Args,
+    /// Trials per rule.
+    pub trials: usize,
+    /// Episodes per trial.
+    pub episodes: usize,
+    /// Worker threads.
+    pub jobs: usize,
+}
+
+impl Ctx {
+    fn new(args: Args) -> Result<Self, Box<dyn Error>> {
+        let trials = args.trials.unwrap_or(if args.quick { 3 } else { 20 });
+        let episodes = args.episodes.unwrap_or(if args.quick { 60 } else { 600 });
+        if trials == 0 || episodes == 0 {
+            return Err("--trials and --episodes must be at least 1".into());
+        }
+        if !(args.level > 0.0 && args.level < 1.0) {
+            return Err(format!("--level {}: a confidence level is between 0 and 1", args.level).into());
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let jobs = args.jobs.unwrap_or(cores).max(1);
+        Ok(Ctx { args, trials, episodes, jobs })
+    }
+
+    /// `<out>/<experiment>`, created.
+    pub fn folder(&self, e: Experiment) -> Result<PathBuf, Box<dyn Error>> {
+        let dir = self.args.out.join(e.name());
+        std::fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+        Ok(dir)
+    }
+}
+
+fn main() {
+    if let Err(e) = run(Args::parse()) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<(), Box<dyn Error>> {
+    let ctx = Ctx::new(args)?;
+    let chosen: Vec<Experiment> =
+        if ctx.args.experiment == Experiment::All { Experiment::EACH.to_vec() } else { vec![ctx.args.experiment] };
+    // All the meta-training trials first, in one pool, so both cores stay busy.
+    let arms: Vec<trials::Arm> = chosen.iter().flat_map(|&e| experiments::arms(e, &ctx)).collect();
+    if !arms.is_empty() {
+        eprintln!("meta-training {}", trials::describe(&arms, ctx.trials, ctx.episodes));
+        let clock = Instant::now();
+        trials::run(&arms, ctx.trials, ctx.episodes, ctx.jobs, &ctx.args.out)?;
+        eprintln!("trials done in {:.0} s", clock.elapsed().as_secs_f64());
+    }
+    for e in chosen {
+        let clock = Instant::now();
+        let table = match e {
+            Experiment::FigS1 => online::fig_s1(&ctx)?,
+            Experiment::Note4 => note4::run(&ctx)?,
+            Experiment::FigS4 => {
+                let mut t = experiments::render(&ctx, e)?;
+                t.push_str(&online::fig_s4(&ctx)?);
+                t
+            }
+            _ => experiments::render(&ctx, e)?,
+        };
+        let md = format!("# {}\n\n{table}", e.name());
+        let path = ctx.folder(e)?.join(format!("{}.md", e.name()));
+        metaplasticity::report::write_atomic(&path, md.as_bytes())?;
+        println!("\n{md}");
+        eprintln!("{} done in {:.1} s; files in {}", e.name(), clock.elapsed().as_secs_f64(), ctx.folder(e)?.display());
+    }
+    Ok(())
+}

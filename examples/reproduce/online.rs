@@ -1,0 +1,218 @@
+//! Online learning curves (Figs. S1 and S4b): one pass over a stream of
+//! training images, batch size one, 10-way, the 5-layer network; accuracy on
+//! held-out images against the number of samples seen.
+
+use std::error::Error;
+
+use indicatif::ProgressBar;
+use metaplasticity::data::Split;
+use metaplasticity::idx::Dataset;
+use metaplasticity::init::index;
+use metaplasticity::online::{correct, learn};
+use metaplasticity::report::write_atomic;
+use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::SeedableRng;
+
+use crate::plot::{Panel, figure};
+use crate::summary::{Estimate, bands_csv, table};
+use crate::trials::{Five, fashion};
+use crate::{Ctx, Experiment, experiments};
+
+/// A learner of an online curve: a rule (with its coefficients) and a pathway.
+struct Learner {
+    label: &'static str,
+    pathway: PathwayKind,
+    rule: Rule<'static, f32>,
+}
+
+/// Where the stream and the held-out images come from.
+struct Stream<'a> {
+    train: Dataset<'a>,
+    /// Indices of `train` the stream is drawn from (shuffled per seed).
+    pool: std::ops::Range<usize>,
+    /// Samples presented.
+    samples: usize,
+    test: Dataset<'a>,
+    held_out: std::ops::Range<usize>,
+    /// Accuracy is measured after every this many samples.
+    every: usize,
+}
+
+/// Fig. S1: BP, FA, DFA and F^bio on the shipped MNIST digits.
+pub fn fig_s1(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
+    let theta = match &ctx.args.bio_theta {
+        Some(t) => t.clone(),
+        None => experiments::learned_theta(ctx, experiments::BIO)?,
+    };
+    let learners = learners(
+        ("F^bio", Rule::bio()),
+        &theta,
+        &[PathwayKind::Backprop, PathwayKind::Alignment, PathwayKind::Direct],
+    )?;
+    let owned = metaplasticity::data::OwnedDataset::mnist_shipped()?;
+    let data = owned.view();
+    let samples = if ctx.args.quick { 2000 } else { 8000 };
+    let stream = Stream {
+        train: data,
+        pool: 0..8000,
+        samples,
+        test: data,
+        held_out: 8000..10_000,
+        every: if ctx.args.quick { 250 } else { 200 },
+    };
+    let source = match &ctx.args.bio_theta {
+        Some(_) => "given with --bio-theta".to_string(),
+        None => format!("mean final Theta of the {} F^bio trials of fig-s2", ctx.trials),
+    };
+    let md = curves(ctx, Experiment::FigS1, "fig-s1", &learners, &stream, "MNIST (shipped digits)")?;
+    Ok(format!(
+        "F^bio coefficients (theta_0, theta_2, theta_9) = ({:.4e}, {:.4e}, {:.4e}), {source}; BP, FA and DFA use \
+         F^0 with the same theta_0.\n\n{md}",
+        theta[0], theta[1], theta[2]
+    ))
+}
+
+/// Fig. S4b: F^Oja (coefficients from the fig-s4 meta-training), FA and BP
+/// on Fashion-MNIST: a stream from the training set, accuracy on the test set.
+pub fn fig_s4(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
+    let theta = experiments::learned_theta(ctx, experiments::FASHION_OJA)?;
+    let learners = learners(("F^Oja", Rule::oja()), &theta, &[PathwayKind::Backprop, PathwayKind::Alignment])?;
+    let (train, test) = (fashion(Split::Train)?, fashion(Split::Test)?);
+    let samples = if ctx.args.quick { 2000 } else { 10_000 };
+    let stream = Stream {
+        train: train.view(),
+        pool: 0..train.len(),
+        samples,
+        test: test.view(),
+        held_out: 0..if ctx.args.quick { 1000 } else { 5000 },
+        every: 250,
+    };
+    let md = curves(ctx, Experiment::FigS4, "fig-s4-online", &learners, &stream, "Fashion-MNIST")?;
+    Ok(format!(
+        "\n### Online learning with the learned F^Oja\n\nF^Oja coefficients (theta_0, theta_9) = ({:.4e}, {:.4e}), \
+         the mean final Theta of the {} F^Oja trials above; FA and BP use F^0 with the same theta_0.\n\n{md}",
+        theta[0], theta[1], ctx.trials
+    ))
+}
+
+/// The learners: `rule` with coefficients `theta` through feedback
+/// alignment, then F^0 with `theta_0 = theta[0]` through each of `pathways`.
+fn learners(
+    (label, mut rule): (&'static str, Rule<'static, f32>),
+    theta: &[f64],
+    pathways: &[PathwayKind],
+) -> Result<Vec<Learner>, Box<dyn Error>> {
+    let t: Vec<f32> = theta.iter().map(|&v| v as f32).collect();
+    rule.set_thetas(&t).map_err(|e| format!("the coefficients of {label}: {e}"))?;
+    let mut out = vec![Learner { label, pathway: PathwayKind::Alignment, rule }];
+    let mut f0 = Rule::fa();
+    f0.set_thetas(&t[..1]).map_err(|e| format!("theta_0: {e}"))?;
+    for &pathway in pathways {
+        let label = match pathway {
+            PathwayKind::Backprop => "BP",
+            PathwayKind::Alignment => "FA",
+            PathwayKind::Direct => "DFA",
+        };
+        out.push(Learner { label, pathway, rule: f0.clone() });
+    }
+    Ok(out)
+}
+
+/// Runs every learner with seeds `0 .. trials`, writes `<name>.{csv,svg,png}`
+/// in the experiment's folder and returns the Markdown table.
+fn curves(
+    ctx: &Ctx,
+    e: Experiment,
+    name: &str,
+    learners: &[Learner],
+    stream: &Stream<'_>,
+    data_name: &str,
+) -> Result<String, Box<dyn Error>> {
+    if stream.samples > stream.pool.len() {
+        return Err(format!("{name}: {} samples asked, {} available", stream.samples, stream.pool.len()).into());
+    }
+    let points: Vec<usize> = (0..=stream.samples).step_by(stream.every).collect();
+    let jobs: Vec<(usize, u64)> =
+        (0..ctx.trials as u64).flat_map(|s| (0..learners.len()).map(move |l| (l, s))).collect();
+    let bar = ProgressBar::new(jobs.len() as u64);
+    let results = crate::pool::map(&jobs, ctx.jobs, |&(l, seed)| {
+        let r = curve(&learners[l], seed, stream, &points);
+        bar.inc(1);
+        r
+    });
+    bar.finish_and_clear();
+    let results: Vec<Vec<f64>> = results.into_iter().collect::<Result<_, _>>()?;
+    let xs: Vec<f64> = points.iter().map(|&p| p as f64).collect();
+    let mut bands = Vec::new();
+    let mut series = Vec::new();
+    let mut rows = Vec::new();
+    let checkpoints = [500.min(stream.samples), stream.samples / 4, stream.samples];
+    for (l, learner) in learners.iter().enumerate() {
+        let per_seed: Vec<&Vec<f64>> =
+            jobs.iter().zip(&results).filter(|((j, _), _)| *j == l).map(|(_, r)| r).collect();
+        let band: Vec<Estimate> = (0..points.len())
+            .map(|p| Estimate::of(&per_seed.iter().map(|r| r[p]).collect::<Vec<_>>(), ctx.args.level, p as u64))
+            .collect();
+        let mut row = vec![learner.label.to_string()];
+        for c in checkpoints {
+            let p = points.iter().position(|&q| q >= c).unwrap_or(points.len() - 1);
+            row.push(band[p].show(3));
+        }
+        rows.push(row);
+        series.push(crate::experiments::series(learner.label, l, &xs, &band));
+        bands.push((learner.label.to_lowercase().replace('^', ""), band));
+    }
+    let stem = ctx.folder(e)?.join(name);
+    write_atomic(&stem.with_extension("csv"), bands_csv("samples", &xs, &bands).as_bytes())?;
+    let panel = Panel {
+        title: format!("online learning, 10-way {data_name}, batch size one"),
+        x_label: "training samples seen".into(),
+        y_label: format!("accuracy on {} held-out images", stream.held_out.len()),
+        series,
+        y_range: Some((0.0, 1.0)),
+        legend: plotters::prelude::SeriesLabelPosition::LowerRight,
+    };
+    figure(&stem, &[panel], 1)?;
+    let header: Vec<String> = std::iter::once("learner".to_string())
+        .chain(checkpoints.iter().map(|c| format!("accuracy after {c} samples")))
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    Ok(format!(
+        "{} seeds, one pass over {} training images, accuracy on {} held-out images; mean and {:.0}% bootstrap \
+         interval over seeds.\n\n{}",
+        ctx.trials,
+        stream.samples,
+        stream.held_out.len(),
+        ctx.args.level * 100.0,
+        table(&header, &rows)
+    ))
+}
+
+/// One learner's curve with one seed: accuracy at each of `points`.
+fn curve(learner: &Learner, seed: u64, stream: &Stream<'_>, points: &[usize]) -> Result<Vec<f64>, String> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut net = Network::<f32, Five, _>::zeros();
+    net.init(&mut rng, Init::XavierUniform);
+    let pathway = AnyPathway::<f32, Five>::new(learner.pathway, &mut rng, Init::XavierUniform);
+    let mut order: Vec<usize> = stream.pool.clone().collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, index(&mut rng, i + 1));
+    }
+    let mut act = Activity::<f32, Five, _>::zeros();
+    let mut acc = Vec::with_capacity(points.len());
+    let mut seen = 0;
+    for &p in points {
+        while seen < p {
+            if learn(&mut net, &pathway, &learner.rule, &mut act, &stream.train, order[seen]).is_err() {
+                // Diverged: the network no longer classifies.
+                acc.extend(std::iter::repeat_n(f64::NAN, points.len() - acc.len()));
+                return Ok(acc);
+            }
+            seen += 1;
+        }
+        let right = correct(&net, &mut act, &stream.test, stream.held_out.clone()).map_err(|e| e.to_string())?;
+        acc.push(right as f64 / stream.held_out.len() as f64);
+    }
+    Ok(acc)
+}

@@ -1,0 +1,378 @@
+//! Meta-training trials: what one trial is (an [`Arm`] and a seed), running
+//! many of them on all cores with a progress bar, and the per-trial cache.
+//!
+//! Every trial is written to `<out>/trials/<key>.csv` (the columns of
+//! `metaplasticity::report::csv_header`) when it ends. A later experiment that
+//! needs the same trial for at most as many episodes reads it back instead of
+//! running it again: episode `n` of a seed depends on `(seed, n)` alone, so
+//! the first `n` episodes of a longer run are the run of `n` episodes.
+
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use metaplasticity::data::{OwnedDataset, Split};
+use metaplasticity::idx::Dataset;
+use metaplasticity::meta::{Config, OnDivergence, Penalty, Trainer};
+use metaplasticity::report::{csv_header, csv_row, write_atomic};
+use metaplasticity::terms::{ErrorHebb, PseudoGradient};
+use metaplasticity::{Init, LayerSet, PathwayKind, Rule, Shape, shape};
+
+/// The paper's 5-layer network (Figs. S1, S2, S4-S7).
+pub type Five = shape![784, 170, 130, 100, 70, 10];
+/// The 3-layer network of Table 1.
+pub type Three = shape![784, 130, 70, 10];
+
+/// Strength of the L1 and L2 penalties (`lambda`).
+pub const LAMBDA: f64 = 1e-3;
+
+/// The data a trial learns from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Data {
+    /// The 10,000 MNIST digits shipped in `data/`.
+    Mnist,
+    /// The Fashion-MNIST training set (Debian `dataset-fashion-mnist`).
+    Fashion,
+}
+
+/// The network a trial trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Net {
+    /// 784-170-130-100-70-10.
+    Five,
+    /// 784-130-70-10.
+    Three,
+}
+
+/// The plasticity rule (its feedback pathway is feedback alignment unless
+/// the rule says otherwise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleName {
+    /// `F^0` through fixed random feedback.
+    Fa,
+    /// `F^0` through the transposed forward weights.
+    Bp,
+    /// `F^eHebb = {F^0, F^2}`.
+    Ehebb,
+    /// `F^Oja = {F^0, F^9}`.
+    Oja,
+    /// `F^bio = {F^0, F^2, F^9}`.
+    Bio,
+    /// `F^pool = {F^0 .. F^9}`.
+    Pool,
+    /// `F^0` on every layer, `F^2` on layer `l` alone (Table 1).
+    EhebbAt(usize),
+}
+
+impl RuleName {
+    fn key(self) -> String {
+        match self {
+            RuleName::Fa => "fa".into(),
+            RuleName::Bp => "bp".into(),
+            RuleName::Ehebb => "ehebb".into(),
+            RuleName::Oja => "oja".into(),
+            RuleName::Bio => "bio".into(),
+            RuleName::Pool => "pool".into(),
+            RuleName::EhebbAt(l) => format!("ehebb{l}"),
+        }
+    }
+
+    /// The rule at its initial `Theta` (`theta_0 = 1e-3`, others 0) and its pathway.
+    fn build(self) -> (Rule<'static, f32>, PathwayKind) {
+        match self {
+            RuleName::Fa => (Rule::fa(), PathwayKind::Alignment),
+            RuleName::Bp => (Rule::fa(), PathwayKind::Backprop),
+            RuleName::Ehebb => (Rule::ehebb(), PathwayKind::Alignment),
+            RuleName::Oja => (Rule::oja(), PathwayKind::Alignment),
+            RuleName::Bio => (Rule::bio(), PathwayKind::Alignment),
+            RuleName::Pool => (Rule::pool(), PathwayKind::Alignment),
+            RuleName::EhebbAt(l) => {
+                let mut rule = Rule::default();
+                let built = rule
+                    .push(&PseudoGradient, 1e-3, LayerSet::ALL)
+                    .and_then(|()| rule.push(&ErrorHebb, 0.0, LayerSet::only(l)));
+                built.unwrap_or_else(|e| unreachable!("two terms fit a rule of ten: {e}"));
+                (rule, PathwayKind::Alignment)
+            }
+        }
+    }
+}
+
+/// One arm of an experiment: everything that defines a trial but its seed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Arm {
+    /// Data set.
+    pub data: Data,
+    /// Network.
+    pub net: Net,
+    /// Rule (and pathway).
+    pub rule: RuleName,
+    /// Penalty on `Theta`.
+    pub penalty: Penalty,
+    /// Feedback matrices drawn Xavier-normal instead of Xavier-uniform.
+    pub normal_feedback: bool,
+}
+
+impl Arm {
+    /// An arm on MNIST with the 5-layer network, no penalty, uniform feedback.
+    pub const fn mnist(rule: RuleName) -> Arm {
+        Arm { data: Data::Mnist, net: Net::Five, rule, penalty: Penalty::None, normal_feedback: false }
+    }
+
+    /// The file-name key of this arm's trial with `seed`.
+    pub fn key(&self, seed: u64) -> String {
+        let data = match self.data {
+            Data::Mnist => "mnist",
+            Data::Fashion => "fashion",
+        };
+        let net = match self.net {
+            Net::Five => "5l",
+            Net::Three => "3l",
+        };
+        let penalty = match self.penalty {
+            Penalty::None => "none".to_string(),
+            Penalty::L1(l) => format!("l1_{l:e}"),
+            Penalty::L2(l) => format!("l2_{l:e}"),
+        };
+        let feedback = if self.normal_feedback { "xn" } else { "xu" };
+        format!("{data}-{net}-{}-{penalty}-{feedback}-s{seed}", self.rule.key())
+    }
+
+    /// Names of the rule's terms, in `Theta` order.
+    pub fn terms(&self) -> Vec<&'static str> {
+        self.rule.build().0.entries().iter().map(|e| e.term.name()).collect()
+    }
+}
+
+/// One episode of a trial, as the experiments use it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Episode {
+    /// Meta-accuracy (NaN if the episode diverged and was skipped).
+    pub accuracy: f64,
+    /// Meta-loss.
+    pub meta_loss: f64,
+    /// Alignment angles, degrees, `l = 1 .. L-1`.
+    pub angles: Vec<f64>,
+    /// `Theta` used in the episode.
+    pub theta: Vec<f64>,
+}
+
+/// The data sets the trials need, loaded once.
+pub struct Datasets {
+    mnist: Option<OwnedDataset>,
+    fashion: Option<OwnedDataset>,
+}
+
+impl Datasets {
+    /// Loads the data sets that `arms` use.
+    pub fn for_arms<'a>(arms: impl IntoIterator<Item = &'a Arm>) -> Result<Self, Box<dyn Error>> {
+        let arms: Vec<&Arm> = arms.into_iter().collect();
+        let mnist = arms.iter().any(|a| a.data == Data::Mnist).then(OwnedDataset::mnist_shipped).transpose()?;
+        let fashion = if arms.iter().any(|a| a.data == Data::Fashion) { Some(fashion(Split::Train)?) } else { None };
+        Ok(Datasets { mnist, fashion })
+    }
+
+    fn get(&self, data: Data) -> Dataset<'_> {
+        let owned = match data {
+            Data::Mnist => &self.mnist,
+            Data::Fashion => &self.fashion,
+        };
+        owned.as_ref().unwrap_or_else(|| unreachable!("loaded for every arm")).view()
+    }
+}
+
+/// Fashion-MNIST, or an error that says how to install it.
+pub fn fashion(split: Split) -> Result<OwnedDataset, Box<dyn Error>> {
+    OwnedDataset::fashion_mnist(split).map_err(|e| {
+        format!("{e}\nFashion-MNIST comes from Debian: sudo apt-get install -y dataset-fashion-mnist").into()
+    })
+}
+
+/// The trials of `arms` with seeds `0 .. trials`, `episodes` each, keyed by
+/// [`Arm::key`]. Cached trials are read back; the others run on `jobs`
+/// threads under one progress bar and are cached when they end.
+pub fn run(
+    arms: &[Arm],
+    trials: usize,
+    episodes: usize,
+    jobs: usize,
+    out: &Path,
+) -> Result<BTreeMap<String, Vec<Episode>>, Box<dyn Error>> {
+    let dir = out.join("trials");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut done = BTreeMap::new();
+    let mut todo = Vec::new();
+    // Seed-major order: an interrupted run leaves every arm with trials.
+    for seed in 0..trials as u64 {
+        for arm in arms {
+            let key = arm.key(seed);
+            if done.contains_key(&key) || todo.iter().any(|(k, _, _): &(String, Arm, u64)| *k == key) {
+                continue;
+            }
+            match read_cached(&path_of(&dir, &key), episodes)? {
+                Some(eps) => {
+                    done.insert(key, eps);
+                }
+                None => todo.push((key, *arm, seed)),
+            }
+        }
+    }
+    if todo.is_empty() {
+        return Ok(done);
+    }
+    let data = Datasets::for_arms(todo.iter().map(|(_, a, _)| a))?;
+    let bar = ProgressBar::new((todo.len() * episodes) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {percent}% eta {eta} | {msg}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    let stop = AtomicBool::new(false);
+    let running: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let started = AtomicUsize::new(0);
+    let show = |running: &Vec<String>| {
+        let left = todo.len() - started.load(Ordering::Relaxed);
+        format!("{left} trials waiting; running {}", running.join(" "))
+    };
+    let results = crate::pool::map(&todo, jobs, |(key, arm, seed)| {
+        if stop.load(Ordering::Relaxed) {
+            return (key.clone(), Err(format!("trial {key}: not run after an earlier trial failed")));
+        }
+        started.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut r = running.lock().unwrap_or_else(|p| p.into_inner());
+            r.push(key.clone());
+            bar.set_message(show(&r));
+        }
+        let result = trial(arm, *seed, episodes, &data, &bar)
+            .and_then(|eps| save(&path_of(&dir, key), arm, &eps).map(|()| eps))
+            .map_err(|e| format!("trial {key}: {e}"));
+        if result.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        let mut r = running.lock().unwrap_or_else(|p| p.into_inner());
+        r.retain(|k| k != key);
+        bar.set_message(show(&r));
+        (key.clone(), result)
+    });
+    bar.finish_and_clear();
+    for (key, result) in results {
+        done.insert(key, result?);
+    }
+    Ok(done)
+}
+
+fn path_of(dir: &Path, key: &str) -> PathBuf {
+    dir.join(format!("{key}.csv"))
+}
+
+/// Runs one trial: `episodes` meta-training episodes of `arm` with `seed`.
+fn trial(arm: &Arm, seed: u64, episodes: usize, data: &Datasets, bar: &ProgressBar) -> Result<Vec<Episode>, String> {
+    let data = data.get(arm.data);
+    match arm.net {
+        Net::Five => trial_on::<Five>(arm, seed, episodes, &data, bar),
+        Net::Three => trial_on::<Three>(arm, seed, episodes, &data, bar),
+    }
+}
+
+fn trial_on<S: Shape>(
+    arm: &Arm,
+    seed: u64,
+    episodes: usize,
+    data: &Dataset<'_>,
+    bar: &ProgressBar,
+) -> Result<Vec<Episode>, String> {
+    let (rule, pathway) = arm.rule.build();
+    let config = Config {
+        penalty: arm.penalty,
+        pathway,
+        feedback_init: if arm.normal_feedback { Init::XavierNormal } else { Init::XavierUniform },
+        seed,
+        on_divergence: OnDivergence::Skip,
+        ..Config::default()
+    };
+    let mut trainer = Trainer::<f32, S>::new(rule, data, config).map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(episodes);
+    for _ in 0..episodes {
+        let r = trainer.episode(data).map_err(|e| e.to_string())?;
+        out.push(Episode {
+            accuracy: r.accuracy,
+            meta_loss: r.meta_loss,
+            angles: if r.ok { r.angles } else { vec![f64::NAN; S::DEPTH - 1] },
+            theta: r.theta,
+        });
+        bar.inc(1);
+    }
+    Ok(out)
+}
+
+/// Writes a trial in the columns of `csv_header` (gradients and the online
+/// losses, which the experiments do not use, are left empty).
+fn save(path: &Path, arm: &Arm, eps: &[Episode]) -> Result<(), String> {
+    let terms = arm.terms();
+    let hidden = eps.first().map_or(0, |e| e.angles.len());
+    let mut text = csv_header(&terms, hidden);
+    for (n, e) in eps.iter().enumerate() {
+        let record = metaplasticity::meta::Record {
+            episode: n,
+            ok: !e.accuracy.is_nan(),
+            meta_loss: e.meta_loss,
+            query_loss: f64::NAN,
+            accuracy: e.accuracy,
+            train_loss: f64::NAN,
+            theta: e.theta.clone(),
+            gradient: Vec::new(),
+            angles: e.angles.clone(),
+        };
+        text.push_str(&csv_row(&record, terms.len(), hidden));
+    }
+    write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())
+}
+
+/// The first `episodes` episodes of a cached trial, or `None` if there is no
+/// cache or it is shorter.
+fn read_cached(path: &Path, episodes: usize) -> Result<Option<Vec<Episode>>, Box<dyn Error>> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(None) };
+    let bad = |what: &str| format!("{} is not a trial file ({what}); delete it to rerun the trial", path.display());
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().ok_or_else(|| bad("empty"))?.split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name);
+    let (accuracy, loss) =
+        (col("accuracy").ok_or_else(|| bad("no accuracy"))?, col("meta_loss").ok_or_else(|| bad("no meta_loss"))?);
+    let thetas: Vec<usize> = (0..header.len()).filter(|&i| header[i].starts_with("theta_")).collect();
+    let angles: Vec<usize> = (0..header.len()).filter(|&i| header[i].starts_with("angle_")).collect();
+    let mut eps = Vec::new();
+    for (n, line) in lines.take(episodes).enumerate() {
+        let fields: Vec<&str> = line.split(',').collect();
+        if fields.len() != header.len() {
+            return Err(bad(&format!("row {} has {} fields, the header {}", n + 1, fields.len(), header.len())).into());
+        }
+        let num = |i: usize| -> Result<f64, String> {
+            if fields[i].is_empty() {
+                Ok(f64::NAN)
+            } else {
+                fields[i].parse().map_err(|_| bad(&format!("row {}", n + 1)))
+            }
+        };
+        eps.push(Episode {
+            accuracy: num(accuracy)?,
+            meta_loss: num(loss)?,
+            angles: angles.iter().map(|&i| num(i)).collect::<Result<_, _>>()?,
+            theta: thetas.iter().map(|&i| num(i)).collect::<Result<_, _>>()?,
+        });
+    }
+    Ok((eps.len() == episodes).then_some(eps))
+}
+
+/// A one-line description of the arms, for logs.
+pub fn describe(arms: &[Arm], trials: usize, episodes: usize) -> String {
+    let mut s = String::new();
+    for a in arms {
+        let _ = write!(s, "{} ", a.key(0).trim_end_matches("-s0"));
+    }
+    format!("{trials} trials x {episodes} episodes of: {}", s.trim_end())
+}

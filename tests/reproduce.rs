@@ -1,0 +1,145 @@
+//! End-to-end check of the `reproduce` example: every experiment in its
+//! `--quick` form runs, and its files are well formed (CSV of consistent
+//! shape with finite numbers, SVG, PNG, Markdown); `fig-s2 --quick` shows
+//! F^bio ahead of FA; a rerun with the same seeds gives identical trials.
+//!
+//! The example is built by `cargo test` alongside this test (same profile).
+//! fig-s4 needs Fashion-MNIST (`apt-get install -y dataset-fashion-mnist`)
+//! and is skipped, with a note, where it is missing.
+#![cfg(feature = "std")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The example binary next to this test's (`target/<profile>/examples/`).
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let bin = profile.join("examples").join(format!("reproduce{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{} not built: run the tests with cargo test, which builds the examples", bin.display());
+    bin
+}
+
+fn run(args: &[&str], out: &Path) {
+    let output = Command::new(binary()).args(args).arg("--out").arg(out).output().expect("start reproduce");
+    assert!(
+        output.status.success(),
+        "reproduce {args:?} failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Parses a CSV written by the example: header and rows of numbers (empty
+/// fields are missing values, NaN here). Every row has the header's width.
+fn csv(path: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().expect("header").split(',').map(str::to_string).collect();
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| {
+            let fields: Vec<f64> = l
+                .split(',')
+                .map(|f| {
+                    if f.is_empty() {
+                        f64::NAN
+                    } else {
+                        f.parse().unwrap_or_else(|_| panic!("{}: {f:?}", path.display()))
+                    }
+                })
+                .collect();
+            assert_eq!(fields.len(), header.len(), "{}: row width", path.display());
+            assert!(fields.iter().all(|v| !v.is_infinite()), "{}: infinite value", path.display());
+            fields
+        })
+        .collect();
+    (header, rows)
+}
+
+fn column(header: &[String], rows: &[Vec<f64>], name: &str) -> Vec<f64> {
+    let i = header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name} in {header:?}"));
+    rows.iter().map(|r| r[i]).collect()
+}
+
+/// The four files of an experiment (or panel) exist and look like what they claim.
+fn files(dir: &Path, stem: &str, rows: usize) -> (Vec<String>, Vec<Vec<f64>>) {
+    let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).expect("svg");
+    assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"), "{stem}.svg");
+    let png = std::fs::read(dir.join(format!("{stem}.png"))).expect("png");
+    assert!(png.len() > 10_000 && png.starts_with(b"\x89PNG\r\n\x1a\n"), "{stem}.png");
+    let (header, data) = csv(&dir.join(format!("{stem}.csv")));
+    assert_eq!(data.len(), rows, "{stem}.csv rows");
+    // Every `_mean` column (or plain value column) has numbers in most rows.
+    for (i, h) in header.iter().enumerate().skip(1) {
+        if h.ends_with("_mean") || h.starts_with("p_") {
+            let finite = data.iter().filter(|r| r[i].is_finite()).count();
+            assert!(finite * 10 >= rows * 9, "{stem}.csv column {h}: {finite} of {rows} finite");
+        }
+    }
+    (header, data)
+}
+
+fn markdown(dir: &Path, name: &str) -> String {
+    let md = std::fs::read_to_string(dir.join(format!("{name}.md"))).expect("md");
+    assert!(md.starts_with(&format!("# {name}")) && md.contains("|---|"), "{name}.md has a title and a table");
+    md
+}
+
+#[test]
+fn every_experiment_runs_quick_and_writes_well_formed_files() {
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reproduce-quick");
+    let _ = std::fs::remove_dir_all(&out);
+    let fashion = Path::new("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").exists();
+    if fashion {
+        run(&["all", "--quick"], &out);
+    } else {
+        eprintln!("note: Fashion-MNIST is not installed; fig-s4 is skipped (apt-get install -y dataset-fashion-mnist)");
+        for e in ["fig-s2", "fig-s7", "fig-s5", "fig-s6", "table-1", "fig-s1", "note-4"] {
+            run(&[e, "--quick"], &out);
+        }
+    }
+    let episodes = 60;
+    for name in ["fig-s2", "fig-s5", "fig-s6", "fig-s7", "table-1"] {
+        let dir = out.join(name);
+        files(&dir, name, episodes);
+        markdown(&dir, name);
+    }
+    // fig-s2: F^bio ahead of FA (moving average over the last 20 episodes, 3 trials).
+    let (h, rows) = files(&out.join("fig-s2"), "fig-s2", episodes);
+    let bio = column(&h, &rows, "fbio_accuracy_mean")[episodes - 1];
+    let fa = column(&h, &rows, "fa_accuracy_mean")[episodes - 1];
+    assert!(bio > fa + 0.05, "fig-s2 --quick: F^bio {bio:.3} is not ahead of FA {fa:.3}");
+    // fig-s7: p-values are probabilities.
+    let (h, rows) = files(&out.join("fig-s7"), "fig-s7", episodes);
+    for name in h.iter().skip(1) {
+        assert!(column(&h, &rows, name).iter().all(|p| p.is_nan() || (0.0..=1.0).contains(p)), "{name}");
+    }
+    // fig-s1: 2,000 samples, a point every 250 (and 0).
+    let (h, rows) = files(&out.join("fig-s1"), "fig-s1", 9);
+    assert_eq!(h.len(), 1 + 3 * 4, "fig-s1: F^bio, BP, FA, DFA");
+    assert!(column(&h, &rows, "samples").windows(2).all(|w| w[1] > w[0]));
+    markdown(&out.join("fig-s1"), "fig-s1");
+    // note-4: the error shrinks with the number of samples in every layer.
+    let (h, rows) = files(&out.join("note-4"), "note-4", 4);
+    for l in 1..=4 {
+        let err = column(&h, &rows, &format!("layer_{l}_relative_error_mean"));
+        assert!(err[3] < 0.5 * err[0], "note-4 layer {l}: {err:?}");
+    }
+    markdown(&out.join("note-4"), "note-4");
+    if fashion {
+        let dir = out.join("fig-s4");
+        files(&dir, "fig-s4", episodes);
+        files(&dir, "fig-s4-online", 9);
+        markdown(&dir, "fig-s4");
+    }
+    // Same seeds, same numbers: a fresh folder reproduces the cached trial bit for bit.
+    let again = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reproduce-again");
+    let _ = std::fs::remove_dir_all(&again);
+    run(&["fig-s6", "--trials", "1", "--episodes", "10"], &again);
+    let key = "trials/mnist-5l-bio-none-xn-s0.csv";
+    let first: Vec<String> =
+        std::fs::read_to_string(out.join(key)).expect("trial").lines().take(11).map(str::to_string).collect();
+    let second: Vec<String> =
+        std::fs::read_to_string(again.join(key)).expect("trial").lines().map(str::to_string).collect();
+    assert_eq!(first, second, "a rerun of the same trial differs");
+}
