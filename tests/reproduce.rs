@@ -143,3 +143,39 @@ fn every_experiment_runs_quick_and_writes_well_formed_files() {
         std::fs::read_to_string(again.join(key)).expect("trial").lines().map(str::to_string).collect();
     assert_eq!(first, second, "a rerun of the same trial differs");
 }
+
+#[test]
+fn help_names_every_experiment_and_option() {
+    let output = Command::new(binary()).arg("--help").output().expect("start reproduce");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for word in [
+        "fig-s1",
+        "fig-s2",
+        "table-1",
+        "note-4",
+        "fig-s4",
+        "fig-s5",
+        "fig-s6",
+        "fig-s7",
+        "all",
+        "--trials",
+        "--episodes",
+        "--quick",
+        "--jobs",
+        "--out",
+        "--bio-theta",
+    ] {
+        assert!(help.contains(word), "--help does not mention {word}");
+    }
+}
+
+#[test]
+fn bad_options_are_refused_with_a_message() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reproduce-bad");
+    for args in [&["fig-s2", "--trials", "0"][..], &["fig-s2", "--level", "1.5"], &["fig-s9"]] {
+        let output = Command::new(binary()).args(args).arg("--out").arg(&dir).output().expect("start reproduce");
+        assert!(!output.status.success(), "{args:?} accepted");
+        assert!(!String::from_utf8_lossy(&output.stderr).trim().is_empty(), "{args:?}: no message");
+    }
+}

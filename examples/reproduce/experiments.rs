@@ -20,6 +20,7 @@ pub const FASHION_OJA: Arm = Arm { data: Data::Fashion, ..Arm::mnist(RuleName::O
 const FA: Arm = Arm::mnist(RuleName::Fa);
 const BP: Arm = Arm::mnist(RuleName::Bp);
 const POOL_L1: Arm = Arm { penalty: Penalty::L1(LAMBDA), ..Arm::mnist(RuleName::Pool) };
+const POOL_NO56_L1: Arm = Arm { penalty: Penalty::L1(LAMBDA), ..Arm::mnist(RuleName::PoolWithout56) };
 
 /// The paper's Table S1, `Theta` in units of 1e-2: no penalty, L1, L2.
 const TABLE_S1: [[f64; 3]; 10] = [
@@ -49,6 +50,7 @@ fn labelled(e: Experiment) -> Vec<(&'static str, Arm)> {
             ("no penalty", Arm::mnist(RuleName::Pool)),
             ("L1", POOL_L1),
             ("L2", Arm { penalty: Penalty::L2(LAMBDA), ..Arm::mnist(RuleName::Pool) }),
+            ("L1, without F^5, F^6", POOL_NO56_L1),
         ],
         Experiment::FigS6 => vec![("F^bio", normal(RuleName::Bio)), ("FA", normal(RuleName::Fa))],
         Experiment::FigS7 => vec![
@@ -57,6 +59,7 @@ fn labelled(e: Experiment) -> Vec<(&'static str, Arm)> {
             ("F^Oja", Arm::mnist(RuleName::Oja)),
             ("F^bio", BIO),
             ("F^pool (L1)", POOL_L1),
+            ("F^pool without F^5, F^6 (L1)", POOL_NO56_L1),
         ],
         Experiment::Table1 => vec![
             ("F^0 on all layers", three(RuleName::Fa)),
@@ -233,6 +236,7 @@ fn arm_table(ctx: &Ctx, groups: &[Trials<'_>]) -> String {
     let hidden = groups[0].runs[0][0].angles.len();
     let mut header = vec!["rule".to_string(), "meta-accuracy".into(), "meta-loss".into()];
     header.extend((1..=hidden).map(|l| format!("alpha_{l} (deg)")));
+    header.push("diverged episodes".into());
     header.push("final Theta (mean over trials)".into());
     let rows: Vec<Vec<String>> = groups
         .iter()
@@ -243,6 +247,8 @@ fn arm_table(ctx: &Ctx, groups: &[Trials<'_>]) -> String {
                 tail(&g.each(|e| e.meta_loss), t, level).show(3),
             ];
             row.extend((0..hidden).map(|l| tail(&g.each(|e| e.angles[l]), t, level).show(1)));
+            let diverged: usize = g.runs.iter().map(|eps| eps.iter().filter(|e| e.accuracy.is_nan()).count()).sum();
+            row.push(format!("{diverged} of {}", g.runs.len() * ctx.episodes));
             let terms = g.arm.terms();
             let theta: Vec<String> = terms
                 .iter()
@@ -255,7 +261,8 @@ fn arm_table(ctx: &Ctx, groups: &[Trials<'_>]) -> String {
         .collect();
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     format!(
-        "Means over the last {t} episodes of each trial, then over trials, with {:.0}% bootstrap intervals.\n\n{}",
+        "Means over the last {t} episodes of each trial, then over trials, with {:.0}% bootstrap intervals \
+         (episodes that diverged, whose weights became non-finite, are left out of the means and counted).\n\n{}",
         level * 100.0,
         table(&header, &rows)
     )
@@ -275,31 +282,44 @@ fn penalties(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Bo
     let mut acc = Vec::new();
     for (i, g) in groups.iter().enumerate() {
         let mut thetas = Vec::new();
-        for r in 0..10 {
-            let b = band(&g.each(|e| e.theta[r]), 1, level);
+        for (k, name) in g.arm.terms().iter().enumerate() {
+            let r: usize = name[1..].parse()?;
+            let b = band(&g.each(|e| e.theta[k]), 1, level);
             let mut s = series(format!("theta_{r}"), r, &xs, &b);
             s.dashed = r >= 7;
             thetas.push(s);
             csv_bands.push((format!("{}_theta_{r}", key(g.label)), b));
         }
-        let letter = ["a", "b", "c"][i];
+        let letter = ["a", "b", "c", "d"][i];
         panels.push(panel(&format!("({letter}) Theta, {}", g.label), "theta_r", thetas));
         let a = band(&g.each(|e| e.accuracy), w, level);
         acc.push(series(g.label, i, &xs, &a));
         csv_bands.push((format!("{}_accuracy", key(g.label)), a));
     }
-    panels.push(accuracy_panel("(d) meta-accuracy of F^pool", acc));
+    panels.push(accuracy_panel("(e) meta-accuracy of F^pool", acc));
     write_atomic(&stem.with_extension("csv"), bands_csv("episode", &xs, &csv_bands).as_bytes())?;
     figure(stem, &panels, 2)?;
     let rows: Vec<Vec<String>> = (0..10)
         .map(|r| {
             let mut row = vec![format!("theta_{r}")];
-            row.extend(groups.iter().map(|g| format!("{:.3}", final_theta(g, r) * 100.0)));
+            row.extend(groups.iter().map(|g| {
+                let k = g.arm.terms().iter().position(|t| *t == format!("F{r}"));
+                k.map_or("-".into(), |k| format!("{:.3}", final_theta(g, k) * 100.0))
+            }));
             row.extend(TABLE_S1[r].iter().map(|v| format!("{v:.3}")));
             row
         })
         .collect();
-    let header = ["x 1e-2", "ours, none", "ours, L1", "ours, L2", "paper, none", "paper, L1", "paper, L2"];
+    let header = [
+        "x 1e-2",
+        "ours, none",
+        "ours, L1",
+        "ours, L2",
+        "ours, L1, without F^5, F^6",
+        "paper, none",
+        "paper, L1",
+        "paper, L2",
+    ];
     Ok(format!(
         "Table S1: final Theta (episode {}), mean over {} trials, lambda = {LAMBDA:e}; the paper's values \
          (EMNIST; L1 averaged over 20 trials) beside them.\n\n{}\n{}",
@@ -313,17 +333,19 @@ fn penalties(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Bo
 /// Fig. S7: p-value per episode of FA's meta-accuracies being lower than each rule's.
 fn mann_whitney(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<dyn Error>> {
     let xs = episodes(ctx.episodes);
-    let fa = groups[0].each(|e| e.accuracy);
+    // A diverged episode classifies nothing: it counts as accuracy 0.
+    let accuracy = |e: &crate::trials::Episode| if e.accuracy.is_nan() { 0.0 } else { e.accuracy };
+    let fa = groups[0].each(accuracy);
     let mut panels = Vec::new();
     let mut columns: Vec<(String, Vec<f64>)> = Vec::new();
     let mut rows = Vec::new();
-    let letters = ["a", "b", "c", "d"];
+    let letters = ["a", "b", "c", "d", "e"];
     for (i, g) in groups[1..].iter().enumerate() {
-        let rule = g.each(|e| e.accuracy);
+        let rule = g.each(accuracy);
         let p: Vec<f64> = (0..ctx.episodes)
             .map(|n| {
-                let x: Vec<f64> = rule.iter().map(|t| t[n]).filter(|v| v.is_finite()).collect();
-                let y: Vec<f64> = fa.iter().map(|t| t[n]).filter(|v| v.is_finite()).collect();
+                let x: Vec<f64> = rule.iter().map(|t| t[n]).collect();
+                let y: Vec<f64> = fa.iter().map(|t| t[n]).collect();
                 mann_whitney_greater(&x, &y).map_or(f64::NAN, |m| m.p_value)
             })
             .collect();
@@ -347,7 +369,7 @@ fn mann_whitney(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String,
             ..Series::default()
         };
         let line = Series { label: format!("FA vs {}", g.label), points: log_p, color: Some(i), ..Series::default() };
-        panels.push(panel(&format!("({}) FA vs {}", letters[i % 4], g.label), "log10 p-value", vec![line, threshold]));
+        panels.push(panel(&format!("({}) FA vs {}", letters[i], g.label), "log10 p-value", vec![line, threshold]));
         columns.push((format!("p_{}", key(g.label)), p));
     }
     let csv = columns_csv("episode", &xs, &columns);
@@ -357,7 +379,8 @@ fn mann_whitney(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String,
         ["rule (vs FA)", "first episode with p < 0.05", "episodes with p < 0.05, second half", "median p, second half"];
     Ok(format!(
         "One-sided Mann-Whitney U test per episode: H1 = the rule's meta-accuracies tend to exceed FA's \
-         ({} trials each, raw per-episode accuracies, `metaplasticity::stats::mann_whitney_greater`).\n\n{}\n{}",
+         ({} trials each, raw per-episode accuracies, a diverged episode counted as 0; \
+         `metaplasticity::stats::mann_whitney_greater`).\n\n{}\n{}",
         ctx.trials,
         table(&header, &rows),
         arm_table(ctx, groups)

@@ -88,7 +88,7 @@ pub fn run(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
     let ns: Vec<f64> = counts.iter().map(|&n| n as f64).collect();
     write_atomic(&stem.with_extension("csv"), bands_csv("samples", &ns, &bands).as_bytes())?;
     let panel = Panel {
-        title: "E[e_l e_(l-1)^T | B] = sigma_l^2 B^T: estimate vs identity (dashed: C/sqrt(N))".into(),
+        title: "note 4: error of the estimate of sigma_l^2 B^T (dashed: C/sqrt(N))".into(),
         x_label: "log10 samples N".into(),
         y_label: "log10 relative Frobenius error".into(),
         series,

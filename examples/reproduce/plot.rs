@@ -52,7 +52,7 @@ pub fn figure(stem: &Path, panels: &[Panel], columns: usize) -> Result<(), Box<d
     font()?;
     let columns = columns.clamp(1, panels.len().max(1));
     let rows = panels.len().div_ceil(columns);
-    let size = (520 * columns as u32, 380 * rows as u32);
+    let size = if panels.len() == 1 { (800, 520) } else { (520 * columns as u32, 380 * rows as u32) };
     let svg = stem.with_extension("svg");
     let png = stem.with_extension("png");
     {
@@ -144,7 +144,8 @@ where
     // As many decimals as a fifth of the axis span needs.
     let ticks = |span: f64| {
         let decimals = (-(span / 5.0).log10()).ceil().clamp(0.0, 8.0) as usize;
-        move |v: &f64| format!("{v:.decimals$}")
+        // `+ 0.0` turns -0 into 0.
+        move |v: &f64| format!("{:.decimals$}", v + 0.0)
     };
     let (x_ticks, y_ticks) = (ticks(x1 - x0), ticks(y1 - y0));
     chart

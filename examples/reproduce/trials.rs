@@ -20,7 +20,7 @@ use metaplasticity::idx::Dataset;
 use metaplasticity::meta::{Config, OnDivergence, Penalty, Trainer};
 use metaplasticity::report::{csv_header, csv_row, write_atomic};
 use metaplasticity::terms::{ErrorHebb, PseudoGradient};
-use metaplasticity::{Init, LayerSet, PathwayKind, Rule, Shape, shape};
+use metaplasticity::{Init, LayerSet, PathwayKind, Rule, Shape, shape, terms};
 
 /// The paper's 5-layer network (Figs. S1, S2, S4-S7).
 pub type Five = shape![784, 170, 130, 100, 70, 10];
@@ -64,6 +64,9 @@ pub enum RuleName {
     Bio,
     /// `F^pool = {F^0 .. F^9}`.
     Pool,
+    /// `F^pool` without `F^5` and `F^6`, the terms whose coefficients kill
+    /// the network early in meta-training (see `docs/REPRODUCTION.md`).
+    PoolWithout56,
     /// `F^0` on every layer, `F^2` on layer `l` alone (Table 1).
     EhebbAt(usize),
 }
@@ -77,6 +80,7 @@ impl RuleName {
             RuleName::Oja => "oja".into(),
             RuleName::Bio => "bio".into(),
             RuleName::Pool => "pool".into(),
+            RuleName::PoolWithout56 => "pool-no56".into(),
             RuleName::EhebbAt(l) => format!("ehebb{l}"),
         }
     }
@@ -90,6 +94,13 @@ impl RuleName {
             RuleName::Oja => (Rule::oja(), PathwayKind::Alignment),
             RuleName::Bio => (Rule::bio(), PathwayKind::Alignment),
             RuleName::Pool => (Rule::pool(), PathwayKind::Alignment),
+            RuleName::PoolWithout56 => {
+                let pool = terms::pool::<f32>();
+                let kept: Vec<_> = (0..10).filter(|r| ![5, 6].contains(r)).map(|r| pool[r]).collect();
+                let rule =
+                    Rule::from_terms(&kept).unwrap_or_else(|e| unreachable!("eight terms fit a rule of ten: {e}"));
+                (rule, PathwayKind::Alignment)
+            }
             RuleName::EhebbAt(l) => {
                 let mut rule = Rule::default();
                 let built = rule
