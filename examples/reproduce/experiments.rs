@@ -120,7 +120,15 @@ pub fn render(ctx: &Ctx, e: Experiment) -> Result<String, Box<dyn Error>> {
         Experiment::Table1 => layers(ctx, &groups, &stem)?,
         _ => compare(ctx, &groups, &stem)?,
     };
-    Ok(format!("{} trials x {} episodes per rule.\n\n{md}", ctx.trials, ctx.episodes))
+    Ok(format!(
+        "{} trials x {} episodes per rule. In the plots and the CSV, meta-accuracy, meta-loss and angles are \
+         trailing moving averages over {} episodes within each trial, then mean and {:.0}% bootstrap band over \
+         trials; Theta is not smoothed. Every trial's raw episodes are in `trials/`.\n\n{md}",
+        ctx.trials,
+        ctx.episodes,
+        ctx.args.window,
+        ctx.args.level * 100.0
+    ))
 }
 
 /// Episode numbers `1 ..= n` as plot coordinates.
@@ -215,7 +223,7 @@ fn compare(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<
 }
 
 /// A lower-case, underscore-only column prefix for a label.
-fn key(label: &str) -> String {
+pub fn key(label: &str) -> String {
     label
         .chars()
         .filter_map(|c| {
@@ -237,7 +245,7 @@ fn arm_table(ctx: &Ctx, groups: &[Trials<'_>]) -> String {
     let mut header = vec!["rule".to_string(), "meta-accuracy".into(), "meta-loss".into()];
     header.extend((1..=hidden).map(|l| format!("alpha_{l} (deg)")));
     header.push("diverged episodes".into());
-    header.push("final Theta (mean over trials)".into());
+    header.push("Theta in the last episode (mean over trials)".into());
     let rows: Vec<Vec<String>> = groups
         .iter()
         .map(|g| {
@@ -268,7 +276,7 @@ fn arm_table(ctx: &Ctx, groups: &[Trials<'_>]) -> String {
     )
 }
 
-/// Mean over trials of `theta_r` in the last episode.
+/// Mean over trials of `theta_r` used in the last episode (before its Adam step).
 fn final_theta(g: &Trials<'_>, r: usize) -> f64 {
     g.runs.iter().map(|eps| eps.last().map_or(f64::NAN, |e| e.theta[r])).sum::<f64>() / g.runs.len() as f64
 }
@@ -321,7 +329,7 @@ fn penalties(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Bo
         "paper, L2",
     ];
     Ok(format!(
-        "Table S1: final Theta (episode {}), mean over {} trials, lambda = {LAMBDA:e}; the paper's values \
+        "Table S1: Theta used in the last episode ({}), mean over {} trials, lambda = {LAMBDA:e}; the paper's values \
          (EMNIST; L1 averaged over 20 trials) beside them.\n\n{}\n{}",
         ctx.episodes,
         ctx.trials,
@@ -350,14 +358,18 @@ fn mann_whitney(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String,
             })
             .collect();
         let first = p.iter().position(|&v| v < 0.05);
+        // The episode from which every later p-value is below 0.05.
+        let stays = p.iter().rposition(|&v| v.is_nan() || v >= 0.05).map_or(Some(0), |n| (n + 1 < p.len()).then_some(n + 1));
         let half = &p[ctx.episodes / 2..];
         let below = half.iter().filter(|&&v| v < 0.05).count();
         let mut sorted: Vec<f64> = half.iter().copied().filter(|v| v.is_finite()).collect();
         sorted.sort_by(f64::total_cmp);
         let median = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
+        let episode = |n: Option<usize>| n.map_or("never".into(), |n| (n + 1).to_string());
         rows.push(vec![
             g.label.to_string(),
-            first.map_or("never".into(), |n| (n + 1).to_string()),
+            episode(first),
+            episode(stays),
             format!("{below} of {}", half.len()),
             format!("{median:.2e}"),
         ]);
@@ -380,7 +392,9 @@ fn mann_whitney(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String,
     Ok(format!(
         "One-sided Mann-Whitney U test per episode: H1 = the rule's meta-accuracies tend to exceed FA's \
          ({} trials each, raw per-episode accuracies, a diverged episode counted as 0; \
-         `metaplasticity::stats::mann_whitney_greater`).\n\n{}\n{}",
+         `metaplasticity::stats::mann_whitney_greater`). The per-episode tests are not corrected for \
+         multiplicity: an isolated p < 0.05 is expected by chance; the episode from which p stays below 0.05 \
+         is the robust reading.\n\n{}\n{}",
         ctx.trials,
         table(&header, &rows),
         arm_table(ctx, groups)

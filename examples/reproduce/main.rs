@@ -187,9 +187,17 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let chosen: Vec<Experiment> =
         if ctx.args.experiment == Experiment::All { Experiment::EACH.to_vec() } else { vec![ctx.args.experiment] };
     // All the meta-training trials first, in one pool, so both cores stay busy.
-    let arms: Vec<trials::Arm> = chosen.iter().flat_map(|&e| experiments::arms(e, &ctx)).collect();
+    let mut arms: Vec<trials::Arm> = Vec::new();
+    for arm in chosen.iter().flat_map(|&e| experiments::arms(e, &ctx)) {
+        if !arms.contains(&arm) {
+            arms.push(arm);
+        }
+    }
     if !arms.is_empty() {
-        eprintln!("meta-training {}", trials::describe(&arms, ctx.trials, ctx.episodes));
+        eprintln!(
+            "meta-training trials (cached ones are read back): {}",
+            trials::describe(&arms, ctx.trials, ctx.episodes)
+        );
         let clock = Instant::now();
         trials::run(&arms, ctx.trials, ctx.episodes, ctx.jobs, &ctx.args.out)?;
         eprintln!("trials done in {:.0} s", clock.elapsed().as_secs_f64());

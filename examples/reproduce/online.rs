@@ -4,8 +4,8 @@
 
 use std::error::Error;
 
-use indicatif::ProgressBar;
-use metaplasticity::data::Split;
+use indicatif::{ProgressBar, ProgressStyle};
+use metaplasticity::data::{OwnedDataset, Split};
 use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
 use metaplasticity::online::{correct, learn};
@@ -14,9 +14,10 @@ use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 
+use crate::experiments::key;
 use crate::plot::{Panel, figure};
-use crate::summary::{Estimate, bands_csv, table};
-use crate::trials::{Five, fashion};
+use crate::summary::{band, bands_csv, table};
+use crate::trials::Five;
 use crate::{Ctx, Experiment, experiments};
 
 /// A learner of an online curve: a rule (with its coefficients) and a pathway.
@@ -50,7 +51,7 @@ pub fn fig_s1(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
         &theta,
         &[PathwayKind::Backprop, PathwayKind::Alignment, PathwayKind::Direct],
     )?;
-    let owned = metaplasticity::data::OwnedDataset::mnist_shipped()?;
+    let owned = OwnedDataset::mnist_shipped()?;
     let data = owned.view();
     let samples = if ctx.args.quick { 2000 } else { 8000 };
     let stream = Stream {
@@ -78,7 +79,7 @@ pub fn fig_s1(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
 pub fn fig_s4(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
     let theta = experiments::learned_theta(ctx, experiments::FASHION_OJA)?;
     let learners = learners(("F^Oja", Rule::oja()), &theta, &[PathwayKind::Backprop, PathwayKind::Alignment])?;
-    let (train, test) = (fashion(Split::Train)?, fashion(Split::Test)?);
+    let (train, test) = (OwnedDataset::fashion_mnist(Split::Train)?, OwnedDataset::fashion_mnist(Split::Test)?);
     let samples = if ctx.args.quick { 2000 } else { 10_000 };
     let stream = Stream {
         train: train.view(),
@@ -132,10 +133,22 @@ fn curves(
     if stream.samples > stream.pool.len() {
         return Err(format!("{name}: {} samples asked, {} available", stream.samples, stream.pool.len()).into());
     }
-    let points: Vec<usize> = (0..=stream.samples).step_by(stream.every).collect();
+    // The table's checkpoints are measured points too.
+    let mut checkpoints = vec![500.min(stream.samples), stream.samples / 4, stream.samples];
+    checkpoints.dedup();
+    let mut points: Vec<usize> =
+        (0..=stream.samples).step_by(stream.every).chain(checkpoints.iter().copied()).collect();
+    points.sort_unstable();
+    points.dedup();
     let jobs: Vec<(usize, u64)> =
         (0..ctx.trials as u64).flat_map(|s| (0..learners.len()).map(move |l| (l, s))).collect();
     let bar = ProgressBar::new(jobs.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("{name}: online curves ({} learners x {} seeds)", learners.len(), ctx.trials));
     let results = crate::pool::map(&jobs, ctx.jobs, |&(l, seed)| {
         let r = curve(&learners[l], seed, stream, &points);
         bar.inc(1);
@@ -147,21 +160,20 @@ fn curves(
     let mut bands = Vec::new();
     let mut series = Vec::new();
     let mut rows = Vec::new();
-    let checkpoints = [500.min(stream.samples), stream.samples / 4, stream.samples];
     for (l, learner) in learners.iter().enumerate() {
-        let per_seed: Vec<&Vec<f64>> =
-            jobs.iter().zip(&results).filter(|((j, _), _)| *j == l).map(|(_, r)| r).collect();
-        let band: Vec<Estimate> = (0..points.len())
-            .map(|p| Estimate::of(&per_seed.iter().map(|r| r[p]).collect::<Vec<_>>(), ctx.args.level, p as u64))
-            .collect();
+        let per_seed: Vec<Vec<f64>> =
+            jobs.iter().zip(&results).filter(|((j, _), _)| *j == l).map(|(_, r)| r.clone()).collect();
+        let band = band(&per_seed, 1, ctx.args.level);
         let mut row = vec![learner.label.to_string()];
-        for c in checkpoints {
-            let p = points.iter().position(|&q| q >= c).unwrap_or(points.len() - 1);
+        for c in &checkpoints {
+            let p = points.iter().position(|q| q == c).unwrap_or_else(|| unreachable!("checkpoints are points"));
             row.push(band[p].show(3));
         }
+        let diverged = per_seed.iter().filter(|r| r.last().is_some_and(|a| a.is_nan())).count();
+        row.push(diverged.to_string());
         rows.push(row);
         series.push(crate::experiments::series(learner.label, l, &xs, &band));
-        bands.push((learner.label.to_lowercase().replace('^', ""), band));
+        bands.push((key(learner.label), band));
     }
     let stem = ctx.folder(e)?.join(name);
     write_atomic(&stem.with_extension("csv"), bands_csv("samples", &xs, &bands).as_bytes())?;
@@ -176,11 +188,12 @@ fn curves(
     figure(&stem, &[panel], 1)?;
     let header: Vec<String> = std::iter::once("learner".to_string())
         .chain(checkpoints.iter().map(|c| format!("accuracy after {c} samples")))
+        .chain(std::iter::once("diverged seeds".to_string()))
         .collect();
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     Ok(format!(
         "{} seeds, one pass over {} training images, accuracy on {} held-out images; mean and {:.0}% bootstrap \
-         interval over seeds.\n\n{}",
+         interval over seeds (a seed whose weights became non-finite is left out from then on, and counted).\n\n{}",
         ctx.trials,
         stream.samples,
         stream.held_out.len(),
@@ -191,14 +204,17 @@ fn curves(
 
 /// One learner's curve with one seed: accuracy at each of `points`.
 fn curve(learner: &Learner, seed: u64, stream: &Stream<'_>, points: &[usize]) -> Result<Vec<f64>, String> {
+    // The sample order has a generator of its own, so every learner of a
+    // seed sees the same stream and starts from the same forward weights.
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut order_rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5EED_0F0D_E500);
+    let mut order: Vec<usize> = stream.pool.clone().collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, index(&mut order_rng, i + 1));
+    }
     let mut net = Network::<f32, Five, _>::zeros();
     net.init(&mut rng, Init::XavierUniform);
     let pathway = AnyPathway::<f32, Five>::new(learner.pathway, &mut rng, Init::XavierUniform);
-    let mut order: Vec<usize> = stream.pool.clone().collect();
-    for i in (1..order.len()).rev() {
-        order.swap(i, index(&mut rng, i + 1));
-    }
     let mut act = Activity::<f32, Five, _>::zeros();
     let mut acc = Vec::with_capacity(points.len());
     let mut seen = 0;

@@ -32,10 +32,12 @@ impl Estimate {
         }
     }
 
-    /// `mean [lo, hi]` with `digits` decimals.
+    /// `mean [lo, hi]` with `digits` decimals (the mean alone from one value).
     pub fn show(&self, digits: usize) -> String {
-        if self.n == 0 {
-            return "n/a".into();
+        match self.n {
+            0 => return "n/a".into(),
+            1 => return format!("{:.d$} (one value)", self.mean, d = digits),
+            _ => {}
         }
         format!("{:.d$} [{:.d$}, {:.d$}]", self.mean, self.lo, self.hi, d = digits)
     }

@@ -134,7 +134,10 @@ impl Arm {
         Arm { data: Data::Mnist, net: Net::Five, rule, penalty: Penalty::None, normal_feedback: false }
     }
 
-    /// The file-name key of this arm's trial with `seed`.
+    /// The file-name key of this arm's trial with `seed`: the arm in words,
+    /// then a fingerprint of everything else that shapes the trial (the
+    /// trainer's configuration, the rule's terms, layers and initial `Theta`,
+    /// the float type), so that a change there is never served from the cache.
     pub fn key(&self, seed: u64) -> String {
         let data = match self.data {
             Data::Mnist => "mnist",
@@ -150,7 +153,29 @@ impl Arm {
             Penalty::L2(l) => format!("l2_{l:e}"),
         };
         let feedback = if self.normal_feedback { "xn" } else { "xu" };
-        format!("{data}-{net}-{}-{penalty}-{feedback}-s{seed}", self.rule.key())
+        format!("{data}-{net}-{}-{penalty}-{feedback}-{:08x}-s{seed}", self.rule.key(), self.fingerprint())
+    }
+
+    /// The trainer configuration of this arm's trial with `seed`.
+    fn config(&self, seed: u64) -> Config {
+        Config {
+            penalty: self.penalty,
+            pathway: self.rule.build().1,
+            feedback_init: if self.normal_feedback { Init::XavierNormal } else { Init::XavierUniform },
+            seed,
+            on_divergence: OnDivergence::Skip,
+            ..Config::default()
+        }
+    }
+
+    /// 32 bits of FNV-1a over the description of the protocol (seed aside).
+    fn fingerprint(&self) -> u32 {
+        let rule = self.rule.build().0;
+        let entries: Vec<String> =
+            rule.entries().iter().map(|e| format!("{}:{:?}:{:?}", e.term.name(), e.theta, e.layers.bits())).collect();
+        let text = format!("{:?} {entries:?} f32", self.config(0));
+        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        (hash ^ (hash >> 32)) as u32
     }
 
     /// Names of the rule's terms, in `Theta` order.
@@ -183,7 +208,11 @@ impl Datasets {
     pub fn for_arms<'a>(arms: impl IntoIterator<Item = &'a Arm>) -> Result<Self, Box<dyn Error>> {
         let arms: Vec<&Arm> = arms.into_iter().collect();
         let mnist = arms.iter().any(|a| a.data == Data::Mnist).then(OwnedDataset::mnist_shipped).transpose()?;
-        let fashion = if arms.iter().any(|a| a.data == Data::Fashion) { Some(fashion(Split::Train)?) } else { None };
+        let fashion = arms
+            .iter()
+            .any(|a| a.data == Data::Fashion)
+            .then(|| OwnedDataset::fashion_mnist(Split::Train))
+            .transpose()?;
         Ok(Datasets { mnist, fashion })
     }
 
@@ -194,13 +223,6 @@ impl Datasets {
         };
         owned.as_ref().unwrap_or_else(|| unreachable!("loaded for every arm")).view()
     }
-}
-
-/// Fashion-MNIST, or an error that says how to install it.
-pub fn fashion(split: Split) -> Result<OwnedDataset, Box<dyn Error>> {
-    OwnedDataset::fashion_mnist(split).map_err(|e| {
-        format!("{e}\nFashion-MNIST comes from Debian: sudo apt-get install -y dataset-fashion-mnist").into()
-    })
 }
 
 /// The trials of `arms` with seeds `0 .. trials`, `episodes` each, keyed by
@@ -224,7 +246,7 @@ pub fn run(
             if done.contains_key(&key) || todo.iter().any(|(k, _, _): &(String, Arm, u64)| *k == key) {
                 continue;
             }
-            match read_cached(&path_of(&dir, &key), episodes)? {
+            match read_cached(&path_of(&dir, &key), arm, episodes)? {
                 Some(eps) => {
                     done.insert(key, eps);
                 }
@@ -297,16 +319,7 @@ fn trial_on<S: Shape>(
     data: &Dataset<'_>,
     bar: &ProgressBar,
 ) -> Result<Vec<Episode>, String> {
-    let (rule, pathway) = arm.rule.build();
-    let config = Config {
-        penalty: arm.penalty,
-        pathway,
-        feedback_init: if arm.normal_feedback { Init::XavierNormal } else { Init::XavierUniform },
-        seed,
-        on_divergence: OnDivergence::Skip,
-        ..Config::default()
-    };
-    let mut trainer = Trainer::<f32, S>::new(rule, data, config).map_err(|e| e.to_string())?;
+    let mut trainer = Trainer::<f32, S>::new(arm.rule.build().0, data, arm.config(seed)).map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(episodes);
     for _ in 0..episodes {
         let r = trainer.episode(data).map_err(|e| e.to_string())?;
@@ -346,7 +359,7 @@ fn save(path: &Path, arm: &Arm, eps: &[Episode]) -> Result<(), String> {
 
 /// The first `episodes` episodes of a cached trial, or `None` if there is no
 /// cache or it is shorter.
-fn read_cached(path: &Path, episodes: usize) -> Result<Option<Vec<Episode>>, Box<dyn Error>> {
+fn read_cached(path: &Path, arm: &Arm, episodes: usize) -> Result<Option<Vec<Episode>>, Box<dyn Error>> {
     let Ok(text) = std::fs::read_to_string(path) else { return Ok(None) };
     let bad = |what: &str| format!("{} is not a trial file ({what}); delete it to rerun the trial", path.display());
     let mut lines = text.lines();
@@ -356,6 +369,17 @@ fn read_cached(path: &Path, episodes: usize) -> Result<Option<Vec<Episode>>, Box
         (col("accuracy").ok_or_else(|| bad("no accuracy"))?, col("meta_loss").ok_or_else(|| bad("no meta_loss"))?);
     let thetas: Vec<usize> = (0..header.len()).filter(|&i| header[i].starts_with("theta_")).collect();
     let angles: Vec<usize> = (0..header.len()).filter(|&i| header[i].starts_with("angle_")).collect();
+    let names: Vec<&str> = thetas.iter().map(|&i| &header[i]["theta_".len()..]).collect();
+    if names != arm.terms() {
+        return Err(bad(&format!("its terms {names:?} are not the rule's {:?}", arm.terms())).into());
+    }
+    let hidden = match arm.net {
+        Net::Five => Five::DEPTH - 1,
+        Net::Three => Three::DEPTH - 1,
+    };
+    if angles.len() != hidden {
+        return Err(bad(&format!("{} angle columns for {hidden} hidden layers", angles.len())).into());
+    }
     let mut eps = Vec::new();
     for (n, line) in lines.take(episodes).enumerate() {
         let fields: Vec<&str> = line.split(',').collect();
