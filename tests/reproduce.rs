@@ -81,6 +81,16 @@ fn files(dir: &Path, stem: &str, rows: usize) -> (Vec<String>, Vec<Vec<f64>>) {
 fn markdown(dir: &Path, name: &str) -> String {
     let md = std::fs::read_to_string(dir.join(format!("{name}.md"))).expect("md");
     assert!(md.starts_with(&format!("# {name}")) && md.contains("|---|"), "{name}.md has a title and a table");
+    // Every row of a table has as many cells as its header.
+    let mut width = None;
+    for line in md.lines() {
+        if line.starts_with('|') {
+            let cells = line.matches('|').count();
+            assert_eq!(*width.get_or_insert(cells), cells, "{name}.md: {line}");
+        } else {
+            width = None;
+        }
+    }
     md
 }
 

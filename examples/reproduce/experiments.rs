@@ -359,7 +359,8 @@ fn mann_whitney(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String,
             .collect();
         let first = p.iter().position(|&v| v < 0.05);
         // The episode from which every later p-value is below 0.05.
-        let stays = p.iter().rposition(|&v| v.is_nan() || v >= 0.05).map_or(Some(0), |n| (n + 1 < p.len()).then_some(n + 1));
+        let stays =
+            p.iter().rposition(|&v| v.is_nan() || v >= 0.05).map_or(Some(0), |n| (n + 1 < p.len()).then_some(n + 1));
         let half = &p[ctx.episodes / 2..];
         let below = half.iter().filter(|&&v| v < 0.05).count();
         let mut sorted: Vec<f64> = half.iter().copied().filter(|v| v.is_finite()).collect();
@@ -387,8 +388,13 @@ fn mann_whitney(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String,
     let csv = columns_csv("episode", &xs, &columns);
     write_atomic(&stem.with_extension("csv"), csv.as_bytes())?;
     figure(stem, &panels, 2)?;
-    let header =
-        ["rule (vs FA)", "first episode with p < 0.05", "episodes with p < 0.05, second half", "median p, second half"];
+    let header = [
+        "rule (vs FA)",
+        "first episode with p < 0.05",
+        "p < 0.05 from episode on",
+        "episodes with p < 0.05, second half",
+        "median p, second half",
+    ];
     Ok(format!(
         "One-sided Mann-Whitney U test per episode: H1 = the rule's meta-accuracies tend to exceed FA's \
          ({} trials each, raw per-episode accuracies, a diverged episode counted as 0; \

@@ -64,7 +64,7 @@ pub struct Args {
     #[arg(long, default_value = "out/reproduce")]
     pub out: PathBuf,
     /// fig-s1: the coefficients (theta_0, theta_2, theta_9) of F^bio, instead
-    /// of the mean final Theta of the F^bio trials of fig-s2.
+    /// of the mean Theta of the last episode of the F^bio trials of fig-s2.
     #[arg(long, value_delimiter = ',', num_args = 3, allow_hyphen_values = true)]
     pub bio_theta: Option<Vec<f64>>,
 }

@@ -64,7 +64,7 @@ pub fn fig_s1(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
     };
     let source = match &ctx.args.bio_theta {
         Some(_) => "given with --bio-theta".to_string(),
-        None => format!("mean final Theta of the {} F^bio trials of fig-s2", ctx.trials),
+        None => format!("mean Theta of the last episode of the {} F^bio trials of fig-s2", ctx.trials),
     };
     let md = curves(ctx, Experiment::FigS1, "fig-s1", &learners, &stream, "MNIST (shipped digits)")?;
     Ok(format!(
@@ -92,7 +92,7 @@ pub fn fig_s4(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
     let md = curves(ctx, Experiment::FigS4, "fig-s4-online", &learners, &stream, "Fashion-MNIST")?;
     Ok(format!(
         "\n### Online learning with the learned F^Oja\n\nF^Oja coefficients (theta_0, theta_9) = ({:.4e}, {:.4e}), \
-         the mean final Theta of the {} F^Oja trials above; FA and BP use F^0 with the same theta_0.\n\n{md}",
+         the mean Theta of the last episode of the {} F^Oja trials above; FA and BP use F^0 with the same theta_0.\n\n{md}",
         theta[0], theta[1], ctx.trials
     ))
 }
