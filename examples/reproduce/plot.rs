@@ -141,9 +141,9 @@ where
         .x_label_area_size(42)
         .y_label_area_size(64)
         .build_cartesian_2d(x0..x1, y0..y1)?;
-    // As many decimals as a fifth of the axis span needs.
+    // As many decimals as a tenth of the axis span needs.
     let ticks = |span: f64| {
-        let decimals = (-(span / 5.0).log10()).ceil().clamp(0.0, 8.0) as usize;
+        let decimals = (-(span / 10.0).log10()).ceil().clamp(0.0, 8.0) as usize;
         // `+ 0.0` turns -0 into 0.
         move |v: &f64| format!("{:.decimals$}", v + 0.0)
     };
