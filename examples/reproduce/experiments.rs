@@ -83,9 +83,8 @@ pub fn arms(e: Experiment, ctx: &Ctx) -> Vec<Arm> {
 /// The mean final `Theta` of the trials of `arm`.
 pub fn learned_theta(ctx: &Ctx, arm: Arm) -> Result<Vec<f64>, Box<dyn Error>> {
     let runs = run(&[arm], ctx.trials, ctx.episodes, ctx.jobs, &ctx.args.out)?;
-    let finals: Vec<&Vec<f64>> = runs.values().filter_map(|eps| eps.last().map(|e| &e.theta)).collect();
-    let n = finals.len() as f64;
-    Ok((0..arm.terms().len()).map(|r| finals.iter().map(|t| t[r]).sum::<f64>() / n).collect())
+    let g = Trials { label: "", arm, runs: runs.values().collect() };
+    Ok((0..arm.terms().len()).map(|r| final_theta(&g, r)).collect())
 }
 
 /// One arm's trials, in seed order.
@@ -99,6 +98,41 @@ impl Trials<'_> {
     /// A quantity per trial and episode.
     fn each(&self, f: impl Fn(&crate::trials::Episode) -> f64) -> Vec<Vec<f64>> {
         self.runs.iter().map(|eps| eps.iter().map(&f).collect()).collect()
+    }
+
+    /// Per-episode estimates of a quantity over the trials, smoothed over `window` episodes.
+    fn band(&self, window: usize, level: f64, f: impl Fn(&crate::trials::Episode) -> f64) -> Vec<Estimate> {
+        band(&self.each(f), window, level)
+    }
+
+    /// The column prefix of this arm in a CSV.
+    fn key(&self) -> String {
+        key(self.label)
+    }
+}
+
+/// The CSV of a figure, one column triple per band; adding a band gives it
+/// back as a plotted series.
+struct Columns {
+    xs: Vec<f64>,
+    bands: Vec<(String, Vec<Estimate>)>,
+}
+
+impl Columns {
+    /// Columns over episodes `1 ..= episodes`.
+    fn new(episodes: usize) -> Self {
+        Columns { xs: (1..=episodes).map(|n| n as f64).collect(), bands: Vec::new() }
+    }
+
+    /// Adds `band` as column `name`, and returns it as a series labelled `label`.
+    fn add(&mut self, name: String, label: impl Into<String>, color: usize, band: Vec<Estimate>) -> Series {
+        let s = series(label, color, &self.xs, &band);
+        self.bands.push((name, band));
+        s
+    }
+
+    fn write(&self, stem: &Path) -> Result<(), Box<dyn Error>> {
+        Ok(write_atomic(&stem.with_extension("csv"), bands_csv("episode", &self.xs, &self.bands).as_bytes())?)
     }
 }
 
@@ -129,11 +163,6 @@ pub fn render(ctx: &Ctx, e: Experiment) -> Result<String, Box<dyn Error>> {
         ctx.args.window,
         ctx.args.level * 100.0
     ))
-}
-
-/// Episode numbers `1 ..= n` as plot coordinates.
-fn episodes(n: usize) -> Vec<f64> {
-    (1..=n).map(|n| n as f64).collect()
 }
 
 /// A plotted band.
@@ -187,40 +216,38 @@ fn accuracy_panel(title: &str, series: Vec<Series>) -> Panel {
 /// Figs. S2, S4 and S6: the first arm against the others.
 fn compare(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<dyn Error>> {
     let (w, level) = (ctx.args.window, ctx.args.level);
-    let xs = episodes(ctx.episodes);
-    let hidden = groups[0].runs[0][0].angles.len();
-    let mut csv_bands = Vec::new();
+    let mut columns = Columns::new(ctx.episodes);
     let (mut acc, mut loss, mut angles) = (Vec::new(), Vec::new(), Vec::new());
     for (i, g) in groups.iter().enumerate() {
-        let a = band(&g.each(|e| e.accuracy), w, level);
-        let l = band(&g.each(|e| e.meta_loss), w, level);
-        acc.push(series(g.label, i, &xs, &a));
-        loss.push(series(g.label, i, &xs, &l));
-        csv_bands.push((format!("{}_accuracy", key(g.label)), a));
-        csv_bands.push((format!("{}_meta_loss", key(g.label)), l));
-        for layer in 0..hidden {
-            let b = band(&g.each(|e| e.angles[layer]), w, level);
+        acc.push(columns.add(format!("{}_accuracy", g.key()), g.label, i, g.band(w, level, |e| e.accuracy)));
+        loss.push(columns.add(format!("{}_meta_loss", g.key()), g.label, i, g.band(w, level, |e| e.meta_loss)));
+        for layer in 0..g.arm.hidden() {
+            let b = g.band(w, level, |e| e.angles[layer]);
+            let mut s =
+                columns.add(format!("{}_angle_{}", g.key(), layer + 1), format!("alpha_{}", layer + 1), layer, b);
+            // The first arm solid with its band, the second dashed, the others not drawn.
+            if i == 1 {
+                s.dashed = true;
+                s.band.clear();
+                s.label.clear();
+            }
             if i < 2 {
-                let mut s = series(format!("alpha_{}", layer + 1), layer, &xs, &b);
-                if i == 1 {
-                    s.dashed = true;
-                    s.band.clear();
-                    s.label.clear();
-                }
                 angles.push(s);
             }
-            csv_bands.push((format!("{}_angle_{}", key(g.label), layer + 1), b));
         }
     }
     let first = &groups[0];
-    let terms = first.arm.terms();
     let mut thetas = Vec::new();
-    for (r, name) in terms.iter().enumerate() {
-        let b = band(&first.each(|e| e.theta[r]), 1, level);
-        thetas.push(series(format!("theta_{}", &name[1..]), r, &xs, &b));
-        csv_bands.push((format!("{}_theta_{}", key(first.label), &name[1..]), b));
+    for (r, name) in first.arm.terms().iter().enumerate() {
+        let b = first.band(1, level, |e| e.theta[r]);
+        thetas.push(columns.add(
+            format!("{}_theta_{}", first.key(), &name[1..]),
+            format!("theta_{}", &name[1..]),
+            r,
+            b,
+        ));
     }
-    write_atomic(&stem.with_extension("csv"), bands_csv("episode", &xs, &csv_bands).as_bytes())?;
+    columns.write(stem)?;
     let acc_panel = accuracy_panel("(a) meta-accuracy", acc);
     figure(
         stem,
@@ -258,7 +285,7 @@ pub fn key(label: &str) -> String {
 /// Per arm: tail means of meta-accuracy, meta-loss and angles, and the final `Theta`.
 fn arm_table(ctx: &Ctx, groups: &[Trials<'_>]) -> String {
     let (level, t) = (ctx.args.level, tail_len(ctx.episodes));
-    let hidden = groups[0].runs[0][0].angles.len();
+    let hidden = groups[0].arm.hidden();
     let mut header = vec!["rule".to_string(), "meta-accuracy".into(), "meta-loss".into()];
     header.extend((1..=hidden).map(|l| format!("alpha_{l} (deg)")));
     header.push("diverged episodes".into());
@@ -301,28 +328,24 @@ fn final_theta(g: &Trials<'_>, r: usize) -> f64 {
 /// Fig. S5 and Table S1.
 fn penalties(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<dyn Error>> {
     let (w, level) = (ctx.args.window, ctx.args.level);
-    let xs = episodes(ctx.episodes);
+    let mut columns = Columns::new(ctx.episodes);
     let mut panels = Vec::new();
-    let mut csv_bands = Vec::new();
     let mut acc = Vec::new();
     for (i, g) in groups.iter().enumerate() {
         let mut thetas = Vec::new();
         for (k, name) in g.arm.terms().iter().enumerate() {
             let r: usize = name[1..].parse()?;
-            let b = band(&g.each(|e| e.theta[k]), 1, level);
-            let mut s = series(format!("theta_{r}"), r, &xs, &b);
+            let b = g.band(1, level, |e| e.theta[k]);
+            let mut s = columns.add(format!("{}_theta_{r}", g.key()), format!("theta_{r}"), r, b);
             s.dashed = r >= 7;
             thetas.push(s);
-            csv_bands.push((format!("{}_theta_{r}", key(g.label)), b));
         }
         let letter = ["a", "b", "c", "d"][i];
         panels.push(panel(&format!("({letter}) Theta, {}", g.label), "theta_r", thetas));
-        let a = band(&g.each(|e| e.accuracy), w, level);
-        acc.push(series(g.label, i, &xs, &a));
-        csv_bands.push((format!("{}_accuracy", key(g.label)), a));
+        acc.push(columns.add(format!("{}_accuracy", g.key()), g.label, i, g.band(w, level, |e| e.accuracy)));
     }
     panels.push(accuracy_panel("(e) meta-accuracy of F^pool", acc));
-    write_atomic(&stem.with_extension("csv"), bands_csv("episode", &xs, &csv_bands).as_bytes())?;
+    columns.write(stem)?;
     figure(stem, &panels, 2)?;
     let rows: Vec<Vec<String>> = (0..10)
         .map(|r| {
@@ -357,7 +380,7 @@ fn penalties(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Bo
 
 /// Fig. S7: p-value per episode of FA's meta-accuracies being lower than each rule's.
 fn mann_whitney(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<dyn Error>> {
-    let xs = episodes(ctx.episodes);
+    let xs = Columns::new(ctx.episodes).xs;
     // A diverged episode classifies nothing: it counts as accuracy 0.
     let accuracy = |e: &crate::trials::Episode| if e.accuracy.is_nan() { 0.0 } else { e.accuracy };
     let fa = groups[0].each(accuracy);
@@ -427,24 +450,20 @@ fn mann_whitney(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String,
 /// Table 1 / Fig. S3: F^eHebb on one layer of the 3-layer network.
 fn layers(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<dyn Error>> {
     let (w, level) = (ctx.args.window, ctx.args.level);
-    let xs = episodes(ctx.episodes);
-    let hidden = groups[0].runs[0][0].angles.len();
-    let mut panels: Vec<Panel> =
-        (1..=hidden).map(|l| panel(&format!("alignment angle alpha_{l}"), "angle (degrees)", Vec::new())).collect();
+    let mut columns = Columns::new(ctx.episodes);
+    let mut panels: Vec<Panel> = (1..=groups[0].arm.hidden())
+        .map(|l| panel(&format!("alignment angle alpha_{l}"), "angle (degrees)", Vec::new()))
+        .collect();
     let mut acc = Vec::new();
-    let mut csv_bands = Vec::new();
     for (i, g) in groups.iter().enumerate() {
         for (l, p) in panels.iter_mut().enumerate() {
-            let b = band(&g.each(|e| e.angles[l]), w, level);
-            p.series.push(series(g.label, i, &xs, &b));
-            csv_bands.push((format!("{}_angle_{}", key(g.label), l + 1), b));
+            let b = g.band(w, level, |e| e.angles[l]);
+            p.series.push(columns.add(format!("{}_angle_{}", g.key(), l + 1), g.label, i, b));
         }
-        let a = band(&g.each(|e| e.accuracy), w, level);
-        acc.push(series(g.label, i, &xs, &a));
-        csv_bands.push((format!("{}_accuracy", key(g.label)), a));
+        acc.push(columns.add(format!("{}_accuracy", g.key()), g.label, i, g.band(w, level, |e| e.accuracy)));
     }
     panels.push(accuracy_panel("meta-accuracy", acc));
-    write_atomic(&stem.with_extension("csv"), bands_csv("episode", &xs, &csv_bands).as_bytes())?;
+    columns.write(stem)?;
     figure(stem, &panels, 2)?;
     Ok(format!("Network 784-130-70-10.\n\n{}", arm_table(ctx, groups)))
 }

@@ -4,7 +4,6 @@
 
 use std::error::Error;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use metaplasticity::data::{OwnedDataset, Split};
 use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
@@ -142,12 +141,7 @@ fn curves(
     points.dedup();
     let jobs: Vec<(usize, u64)> =
         (0..ctx.trials as u64).flat_map(|s| (0..learners.len()).map(move |l| (l, s))).collect();
-    let bar = ProgressBar::new(jobs.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
-            .map_err(|e| e.to_string())?
-            .progress_chars("=> "),
-    );
+    let bar = crate::pool::progress(jobs.len() as u64, "{pos}/{len}");
     bar.set_message(format!("{name}: online curves ({} learners x {} seeds)", learners.len(), ctx.trials));
     let results = crate::pool::map(&jobs, ctx.jobs, |&(l, seed)| {
         let r = curve(&learners[l], seed, stream, &points);

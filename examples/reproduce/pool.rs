@@ -1,5 +1,7 @@
-//! A minimal work pool: `jobs` scoped threads take items in order.
+//! A minimal work pool: `jobs` scoped threads take items in order, and the
+//! progress bar that shows it.
 
+use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -20,4 +22,12 @@ pub fn map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Syn
         }
     });
     results.into_inner().unwrap_or_else(|p| p.into_inner()).into_iter().map(|r| r.expect("every item ran")).collect()
+}
+
+/// A bar of `len` steps drawn as `{elapsed} [bar] <counter> {msg}`, where
+/// `counter` is an indicatif template fragment such as `{pos}/{len}`.
+pub fn progress(len: u64, counter: &str) -> ProgressBar {
+    let template = format!("{{elapsed_precise}} [{{bar:30}}] {counter} {{msg}}");
+    let style = ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar());
+    ProgressBar::new(len).with_style(style.progress_chars("=> "))
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use metaplasticity::data::{OwnedDataset, Split};
 use metaplasticity::idx::Dataset;
 use metaplasticity::meta::{Config, OnDivergence, Penalty, Trainer};
@@ -46,6 +46,16 @@ pub enum Net {
     Five,
     /// 784-130-70-10.
     Three,
+}
+
+impl Net {
+    /// Hidden layers, `L - 1`: the number of alignment angles.
+    pub fn hidden(self) -> usize {
+        match self {
+            Net::Five => Five::DEPTH - 1,
+            Net::Three => Three::DEPTH - 1,
+        }
+    }
 }
 
 /// The plasticity rule (its feedback pathway is feedback alignment unless
@@ -178,6 +188,11 @@ impl Arm {
         (hash ^ (hash >> 32)) as u32
     }
 
+    /// Hidden layers of the arm's network.
+    pub fn hidden(&self) -> usize {
+        self.net.hidden()
+    }
+
     /// Names of the rule's terms, in `Theta` order.
     pub fn terms(&self) -> Vec<&'static str> {
         self.rule.build().0.entries().iter().map(|e| e.term.name()).collect()
@@ -258,12 +273,7 @@ pub fn run(
         return Ok(done);
     }
     let data = Datasets::for_arms(todo.iter().map(|(_, a, _)| a))?;
-    let bar = ProgressBar::new((todo.len() * episodes) as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {percent}% eta {eta} | {msg}")
-            .map_err(|e| e.to_string())?
-            .progress_chars("=> "),
-    );
+    let bar = crate::pool::progress((todo.len() * episodes) as u64, "{percent}% eta {eta} |");
     let stop = AtomicBool::new(false);
     let running: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let started = AtomicUsize::new(0);
@@ -338,7 +348,7 @@ fn trial_on<S: Shape>(
 /// losses, which the experiments do not use, are left empty).
 fn save(path: &Path, arm: &Arm, eps: &[Episode]) -> Result<(), String> {
     let terms = arm.terms();
-    let hidden = eps.first().map_or(0, |e| e.angles.len());
+    let hidden = arm.hidden();
     let mut text = csv_header(&terms, hidden);
     for (n, e) in eps.iter().enumerate() {
         let record = metaplasticity::meta::Record {
@@ -373,10 +383,7 @@ fn read_cached(path: &Path, arm: &Arm, episodes: usize) -> Result<Option<Vec<Epi
     if names != arm.terms() {
         return Err(bad(&format!("its terms {names:?} are not the rule's {:?}", arm.terms())).into());
     }
-    let hidden = match arm.net {
-        Net::Five => Five::DEPTH - 1,
-        Net::Three => Three::DEPTH - 1,
-    };
+    let hidden = arm.hidden();
     if angles.len() != hidden {
         return Err(bad(&format!("{} angle columns for {hidden} hidden layers", angles.len())).into());
     }
