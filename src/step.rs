@@ -85,7 +85,9 @@ where
 {
     net.check()?;
     let beta = net.beta();
-    let result = step_weights(net.weights_mut(), beta, pathway, rule, act, label);
+    let weights = net.weights_mut();
+    let result = activity(weights, beta, pathway, rule, act, label)
+        .and_then(|outcome| update(Weights::InPlace(weights), rule, act).map(|()| outcome));
     if let Err(Error::Diverged { .. }) = result {
         net.mark_unchecked();
     }
@@ -100,26 +102,6 @@ pub(crate) enum Weights<'a, T> {
     InPlace(&'a mut [T]),
     /// Read `from`, write the updated weights into `to` (no copy pass).
     Into { from: &'a [T], to: &'a mut [T] },
-}
-
-/// The step on a raw weight buffer (all layers, the network's layout).
-pub(crate) fn step_weights<T, S, P, A, const N: usize>(
-    weights: &mut [T],
-    beta: T,
-    pathway: &P,
-    rule: &Rule<'_, T, N>,
-    act: &mut Activity<T, S, A>,
-    label: usize,
-) -> Result<Outcome<T>, Error>
-where
-    T: Real,
-    S: Shape,
-    P: FeedbackPathway<T, S> + ?Sized,
-    A: Storage<T>,
-{
-    let outcome = activity(weights, beta, pathway, rule, act, label)?;
-    update(Weights::InPlace(weights), rule, act)?;
-    Ok(outcome)
 }
 
 /// Steps 1 and 2 of a step: the forward pass and the modulating signals

@@ -40,8 +40,7 @@ fn pool_rule<T: Real>() -> Rule<'static, T> {
 }
 
 /// Runs `step` and asserts it fails with `want` and leaves the weights
-/// bit-identical; then checks that the same network and activity still take
-/// a valid step.
+/// bit-identical.
 fn expect_error<T: Real, S: Shape, P: FeedbackPathway<T, S>>(
     net: &mut Net<T, S>,
     pathway: &P,
@@ -55,7 +54,6 @@ fn expect_error<T: Real, S: Shape, P: FeedbackPathway<T, S>>(
     let got = step(net, pathway, rule, &mut act, x, label);
     assert_eq!(got, Err(want));
     assert_eq!(bits(net.as_slice()), before, "weights changed by a failed step ({want})");
-    assert!(!want.to_string().is_empty());
 }
 
 fn label_out_of_range<T: Real>() {
@@ -465,10 +463,14 @@ fn nan_weight_under_a_zero_input_is_reported() {
         let before = bits(net.as_slice());
         let mut act = Activity::<f64, Net3, _>::zeros();
         let r = step(&mut net, &fa, rule, &mut act, &x, label);
-        assert!(matches!(r, Err(Error::NonFiniteWeights { .. } | Error::NonFiniteSignal { .. })), "{what}: {r:?}");
+        assert_eq!(r, Err(Error::NonFiniteWeights { what: BufferKind::Weights }), "{what}");
         assert_eq!(bits(net.as_slice()), before, "{what}: weights modified");
         // A forward pass reports it too.
-        assert!(matches!(net.forward(&x, &mut act), Err(Error::NonFiniteWeights { .. })), "{what}");
+        assert_eq!(
+            net.forward(&x, &mut act).err(),
+            Some(Error::NonFiniteWeights { what: BufferKind::Weights }),
+            "{what}"
+        );
     }
     // After a divergence, the next step refuses the non-finite weights.
     let mut net = net0.clone();
@@ -477,7 +479,7 @@ fn nan_weight_under_a_zero_input_is_reported() {
     let xl: Vec<f64> = x.iter().map(|&v| v + 2.0).collect();
     assert_eq!(step(&mut net, &fa, &huge, &mut act, &xl, label), Err(Error::Diverged { layer: 1 }));
     let r = step(&mut net, &fa, &Rule::<f64>::fa(), &mut act, &x, label);
-    assert!(matches!(r, Err(Error::NonFiniteWeights { .. })), "after divergence: {r:?}");
+    assert_eq!(r, Err(Error::NonFiniteWeights { what: BufferKind::Weights }), "after divergence");
     // Re-initialising clears it.
     net.init(&mut common::rng(1), Init::XavierUniform);
     assert!(step(&mut net, &fa, &Rule::<f64>::fa(), &mut act, &x, label).is_ok());

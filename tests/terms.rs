@@ -22,7 +22,8 @@
 //!   worst-case rounding bound of the step is about `2 n + 5 <= 23` eps
 //!   along any entry (two dot products of length `n <= 9` for the scalars of
 //!   `F^6`, `F^7`, then the coefficient and the column update), so `32 eps`
-//!   is a rigorous budget, not a fitted one. Measured: below `2 eps`.
+//!   is a rigorous budget, not a fitted one. Measured: below `2 eps`
+//!   (`measured_update_errors` fails above `4 eps`).
 //! * signals, per layer: `|activity - naive| <= 1000 eps max|naive|`.
 //!
 //! A guard makes sure the checks are not vacuous: the largest update entry is
@@ -370,7 +371,10 @@ fn check_rule<T: Real, S: Shape>(st: &Setup<T, S>, entries: &[(Term, f64, LayerS
     let mut act = Activity::<T, S, _>::zeros();
     let outcome = step(&mut net, &st.fa, &rule, &mut act, &st.x, st.label)
         .map_err(|e| TestCaseError::fail(format!("step failed: {e}")))?;
-    prop_assert_eq!(outcome.prediction, act.prediction());
+    // The prediction is the first largest output probability.
+    let y_out = act.y(S::DEPTH);
+    let argmax = (1..y_out.len()).fold(0, |best, k| if y_out[k] > y_out[best] { k } else { best });
+    prop_assert_eq!(outcome.prediction, argmax);
     let with_e0 = rule.needs(1).pre_error;
     check_activity(st, &act, with_e0)?;
 
@@ -532,5 +536,7 @@ fn measured_update_errors() {
     eprintln!(
         "largest update error: f64 {f64_worst:.2} eps, f32 {f32_worst:.2} eps (budget {UPDATE_EPS} eps, units of eps (|W| + M))"
     );
-    assert!(f64_worst <= UPDATE_EPS && f32_worst <= UPDATE_EPS);
+    // The per-entry checks already hold every error within the budget; this
+    // pins the measured level, so a regression to a sloppier step shows.
+    assert!(f64_worst <= 4.0 && f32_worst <= 4.0, "measured update errors above 4 eps");
 }

@@ -73,7 +73,7 @@ fn backprop_has_zero_alignment_angles() {
         assert!(a.abs() < 1e-4, "angle {a} under backprop");
     }
     let (fa, _) = run(Rule::fa(), config(), 2);
-    assert!(fa[1].angles.iter().all(|a| *a > 1.0), "random feedback is not aligned: {:?}", fa[1].angles);
+    assert!(fa[1].angles.iter().all(|a| *a > 45.0), "random feedback is not aligned: {:?}", fa[1].angles);
 }
 
 #[test]

@@ -201,22 +201,22 @@ impl Args {
 
     /// The rule with its initial Theta, and its pathway.
     pub fn rule<T: Real>(&self) -> Result<(Rule<'static, T>, PathwayKind), Box<dyn Error>> {
-        let pool = terms::pool::<T>();
-        let (list, mut kind): (Vec<usize>, _) = match self.rule.as_str() {
-            "fa" => (vec![0], PathwayKind::Alignment),
-            "bp" => (vec![0], PathwayKind::Backprop),
-            "dfa" => (vec![0], PathwayKind::Direct),
-            "ehebb" => (vec![0, 2], PathwayKind::Alignment),
-            "oja" => (vec![0, 9], PathwayKind::Alignment),
-            "bio" => (vec![0, 2, 9], PathwayKind::Alignment),
-            "pool" => ((0..10).collect(), PathwayKind::Alignment),
+        let (mut rule, mut kind) = match self.rule.as_str() {
+            "fa" => (Rule::fa(), PathwayKind::Alignment),
+            "bp" => (Rule::fa(), PathwayKind::Backprop),
+            "dfa" => (Rule::fa(), PathwayKind::Direct),
+            "ehebb" => (Rule::ehebb(), PathwayKind::Alignment),
+            "oja" => (Rule::oja(), PathwayKind::Alignment),
+            "bio" => (Rule::bio(), PathwayKind::Alignment),
+            "pool" => (Rule::pool(), PathwayKind::Alignment),
             other => {
-                let list = other
+                let pool = terms::pool::<T>();
+                let chosen = other
                     .split(',')
-                    .map(|t| t.trim().parse::<usize>().ok().filter(|&r| r < 10))
-                    .collect::<Option<Vec<_>>>()
+                    .map(|t| t.trim().parse::<usize>().ok().and_then(|r| pool.get(r).copied()))
+                    .collect::<Option<Vec<&'static dyn PlasticityTerm<T>>>>()
                     .ok_or_else(|| format!("--rule {other:?}: expected fa, bp, dfa, ehebb, oja, bio, pool or term numbers 0-9 like 0,2,9"))?;
-                (list, PathwayKind::Alignment)
+                (Rule::from_terms(&chosen)?, PathwayKind::Alignment)
             }
         };
         if let Some(f) = self.feedback {
@@ -226,8 +226,6 @@ impl Args {
                 Feedback::Dfa => PathwayKind::Direct,
             };
         }
-        let chosen: Vec<&'static dyn PlasticityTerm<T>> = list.iter().map(|&r| pool[r]).collect();
-        let mut rule = Rule::from_terms(&chosen)?;
         if let Some(theta) = &self.theta {
             let theta: Vec<T> = theta.iter().map(|&t| T::of(t)).collect();
             rule.set_thetas(&theta).map_err(|e| format!("--theta: {e}"))?;

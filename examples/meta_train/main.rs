@@ -23,7 +23,6 @@ use std::time::Instant;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use metaplasticity::data::OwnedDataset;
 use metaplasticity::idx::Dataset;
 use metaplasticity::meta::{Config, MetaGradient, Record, Trainer};
 use metaplasticity::report::{csv_header, csv_row, write_atomic};
@@ -58,10 +57,10 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         .into());
     }
     match data.classes() {
-        10 => train::<Paper<10>>(&args, &data, &owned),
-        26 => train::<Paper<26>>(&args, &data, &owned),
-        47 => train::<Paper<47>>(&args, &data, &owned),
-        62 => train::<Paper<62>>(&args, &data, &owned),
+        10 => train::<Paper<10>>(&args, &data),
+        26 => train::<Paper<26>>(&args, &data),
+        47 => train::<Paper<47>>(&args, &data),
+        62 => train::<Paper<62>>(&args, &data),
         n => {
             Err(format!("{n} classes: supported class counts are 10 (MNIST, Fashion-MNIST), 26, 47 and 62 (EMNIST)")
                 .into())
@@ -69,7 +68,7 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
     }
 }
 
-fn train<S: Shape>(args: &Args, data: &Dataset<'_>, _owned: &OwnedDataset) -> Result<(), Box<dyn Error>> {
+fn train<S: Shape>(args: &Args, data: &Dataset<'_>) -> Result<(), Box<dyn Error>> {
     let (rule, pathway) = args.rule::<f32>()?;
     let names: Vec<&str> = rule.entries().iter().map(|e| e.term.name()).collect();
     let config = Config { pathway, ..args.config(rule.len())? };

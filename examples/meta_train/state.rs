@@ -84,6 +84,7 @@ impl RunState {
         let same = a.data == args.data
             && a.images == args.images
             && a.labels == args.labels
+            && a.transposed == args.transposed
             && a.rule == args.rule
             && a.feedback == args.feedback
             && a.classes == args.classes

@@ -291,9 +291,8 @@ pub fn run(
             r.push(key.clone());
             bar.set_message(show(&r));
         }
-        let result = trial(arm, *seed, episodes, &data, &bar)
-            .and_then(|eps| save(&path_of(&dir, key), arm, &eps).map(|()| eps))
-            .map_err(|e| format!("trial {key}: {e}"));
+        let result =
+            trial(arm, *seed, episodes, &data, &path_of(&dir, key), &bar).map_err(|e| format!("trial {key}: {e}"));
         if result.is_err() {
             stop.store(true, Ordering::Relaxed);
         }
@@ -313,12 +312,20 @@ fn path_of(dir: &Path, key: &str) -> PathBuf {
     dir.join(format!("{key}.csv"))
 }
 
-/// Runs one trial: `episodes` meta-training episodes of `arm` with `seed`.
-fn trial(arm: &Arm, seed: u64, episodes: usize, data: &Datasets, bar: &ProgressBar) -> Result<Vec<Episode>, String> {
+/// Runs one trial, `episodes` meta-training episodes of `arm` with `seed`,
+/// and writes its records to `path` (the columns of `csv_header`).
+fn trial(
+    arm: &Arm,
+    seed: u64,
+    episodes: usize,
+    data: &Datasets,
+    path: &Path,
+    bar: &ProgressBar,
+) -> Result<Vec<Episode>, String> {
     let data = data.get(arm.data);
     match arm.net {
-        Net::Five => trial_on::<Five>(arm, seed, episodes, &data, bar),
-        Net::Three => trial_on::<Three>(arm, seed, episodes, &data, bar),
+        Net::Five => trial_on::<Five>(arm, seed, episodes, &data, path, bar),
+        Net::Three => trial_on::<Three>(arm, seed, episodes, &data, path, bar),
     }
 }
 
@@ -327,44 +334,21 @@ fn trial_on<S: Shape>(
     seed: u64,
     episodes: usize,
     data: &Dataset<'_>,
+    path: &Path,
     bar: &ProgressBar,
 ) -> Result<Vec<Episode>, String> {
     let mut trainer = Trainer::<f32, S>::new(arm.rule.build().0, data, arm.config(seed)).map_err(|e| e.to_string())?;
+    let (terms, hidden) = (arm.terms(), arm.hidden());
+    let mut text = csv_header(&terms, hidden);
     let mut out = Vec::with_capacity(episodes);
     for _ in 0..episodes {
         let r = trainer.episode(data).map_err(|e| e.to_string())?;
-        out.push(Episode {
-            accuracy: r.accuracy,
-            meta_loss: r.meta_loss,
-            angles: if r.ok { r.angles } else { vec![f64::NAN; S::DEPTH - 1] },
-            theta: r.theta,
-        });
+        text.push_str(&csv_row(&r, terms.len(), hidden));
+        out.push(Episode { accuracy: r.accuracy, meta_loss: r.meta_loss, angles: r.angles, theta: r.theta });
         bar.inc(1);
     }
+    write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())?;
     Ok(out)
-}
-
-/// Writes a trial in the columns of `csv_header` (gradients and the online
-/// losses, which the experiments do not use, are left empty).
-fn save(path: &Path, arm: &Arm, eps: &[Episode]) -> Result<(), String> {
-    let terms = arm.terms();
-    let hidden = arm.hidden();
-    let mut text = csv_header(&terms, hidden);
-    for (n, e) in eps.iter().enumerate() {
-        let record = metaplasticity::meta::Record {
-            episode: n,
-            ok: !e.accuracy.is_nan(),
-            meta_loss: e.meta_loss,
-            query_loss: f64::NAN,
-            accuracy: e.accuracy,
-            train_loss: f64::NAN,
-            theta: e.theta.clone(),
-            gradient: Vec::new(),
-            angles: e.angles.clone(),
-        };
-        text.push_str(&csv_row(&record, terms.len(), hidden));
-    }
-    write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())
 }
 
 /// The first `episodes` episodes of a cached trial, or `None` if there is no

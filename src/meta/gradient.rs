@@ -22,7 +22,7 @@ use crate::network::zeroed_box;
 use crate::online::load;
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;
-use crate::step::{Weights, activity, update};
+use crate::step::{Weights, step_loaded, update};
 use crate::{Activity, Error, Network, Real, Shape, Storage};
 
 /// What an episode measured.
@@ -167,8 +167,8 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             }
             let act = &mut self.acts[t];
             let label = load(act, data, i).map_err(fail(t))?;
-            let out = activity(net.as_slice(), beta, pathway, rule, act, label).map_err(fail(t))?;
-            update(Weights::InPlace(net.weights_mut()), rule, act).map_err(fail(t))?;
+            // The online step itself, so a diverged update marks `net` unchecked.
+            let out = step_loaded(net, pathway, rule, act, label).map_err(fail(t))?;
             train_loss += out.loss.to_f64();
         }
         // The query loss and its gradient at the adapted weights.
@@ -178,8 +178,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         let (mut query_loss, mut hits) = (0.0, 0);
         for (k, &i) in task.query.iter().enumerate() {
             let qfail = |error| EpisodeError::Query { sample: k, error };
-            data.write_image(i, self.act.input_mut()).map_err(|e| qfail(e.into()))?;
-            let label = data.label(i).map_or(usize::MAX, usize::from);
+            let label = load(&mut self.act, data, i).map_err(qfail)?;
             if net.forward_label(&mut self.act, label).map_err(qfail)? == label {
                 hits += 1;
             }

@@ -18,6 +18,7 @@ use crate::init::Init;
 use crate::meta::gradient::EpisodeError;
 use crate::meta::task::TaskError;
 use crate::meta::{Adam, ClassIndex, MetaGradient, Penalty, TaskSpec};
+use crate::online::load;
 use crate::pathway::{AnyPathway, PathwayKind};
 use crate::rule::Rule;
 use crate::{Activity, Backprop, Error, FeedbackPathway, Network, Real, Shape};
@@ -76,7 +77,8 @@ impl Default for Config {
 pub struct Record {
     /// Episode number, from 0.
     pub episode: usize,
-    /// `false` if the episode diverged and was skipped (other fields NaN/empty).
+    /// `false` if the episode diverged and was skipped (losses, accuracy and
+    /// angles NaN, gradient empty).
     pub ok: bool,
     /// Meta-loss (query cross-entropy plus penalty).
     pub meta_loss: f64,
@@ -234,7 +236,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
                             train_loss: f64::NAN,
                             theta,
                             gradient: Vec::new(),
-                            angles: Vec::new(),
+                            angles: alloc::vec![f64::NAN; S::DEPTH - 1],
                         })
                     }
                 };
@@ -280,19 +282,18 @@ where
     let mut rule_mean: Vec<Vec<f64>> = (1..=hidden).map(|l| alloc::vec![0.0; width(l)]).collect();
     let mut bp_mean = rule_mean.clone();
     for &i in query {
-        let ok = data.write_image(i, act.input_mut()).is_ok()
-            && data.label(i).is_some_and(|c| net.forward_label(act, usize::from(c)).is_ok());
-        if !ok {
+        let mut both = || -> Result<(), Error> {
+            let label = load(act, data, i)?;
+            net.forward_label(act, label)?;
+            net.signals(pathway, act, false)?;
+            accumulate(&mut rule_mean, act);
+            net.signals(&Backprop, act, false)?;
+            accumulate(&mut bp_mean, act);
+            Ok(())
+        };
+        if both().is_err() {
             return alloc::vec![f64::NAN; hidden];
         }
-        if net.signals(pathway, act, false).is_err() {
-            return alloc::vec![f64::NAN; hidden];
-        }
-        accumulate(&mut rule_mean, act);
-        if net.signals(&Backprop, act, false).is_err() {
-            return alloc::vec![f64::NAN; hidden];
-        }
-        accumulate(&mut bp_mean, act);
     }
     rule_mean.iter().zip(&bp_mean).map(|(a, b)| angle(a, b)).collect()
 }
