@@ -1,11 +1,13 @@
 //! End-to-end check of the `reproduce` example: every experiment in its
 //! `--quick` form runs, and its files are well formed (CSV of consistent
 //! shape with finite numbers, SVG, PNG, Markdown); `fig-s2 --quick` shows
-//! F^bio ahead of FA; a rerun with the same seeds gives identical trials.
+//! F^bio ahead of FA, `fig-4 --quick` the robust F^pool ahead of FA, and
+//! the robust pool arms of `fig-s5 --quick` never diverge; a rerun with the
+//! same seeds gives identical trials.
 //!
 //! The example is built by `cargo test` alongside this test (same profile).
-//! fig-s4 needs Fashion-MNIST (`apt-get install -y dataset-fashion-mnist`)
-//! and is skipped, with a note, where it is missing.
+//! fig-s4 needs Fashion-MNIST for its online part (`apt-get install -y
+//! dataset-fashion-mnist`) and is skipped, with a note, where it is missing.
 #![cfg(feature = "std")]
 
 use std::path::{Path, PathBuf};
@@ -105,12 +107,12 @@ fn every_experiment_runs_quick_and_writes_well_formed_files() {
         run(&["all", "--quick"], &out);
     } else {
         eprintln!("note: Fashion-MNIST is not installed; fig-s4 is skipped (apt-get install -y dataset-fashion-mnist)");
-        for e in ["fig-s2", "fig-s7", "fig-s5", "fig-s6", "table-1", "fig-s1", "note-4"] {
+        for e in ["fig-4", "fig-s2", "fig-s7", "fig-s5", "fig-s6", "table-1", "fig-s1", "note-4"] {
             run(&[e, "--quick"], &out);
         }
     }
     let episodes = 60;
-    for name in ["fig-s2", "fig-s5", "fig-s6", "fig-s7", "table-1"] {
+    for name in ["fig-4", "fig-s2", "fig-s5", "fig-s6", "fig-s7", "table-1"] {
         let dir = out.join(name);
         files(&dir, name, episodes);
         markdown(&dir, name);
@@ -121,6 +123,30 @@ fn every_experiment_runs_quick_and_writes_well_formed_files() {
     let fa = column(&h, &rows, "fa_accuracy_mean")[episodes - 1];
     // Deterministic (fixed seeds): a tripwire for any change that breaks meta-learning.
     assert!(bio > fa + 0.05, "fig-s2 --quick: F^bio {bio:.3} is not ahead of FA {fa:.3}");
+    // fig-4: the robust F^pool with L1 ahead of FA.
+    let (h, rows) = files(&out.join("fig-4"), "fig-4", episodes);
+    let pool = column(&h, &rows, "fpool_l1_robust_accuracy_mean")[episodes - 1];
+    let fa = column(&h, &rows, "fa_accuracy_mean")[episodes - 1];
+    assert!(pool > fa + 0.05, "fig-4 --quick: F^pool {pool:.3} is not ahead of FA {fa:.3}");
+    assert_eq!(h.iter().filter(|c| c.starts_with("fpool_l1_robust_theta_") && c.ends_with("_mean")).count(), 10);
+    // fig-s5: no robust pool trial diverged; each arm has its Theta in the table.
+    let robust: Vec<PathBuf> = std::fs::read_dir(out.join("trials"))
+        .expect("trials folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("mnist-5l-pool-robust-")))
+        .collect();
+    assert!(robust.len() >= 4 * 3, "robust pool trials: {robust:?}");
+    for path in &robust {
+        let text = std::fs::read_to_string(path).expect("trial");
+        let ok = text.lines().next().and_then(|h| h.split(',').position(|c| c == "ok")).expect("ok column");
+        let oks: Vec<&str> = text.lines().skip(1).filter_map(|l| l.split(',').nth(ok)).collect();
+        assert_eq!(oks.len(), episodes, "{}", path.display());
+        assert!(oks.iter().all(|&v| v == "true"), "{} has diverged episodes", path.display());
+    }
+    let md = markdown(&out.join("fig-s5"), "fig-s5");
+    for arm in ["paper Adam, L1", "robust, L1", "robust, L1, F^3 not trained", "paper Theta (L1), frozen"] {
+        assert!(md.contains(arm), "fig-s5.md has no row for {arm}");
+    }
     // fig-s7: p-values are probabilities.
     let (h, rows) = files(&out.join("fig-s7"), "fig-s7", episodes);
     for name in h.iter().skip(1) {
@@ -179,6 +205,8 @@ fn help_names_every_experiment_and_option() {
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
     for word in [
+        "fig-4",
+        "lambda-sweep",
         "fig-s1",
         "fig-s2",
         "table-1",
@@ -194,6 +222,9 @@ fn help_names_every_experiment_and_option() {
         "--jobs",
         "--out",
         "--bio-theta",
+        "--oja-theta",
+        "--oja-meta-data",
+        "--lambda",
     ] {
         assert!(help.contains(word), "--help does not mention {word}");
     }
@@ -202,7 +233,13 @@ fn help_names_every_experiment_and_option() {
 #[test]
 fn bad_options_are_refused_with_a_message() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reproduce-bad");
-    for args in [&["fig-s2", "--trials", "0"][..], &["fig-s2", "--level", "1.5"], &["fig-s9"]] {
+    for args in [
+        &["fig-s2", "--trials", "0"][..],
+        &["fig-s2", "--level", "1.5"],
+        &["fig-s9"],
+        &["fig-4", "--lambda", "-1"],
+        &["fig-s4", "--oja-theta", "0.01"],
+    ] {
         let output = Command::new(binary()).args(args).arg("--out").arg(&dir).output().expect("start reproduce");
         assert!(!output.status.success(), "{args:?} accepted");
         assert!(!String::from_utf8_lossy(&output.stderr).trim().is_empty(), "{args:?}: no message");

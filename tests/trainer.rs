@@ -46,11 +46,10 @@ fn resumed_run_equals_uninterrupted_run() {
     let (full, theta_full) = run(Rule::pool(), config(), 6);
     let mut first = Trainer::<f64, Tiny>::new(Rule::pool(), &data, config()).unwrap();
     let mut records: Vec<Record> = (0..3).map(|_| first.episode(&data).unwrap()).collect();
-    let (next, theta, adam) = first.state();
-    let (theta, adam) = (theta.to_vec(), adam.clone());
+    let state = first.state().clone();
     drop(first);
     let mut second = Trainer::<f64, Tiny>::new(Rule::pool(), &data, config()).unwrap();
-    second.resume(next, theta, adam).unwrap();
+    second.resume(state).unwrap();
     records.extend((0..3).map(|_| second.episode(&data).unwrap()));
     assert_eq!(records, full);
     assert_eq!(second.theta(), &theta_full[..]);
@@ -89,13 +88,13 @@ fn divergence_stops_or_skips_and_keeps_theta() {
         other => panic!("expected divergence at episode 0, got {other:?}"),
     }
     assert_eq!(stop.theta(), &[f64::from(1e30f32)]);
-    assert_eq!(stop.state().0, 0, "the failed episode is not counted");
+    assert_eq!(stop.state().episode, 0, "the failed episode is not counted");
     let mut skip =
         Trainer::<f32, Tiny>::new(rule, &data, Config { on_divergence: OnDivergence::Skip, ..config() }).unwrap();
     let r = skip.episode(&data).unwrap();
     assert!(!r.ok && r.accuracy.is_nan());
     assert_eq!(skip.theta(), &[f64::from(1e30f32)]);
-    assert_eq!(skip.state().0, 1);
+    assert_eq!(skip.state().episode, 1);
 }
 
 #[test]

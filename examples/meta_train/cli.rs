@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 use metaplasticity::data::{OwnedDataset, Split};
 use metaplasticity::idx::Orientation;
-use metaplasticity::meta::{Config, OnDivergence, Penalty, Sampling, TaskSpec};
+use metaplasticity::meta::{BackOff, Config, L1Form, OnDivergence, Optimizer, Penalty, Sampling, StepScale, TaskSpec};
 use metaplasticity::term::PlasticityTerm;
 use metaplasticity::{Init, PathwayKind, Real, Rule, terms};
 use serde::{Deserialize, Serialize};
@@ -88,9 +88,48 @@ pub struct Args {
     #[arg(long, default_value_t = 16)]
     pub checkpoint_interval: usize,
     /// What to do if an episode diverges (non-finite weights or gradient):
-    /// stop, or skip the episode and keep Theta.
-    #[arg(long, value_enum, default_value_t = DivergenceChoice::Stop)]
-    pub on_divergence: DivergenceChoice,
+    /// stop; skip the episode and keep Theta; or back-off: undo the step that
+    /// led there, retry it smaller (--backoff-shrink, --backoff-tries) and
+    /// rerun the episode. [default: stop, --robust: back-off]
+    #[arg(long, value_enum)]
+    pub on_divergence: Option<DivergenceChoice>,
+    /// The robust meta-optimiser for pools whose terms differ in size by
+    /// orders of magnitude (such as --rule pool): --optimizer normalized,
+    /// --step-scale measured, --l1 proximal and --on-divergence back-off,
+    /// unless given otherwise.
+    /// Without it, plain Adam as in the paper.
+    #[arg(long)]
+    #[serde(default)]
+    pub robust: bool,
+    /// Step size of each coefficient relative to --lr: uniform (the paper:
+    /// every theta moves at Adam's rate), measured (each term's size
+    /// relative to the first term's is measured on episode 0 and terms
+    /// larger than it are slowed to its rate), or one positive factor per
+    /// term such as 1,0.2,0.05. [default: uniform, --robust: measured]
+    #[arg(long)]
+    #[serde(default)]
+    pub step_scale: Option<String>,
+    /// How an L1 penalty is applied: subgradient (added to the
+    /// meta-gradient, the paper) or proximal (soft-thresholding after each
+    /// Adam step, so unneeded coefficients become exactly zero).
+    /// [default: subgradient, --robust: proximal]
+    #[arg(long, value_enum)]
+    #[serde(default)]
+    pub l1: Option<L1Choice>,
+    /// The update rule: adam (the paper) or normalized (momentum on the
+    /// gradient scaled to unit length: coefficients with tiny gradients move
+    /// little, no step exceeds --lr). [default: adam, --robust: normalized]
+    #[arg(long, value_enum)]
+    #[serde(default)]
+    pub optimizer: Option<OptimizerChoice>,
+    /// Back-off: factor on the learning rate at each retry, between 0 and 1.
+    #[arg(long, default_value_t = 0.5)]
+    #[serde(default = "default_shrink")]
+    pub backoff_shrink: f64,
+    /// Back-off: retries of a diverged episode before it is skipped.
+    #[arg(long, default_value_t = 4)]
+    #[serde(default = "default_tries")]
+    pub backoff_tries: usize,
     /// Output folder for episodes.csv, baseline.csv and summary.json.
     #[arg(long, default_value = "out/meta_train")]
     pub out: PathBuf,
@@ -107,9 +146,19 @@ pub struct Args {
     pub no_baseline: bool,
 }
 
+fn default_shrink() -> f64 {
+    0.5
+}
+
+fn default_tries() -> usize {
+    4
+}
+
 const AFTER_HELP: &str = "Examples:
   meta_train                                   F^bio on the shipped MNIST digits, 600 episodes
-  meta_train --rule pool --penalty l1 --lambda 1e-3
+  meta_train --rule pool --robust --penalty l1 --lambda 1e-2
+                                               discovery: all ten terms, L1 picks the few that matter
+  meta_train --rule pool --penalty l1 --lambda 1e-3   the paper's plain Adam (collapses, see docs)
   meta_train --data fashion --rule oja
   meta_train --data idx --images emnist-balanced-train-images-idx3-ubyte.gz \\
              --labels emnist-balanced-train-labels-idx1-ubyte.gz --transposed";
@@ -172,6 +221,26 @@ pub enum DivergenceChoice {
     Stop,
     /// Skip the episode.
     Skip,
+    /// Undo the last step, retry it smaller.
+    BackOff,
+}
+
+/// The meta-optimiser's update rule.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OptimizerChoice {
+    /// Adam.
+    Adam,
+    /// Normalised momentum.
+    Normalized,
+}
+
+/// The form of the L1 penalty.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum L1Choice {
+    /// Subgradient in the meta-gradient.
+    Subgradient,
+    /// Proximal step (exact zeros).
+    Proximal,
 }
 
 /// A short name of a pathway.
@@ -265,10 +334,60 @@ impl Args {
             interval: self.checkpoint_interval,
             seed: self.seed,
             trainable: (0..terms).map(|r| !self.freeze.contains(&r)).collect(),
-            on_divergence: match self.on_divergence {
+            on_divergence: match self.on_divergence.unwrap_or(if self.robust {
+                DivergenceChoice::BackOff
+            } else {
+                DivergenceChoice::Stop
+            }) {
                 DivergenceChoice::Stop => OnDivergence::Stop,
                 DivergenceChoice::Skip => OnDivergence::Skip,
+                DivergenceChoice::BackOff => {
+                    if !(self.backoff_shrink > 0.0 && self.backoff_shrink < 1.0) || self.backoff_tries == 0 {
+                        return Err(format!(
+                            "--backoff-shrink {} --backoff-tries {}: the factor must lie between 0 and 1 \
+                             and at least one retry is needed",
+                            self.backoff_shrink, self.backoff_tries
+                        )
+                        .into());
+                    }
+                    OnDivergence::BackOff(BackOff { shrink: self.backoff_shrink, tries: self.backoff_tries })
+                }
             },
+            step_scale: self.step_scale(terms)?,
+            l1: match self.l1.unwrap_or(if self.robust { L1Choice::Proximal } else { L1Choice::Subgradient }) {
+                L1Choice::Subgradient => L1Form::Subgradient,
+                L1Choice::Proximal => L1Form::Proximal,
+            },
+            optimizer: match self.optimizer.unwrap_or(if self.robust {
+                OptimizerChoice::Normalized
+            } else {
+                OptimizerChoice::Adam
+            }) {
+                OptimizerChoice::Adam => Optimizer::Adam,
+                OptimizerChoice::Normalized => Optimizer::Normalized,
+            },
+        })
+    }
+
+    /// The per-term step sizes of --step-scale.
+    fn step_scale(&self, terms: usize) -> Result<StepScale, Box<dyn Error>> {
+        let given = self.step_scale.as_deref().unwrap_or(if self.robust { "measured" } else { "uniform" });
+        Ok(match given {
+            "uniform" => StepScale::Uniform,
+            "measured" => StepScale::Measured,
+            list => {
+                let rates: Option<Vec<f64>> = list.split(',').map(|v| v.trim().parse::<f64>().ok()).collect();
+                match rates {
+                    Some(r) if r.len() == terms && r.iter().all(|v| v.is_finite() && *v > 0.0) => StepScale::Given(r),
+                    _ => {
+                        return Err(format!(
+                            "--step-scale {list:?}: expected uniform, measured or {terms} positive numbers \
+                             separated by commas"
+                        )
+                        .into());
+                    }
+                }
+            }
         })
     }
 }

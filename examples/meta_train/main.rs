@@ -76,7 +76,13 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>) -> Result<(), Box<dyn Error>
     let mut baseline = if args.no_baseline {
         None
     } else {
-        let mut cfg = Config { pathway: PathwayKind::Alignment, trainable: Vec::new(), ..config.clone() };
+        // The baseline is F^0 with feedback alignment under the paper's plain Adam.
+        let mut cfg = Config {
+            pathway: PathwayKind::Alignment,
+            trainable: Vec::new(),
+            step_scale: metaplasticity::meta::StepScale::Uniform,
+            ..config.clone()
+        };
         cfg.penalty = metaplasticity::meta::Penalty::None;
         Some(Trainer::<f32, S>::new(Rule::fa(), data, cfg)?)
     };
@@ -98,11 +104,9 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>) -> Result<(), Box<dyn Error>
     if args.resume {
         let state = RunState::load(&paths.summary)?;
         state.check_compatible(args, &names)?;
-        let (theta, adam) = state.rule.parts();
-        trainer.resume(state.next_episode, theta, adam)?;
+        trainer.resume(state.rule.state(state.next_episode))?;
         if let (Some(b), Some(bs)) = (baseline.as_mut(), state.baseline.as_ref()) {
-            let (theta, adam) = bs.parts();
-            b.resume(state.next_episode, theta, adam)?;
+            b.resume(bs.state(state.next_episode))?;
         } else if baseline.is_some() {
             return Err("the saved run has no baseline; resume with --no-baseline".into());
         }
@@ -113,7 +117,7 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>) -> Result<(), Box<dyn Error>
         base_history = state.baseline_recent.clone();
         eprintln!("resuming at episode {} of {}", state.next_episode, args.episodes);
     }
-    let start = trainer.state().0;
+    let start = trainer.state().episode;
     let steps = args.classes * args.train;
     let bytes = MetaGradient::<f32, S>::memory_bytes(steps, args.checkpoint_interval);
     eprintln!(
@@ -129,6 +133,10 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>) -> Result<(), Box<dyn Error>
         bytes as f64 / 1e6,
         args.checkpoint_interval,
     );
+    if !trainer.rates().is_empty() {
+        let rates: Vec<String> = names.iter().zip(trainer.rates()).map(|(n, r)| format!("{n} {r:.3}")).collect();
+        eprintln!("step size per coefficient, in units of --lr: {}", rates.join(", "));
+    }
     let bar = ProgressBar::new(args.episodes as u64).with_position(start as u64);
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} episodes, eta {eta} | {msg}")
@@ -159,7 +167,7 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>) -> Result<(), Box<dyn Error>
         let state = RunState {
             args: args.clone(),
             terms: names.iter().map(|s| s.to_string()).collect(),
-            next_episode: trainer.state().0,
+            next_episode: trainer.state().episode,
             rule: TrainerState::of(&trainer),
             baseline: baseline.as_ref().map(TrainerState::of),
             recent: history.clone(),

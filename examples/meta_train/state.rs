@@ -3,45 +3,99 @@
 use std::error::Error;
 use std::path::Path;
 
-use metaplasticity::meta::{Adam, Record, Trainer};
+use metaplasticity::meta::{Adam, Record, State, Trainer, Undo};
 use metaplasticity::{Real, Shape};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::Args;
+
+/// Adam's state.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct AdamState {
+    /// Step count.
+    pub adam_t: u64,
+    /// First moments.
+    pub adam_m: Vec<f64>,
+    /// Second moments.
+    pub adam_v: Vec<f64>,
+    /// Learning rate.
+    pub lr: f64,
+}
+
+impl AdamState {
+    fn of(adam: &Adam) -> Self {
+        AdamState { adam_t: adam.t, adam_m: adam.m.clone(), adam_v: adam.v.clone(), lr: adam.lr }
+    }
+
+    fn adam(&self) -> Adam {
+        let mut adam = Adam::new(self.adam_m.len(), self.lr);
+        adam.t = self.adam_t;
+        adam.m = self.adam_m.clone();
+        adam.v = self.adam_v.clone();
+        adam
+    }
+}
+
+/// The step the back-off would undo.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct UndoState {
+    /// Theta before the step.
+    pub theta: Vec<f64>,
+    /// Adam before the step.
+    #[serde(flatten)]
+    pub adam: AdamState,
+    /// The step's gradient.
+    pub gradient: Vec<f64>,
+}
 
 /// One trainer's coefficients and optimiser state.
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct TrainerState {
     /// Theta after the last episode.
     pub theta: Vec<f64>,
-    /// Adam's step count.
-    pub adam_t: u64,
-    /// Adam's first moments.
-    pub adam_m: Vec<f64>,
-    /// Adam's second moments.
-    pub adam_v: Vec<f64>,
-    /// Adam's learning rate.
-    pub lr: f64,
+    /// Adam's state.
+    #[serde(flatten)]
+    pub adam: AdamState,
+    /// The learning-rate factor left by back-offs.
+    #[serde(default = "one")]
+    pub rate: f64,
+    /// The last step, for the back-off.
+    #[serde(default)]
+    pub undo: Option<UndoState>,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl TrainerState {
     pub fn of<T: Real, S: Shape>(t: &Trainer<'_, T, S>) -> Self {
-        let (_, theta, adam) = t.state();
+        let s = t.state();
         TrainerState {
-            theta: theta.to_vec(),
-            adam_t: adam.t,
-            adam_m: adam.m.clone(),
-            adam_v: adam.v.clone(),
-            lr: adam.lr,
+            theta: s.theta.clone(),
+            adam: AdamState::of(&s.adam),
+            rate: s.rate,
+            undo: s.undo.as_ref().map(|u| UndoState {
+                theta: u.theta.clone(),
+                adam: AdamState::of(&u.adam),
+                gradient: u.gradient.clone(),
+            }),
         }
     }
 
-    pub fn parts(&self) -> (Vec<f64>, Adam) {
-        let mut adam = Adam::new(self.theta.len(), self.lr);
-        adam.t = self.adam_t;
-        adam.m = self.adam_m.clone();
-        adam.v = self.adam_v.clone();
-        (self.theta.clone(), adam)
+    /// The trainer's state at episode `episode`.
+    pub fn state(&self, episode: usize) -> State {
+        State {
+            episode,
+            theta: self.theta.clone(),
+            adam: self.adam.adam(),
+            rate: self.rate,
+            undo: self.undo.as_ref().map(|u| Undo {
+                theta: u.theta.clone(),
+                adam: u.adam.adam(),
+                gradient: u.gradient.clone(),
+            }),
+        }
     }
 }
 
@@ -97,6 +151,13 @@ impl RunState {
             && a.seed == args.seed
             && a.feedback_init == args.feedback_init
             && a.freeze == args.freeze
+            && a.on_divergence == args.on_divergence
+            && a.robust == args.robust
+            && a.step_scale == args.step_scale
+            && a.l1 == args.l1
+            && a.optimizer == args.optimizer
+            && a.backoff_shrink == args.backoff_shrink
+            && a.backoff_tries == args.backoff_tries
             && a.no_baseline == args.no_baseline
             && self.terms.iter().map(String::as_str).eq(terms.iter().copied());
         if !same {
@@ -141,6 +202,10 @@ mod records {
         query_loss: Option<f64>,
         accuracy: Option<f64>,
         train_loss: Option<f64>,
+        #[serde(default)]
+        retries: usize,
+        #[serde(default)]
+        rate: Option<f64>,
         theta: Vec<f64>,
         gradient: Vec<f64>,
         angles: Vec<Option<f64>>,
@@ -160,6 +225,8 @@ mod records {
                 query_loss: finite(r.query_loss),
                 accuracy: finite(r.accuracy),
                 train_loss: finite(r.train_loss),
+                retries: r.retries,
+                rate: finite(r.rate),
                 theta: r.theta.clone(),
                 gradient: r.gradient.clone(),
                 angles: r.angles.iter().map(|&a| finite(a)).collect(),
@@ -179,6 +246,8 @@ mod records {
                 query_loss: r.query_loss.unwrap_or(f64::NAN),
                 accuracy: r.accuracy.unwrap_or(f64::NAN),
                 train_loss: r.train_loss.unwrap_or(f64::NAN),
+                retries: r.retries,
+                rate: r.rate.unwrap_or(1.0),
                 theta: r.theta,
                 gradient: r.gradient,
                 angles: r.angles.into_iter().map(|a| a.unwrap_or(f64::NAN)).collect(),

@@ -10,56 +10,70 @@ use metaplasticity::stats::mann_whitney_greater;
 
 use crate::plot::{Panel, Series, figure};
 use crate::summary::{Estimate, band, bands_csv, columns_csv, table, tail, tail_len};
-use crate::trials::{Arm, Data, LAMBDA, Net, RuleName, run};
-use crate::{Ctx, Experiment};
+use crate::trials::{Arm, Data, LAMBDA, Net, Opt, RuleName, TABLE_S1, run};
+use crate::{Ctx, Experiment, OjaData};
 
 /// F^bio on MNIST (figs. S2, S7, and the coefficients of S1).
 pub const BIO: Arm = Arm::mnist(RuleName::Bio);
-/// F^Oja on Fashion-MNIST (fig. S4).
-pub const FASHION_OJA: Arm = Arm { data: Data::Fashion, ..Arm::mnist(RuleName::Oja) };
 const FA: Arm = Arm::mnist(RuleName::Fa);
 const BP: Arm = Arm::mnist(RuleName::Bp);
-const POOL_L1: Arm = Arm { penalty: Penalty::L1(LAMBDA), ..Arm::mnist(RuleName::Pool) };
-const POOL_NO56_L1: Arm = Arm { penalty: Penalty::L1(LAMBDA), ..Arm::mnist(RuleName::PoolWithout56) };
+const POOL: Arm = Arm::mnist(RuleName::Pool);
+const ROBUST_POOL: Arm = Arm { opt: Opt::Robust, ..POOL };
 
-/// The paper's Table S1, `Theta` in units of 1e-2: no penalty, L1, L2.
-const TABLE_S1: [[f64; 3]; 10] = [
-    [0.915, 0.978, 0.867],
-    [0.343, 0.075, -0.095],
-    [-3.654, -2.361, -3.305],
-    [0.000, 0.000, 0.000],
-    [0.816, 0.087, 0.430],
-    [0.081, 0.026, 0.054],
-    [0.887, 0.019, 0.188],
-    [-0.031, 0.031, -0.177],
-    [-0.459, -0.064, 0.053],
-    [0.313, 0.415, 0.417],
-];
+/// The values of lambda the `lambda-sweep` experiment tries (robust L1).
+pub const SWEEP: [f64; 4] = [0.3, 1.0, 3.0, 10.0];
+
+/// The robust F^pool with an L1 penalty of strength `lambda` (fig. 4).
+fn robust_l1(lambda: f64) -> Arm {
+    Arm { penalty: Penalty::L1(lambda), ..ROBUST_POOL }
+}
+
+/// F^Oja meta-trained for fig. S4: on MNIST (the meta-training set), or on
+/// Fashion-MNIST itself with `--oja-meta-data fashion`.
+pub fn oja_arms(ctx: &Ctx) -> [(&'static str, Arm); 3] {
+    let data = match ctx.args.oja_meta_data {
+        OjaData::Mnist => Data::Mnist,
+        OjaData::Fashion => Data::Fashion,
+    };
+    let on = |rule| Arm { data, ..Arm::mnist(rule) };
+    [("F^Oja", on(RuleName::Oja)), ("FA", on(RuleName::Fa)), ("BP", on(RuleName::Bp))]
+}
 
 /// The arms of an experiment, each with its label in plots and tables.
-fn labelled(e: Experiment) -> Vec<(&'static str, Arm)> {
-    let fashion = |rule| Arm { data: Data::Fashion, ..Arm::mnist(rule) };
+fn labelled(e: Experiment, ctx: &Ctx) -> Vec<(&'static str, Arm)> {
     let normal = |rule| Arm { normal_feedback: true, ..Arm::mnist(rule) };
     let three = |rule| Arm { net: Net::Three, ..Arm::mnist(rule) };
+    let lambda = ctx.args.lambda;
+    let frozen = |k| Arm { frozen: Some(k), ..POOL };
     match e {
         Experiment::FigS2 => vec![("F^bio", BIO), ("FA", FA), ("BP", BP)],
-        Experiment::FigS4 => {
-            vec![("F^Oja", FASHION_OJA), ("FA", fashion(RuleName::Fa)), ("BP", fashion(RuleName::Bp))]
-        }
+        Experiment::Fig4 => vec![("F^pool (L1, robust)", robust_l1(lambda)), ("FA", FA), ("BP", BP)],
+        Experiment::FigS4 => oja_arms(ctx).to_vec(),
         Experiment::FigS5 => vec![
-            ("no penalty", Arm::mnist(RuleName::Pool)),
-            ("L1", POOL_L1),
-            ("L2", Arm { penalty: Penalty::L2(LAMBDA), ..Arm::mnist(RuleName::Pool) }),
-            ("L1, without F^5, F^6", POOL_NO56_L1),
+            ("paper Adam, no penalty", POOL),
+            ("paper Adam, L1", Arm { penalty: Penalty::L1(LAMBDA), ..POOL }),
+            ("paper Adam, L2", Arm { penalty: Penalty::L2(LAMBDA), ..POOL }),
+            ("robust, no penalty", ROBUST_POOL),
+            ("robust, L1", robust_l1(lambda)),
+            ("robust, L2", Arm { penalty: Penalty::L2(lambda), ..ROBUST_POOL }),
+            ("robust, L1, F^3 not trained", Arm { fixed_f3: true, ..robust_l1(lambda) }),
+            ("paper Theta (no penalty), frozen", frozen(0)),
+            ("paper Theta (L1), frozen", frozen(1)),
+            ("paper Theta (L2), frozen", frozen(2)),
         ],
+        Experiment::LambdaSweep => {
+            let mut arms = vec![("no penalty", ROBUST_POOL)];
+            let labels = ["lambda = 0.3", "lambda = 1", "lambda = 3", "lambda = 10"];
+            arms.extend(labels.into_iter().zip(SWEEP.map(robust_l1)));
+            arms
+        }
         Experiment::FigS6 => vec![("F^bio", normal(RuleName::Bio)), ("FA", normal(RuleName::Fa))],
         Experiment::FigS7 => vec![
             ("FA", FA),
             ("F^eHebb", Arm::mnist(RuleName::Ehebb)),
             ("F^Oja", Arm::mnist(RuleName::Oja)),
             ("F^bio", BIO),
-            ("F^pool (L1)", POOL_L1),
-            ("F^pool without F^5, F^6 (L1)", POOL_NO56_L1),
+            ("F^pool (L1, robust)", robust_l1(lambda)),
         ],
         Experiment::Table1 => vec![
             ("F^0 on all layers", three(RuleName::Fa)),
@@ -76,7 +90,8 @@ fn labelled(e: Experiment) -> Vec<(&'static str, Arm)> {
 pub fn arms(e: Experiment, ctx: &Ctx) -> Vec<Arm> {
     match e {
         Experiment::FigS1 if ctx.args.bio_theta.is_none() => vec![BIO],
-        _ => labelled(e).into_iter().map(|(_, a)| a).collect(),
+        Experiment::FigS4 if ctx.args.oja_theta.is_some() => Vec::new(),
+        _ => labelled(e, ctx).into_iter().map(|(_, a)| a).collect(),
     }
 }
 
@@ -139,7 +154,7 @@ impl Columns {
 /// Runs (or reads) the trials of `e` and writes its CSV and figure; returns
 /// its Markdown.
 pub fn render(ctx: &Ctx, e: Experiment) -> Result<String, Box<dyn Error>> {
-    let labelled = labelled(e);
+    let labelled = labelled(e, ctx);
     let arms: Vec<Arm> = labelled.iter().map(|(_, a)| *a).collect();
     let runs = run(&arms, ctx.trials, ctx.episodes, ctx.jobs, &ctx.args.out)?;
     let groups: Vec<Trials<'_>> = labelled
@@ -150,6 +165,7 @@ pub fn render(ctx: &Ctx, e: Experiment) -> Result<String, Box<dyn Error>> {
     let stem = dir.join(e.name());
     let md = match e {
         Experiment::FigS5 => penalties(ctx, &groups, &stem)?,
+        Experiment::LambdaSweep => sweep(ctx, &groups, &stem)?,
         Experiment::FigS7 => mann_whitney(ctx, &groups, &stem)?,
         Experiment::Table1 => layers(ctx, &groups, &stem)?,
         _ => compare(ctx, &groups, &stem)?,
@@ -240,12 +256,10 @@ fn compare(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<
     let mut thetas = Vec::new();
     for (r, name) in first.arm.terms().iter().enumerate() {
         let b = first.band(1, level, |e| e.theta[r]);
-        thetas.push(columns.add(
-            format!("{}_theta_{}", first.key(), &name[1..]),
-            format!("theta_{}", &name[1..]),
-            r,
-            b,
-        ));
+        let mut s = columns.add(format!("{}_theta_{}", first.key(), &name[1..]), format!("theta_{}", &name[1..]), r, b);
+        // Seven colours: the pool's last three coefficients are dashed.
+        s.dashed = r >= 7;
+        thetas.push(s);
     }
     columns.write(stem)?;
     let acc_panel = accuracy_panel("(a) meta-accuracy", acc);
@@ -289,6 +303,7 @@ fn arm_table(ctx: &Ctx, groups: &[Trials<'_>]) -> String {
     let mut header = vec!["rule".to_string(), "meta-accuracy".into(), "meta-loss".into()];
     header.extend((1..=hidden).map(|l| format!("alpha_{l} (deg)")));
     header.push("diverged episodes".into());
+    header.push("back-off retries".into());
     header.push("Theta in the last episode (mean over trials)".into());
     let rows: Vec<Vec<String>> = groups
         .iter()
@@ -300,7 +315,10 @@ fn arm_table(ctx: &Ctx, groups: &[Trials<'_>]) -> String {
             ];
             row.extend((0..hidden).map(|l| tail(&g.each(|e| e.angles[l]), t, level).show(1)));
             let diverged: usize = g.runs.iter().map(|eps| eps.iter().filter(|e| e.accuracy.is_nan()).count()).sum();
-            row.push(format!("{diverged} of {}", g.runs.len() * ctx.episodes));
+            let episodes: usize = g.runs.iter().map(|eps| eps.len()).sum();
+            let retries: usize = g.runs.iter().flat_map(|eps| eps.iter().map(|e| e.retries)).sum();
+            row.push(format!("{diverged} of {episodes}"));
+            row.push(retries.to_string());
             let terms = g.arm.terms();
             let theta: Vec<String> = terms
                 .iter()
@@ -314,7 +332,8 @@ fn arm_table(ctx: &Ctx, groups: &[Trials<'_>]) -> String {
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     format!(
         "Means over the last {t} episodes of each trial, then over trials, with {:.0}% bootstrap intervals \
-         (episodes that diverged, whose weights became non-finite, are left out of the means and counted).\n\n{}",
+         (episodes that diverged, whose weights became non-finite, are left out of the means and counted; \
+         back-off retries are episodes rerun after a diverged try, see `meta::BackOff`).\n\n{}",
         level * 100.0,
         table(&header, &rows)
     )
@@ -325,13 +344,22 @@ fn final_theta(g: &Trials<'_>, r: usize) -> f64 {
     g.runs.iter().map(|eps| eps.last().map_or(f64::NAN, |e| e.theta[r])).sum::<f64>() / g.runs.len() as f64
 }
 
-/// Fig. S5 and Table S1.
+/// Number of coefficients exactly zero in the last episode, mean over trials.
+fn zeros(g: &Trials<'_>) -> f64 {
+    let count =
+        |eps: &Vec<crate::trials::Episode>| eps.last().map_or(0, |e| e.theta.iter().filter(|t| **t == 0.0).count());
+    g.runs.iter().map(|eps| count(eps) as f64).sum::<f64>() / g.runs.len() as f64
+}
+
+/// Fig. S5 and Table S1: `Theta` of every trained arm, the meta-accuracy of
+/// all (the frozen arms too), and Table S1 beside the paper's.
 fn penalties(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<dyn Error>> {
     let (w, level) = (ctx.args.window, ctx.args.level);
     let mut columns = Columns::new(ctx.episodes);
     let mut panels = Vec::new();
     let mut acc = Vec::new();
-    for (i, g) in groups.iter().enumerate() {
+    let trained: Vec<&Trials<'_>> = groups.iter().filter(|g| g.arm.frozen.is_none()).collect();
+    for (i, g) in trained.iter().enumerate() {
         let mut thetas = Vec::new();
         for (k, name) in g.arm.terms().iter().enumerate() {
             let r: usize = name[1..].parse()?;
@@ -340,17 +368,18 @@ fn penalties(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Bo
             s.dashed = r >= 7;
             thetas.push(s);
         }
-        let letter = ["a", "b", "c", "d"][i];
+        let letter = char::from(b'a' + i as u8);
         panels.push(panel(&format!("({letter}) Theta, {}", g.label), "theta_r", thetas));
         acc.push(columns.add(format!("{}_accuracy", g.key()), g.label, i, g.band(w, level, |e| e.accuracy)));
     }
-    panels.push(accuracy_panel("(e) meta-accuracy of F^pool", acc));
+    let letter = char::from(b'a' + trained.len() as u8);
+    panels.push(accuracy_panel(&format!("({letter}) meta-accuracy of F^pool"), acc));
     columns.write(stem)?;
     figure(stem, &panels, 2)?;
-    let rows: Vec<Vec<String>> = (0..10)
+    let mut rows: Vec<Vec<String>> = (0..10)
         .map(|r| {
             let mut row = vec![format!("theta_{r}")];
-            row.extend(groups.iter().map(|g| {
+            row.extend(trained.iter().map(|g| {
                 let k = g.arm.terms().iter().position(|t| *t == format!("F{r}"));
                 k.map_or("-".into(), |k| format!("{:.3}", final_theta(g, k) * 100.0))
             }));
@@ -358,21 +387,58 @@ fn penalties(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Bo
             row
         })
         .collect();
-    let header = [
-        "x 1e-2",
-        "ours, none",
-        "ours, L1",
-        "ours, L2",
-        "ours, L1, without F^5, F^6",
-        "paper, none",
-        "paper, L1",
-        "paper, L2",
-    ];
+    let mut zero_row = vec!["exact zeros".to_string()];
+    zero_row.extend(trained.iter().map(|g| format!("{:.1}", zeros(g))));
+    zero_row.extend(["1", "1", "1"].map(String::from));
+    rows.push(zero_row);
+    let mut header: Vec<String> = vec!["x 1e-2".into()];
+    header.extend(trained.iter().map(|g| format!("ours: {}", g.label)));
+    header.extend(["paper, none", "paper, L1", "paper, L2"].map(String::from));
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
     Ok(format!(
-        "Table S1: Theta used in the last episode ({}), mean over {} trials, lambda = {LAMBDA:e}; the paper's values \
-         (EMNIST; L1 averaged over 20 trials) beside them.\n\n{}\n{}",
+        "Table S1: Theta used in the last episode ({}), mean over {} trials; plain Adam with lambda = {LAMBDA:e} \
+         (the paper's optimiser), the robust meta-optimiser with lambda = {}; the paper's values (EMNIST; L1 \
+         averaged over 20 trials) beside them. \"exact zeros\": coefficients exactly 0 in the last episode, mean \
+         over trials. The frozen arms hold Theta at a column of the paper's table for {} episodes per trial.\n\n{}\n{}",
         ctx.episodes,
         ctx.trials,
+        ctx.args.lambda,
+        crate::trials::FROZEN_EPISODES.min(ctx.episodes),
+        table(&header, &rows),
+        arm_table(ctx, groups)
+    ))
+}
+
+/// The lambda sweep: the robust pool with L1 at each value of [`SWEEP`].
+fn sweep(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<dyn Error>> {
+    let (w, level, t) = (ctx.args.window, ctx.args.level, tail_len(ctx.episodes));
+    let mut columns = Columns::new(ctx.episodes);
+    let acc: Vec<Series> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| columns.add(format!("{}_accuracy", g.key()), g.label, i, g.band(w, level, |e| e.accuracy)))
+        .collect();
+    columns.write(stem)?;
+    figure(stem, &[accuracy_panel("meta-accuracy of the robust F^pool with L1", acc)], 1)?;
+    let rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|g| {
+            vec![
+                g.label.to_string(),
+                tail(&g.each(|e| e.accuracy), t, level).show(3),
+                format!("{:.1}", zeros(g)),
+                g.runs.iter().map(|eps| eps.iter().filter(|e| e.accuracy.is_nan()).count()).sum::<usize>().to_string(),
+            ]
+        })
+        .collect();
+    let header = ["penalty", "meta-accuracy", "exact zeros in Theta", "diverged episodes"];
+    Ok(format!(
+        "The robust F^pool with the L1 penalty at each lambda, {} trials x {} episodes; meta-accuracy over the \
+         last {t} episodes of each trial, mean and {:.0}% bootstrap interval over trials; exact zeros among the \
+         ten coefficients of the last episode, mean over trials.\n\n{}\n{}",
+        ctx.trials,
+        ctx.episodes,
+        level * 100.0,
         table(&header, &rows),
         arm_table(ctx, groups)
     ))

@@ -67,27 +67,61 @@ pub struct Args {
     /// of the mean Theta of the last episode of the F^bio trials of fig-s2.
     #[arg(long, value_delimiter = ',', num_args = 3, allow_hyphen_values = true)]
     pub bio_theta: Option<Vec<f64>>,
+    /// fig-s4: the coefficients (theta_0, theta_9) of F^Oja for the online
+    /// run on Fashion-MNIST, instead of the mean Theta of the last episode of
+    /// the F^Oja meta-training trials.
+    #[arg(long, value_delimiter = ',', num_args = 2, allow_hyphen_values = true)]
+    pub oja_theta: Option<Vec<f64>>,
+    /// fig-s4: where F^Oja, FA and BP are meta-trained before the online run
+    /// on Fashion-MNIST: mnist (the meta-training set, as the paper's
+    /// meta-testing protocol) or fashion (meta-training on Fashion-MNIST itself).
+    #[arg(long, value_enum, default_value_t = OjaData::Mnist)]
+    pub oja_meta_data: OjaData,
+    /// Strength lambda of the L1 and L2 penalties of the robust F^pool arms
+    /// (fig-4, fig-s5, fig-s7); the default was chosen by lambda-sweep (see
+    /// docs/REPRODUCTION.md). The arms with the paper's plain Adam keep 1e-3.
+    #[arg(long, default_value_t = ROBUST_LAMBDA)]
+    pub lambda: f64,
+}
+
+/// The L1 strength of the robust pool arms, chosen by `lambda-sweep`.
+pub const ROBUST_LAMBDA: f64 = 1.0;
+
+/// The meta-training set of fig-s4.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OjaData {
+    /// The shipped MNIST digits.
+    Mnist,
+    /// Fashion-MNIST.
+    Fashion,
 }
 
 const AFTER_HELP: &str = "Experiments:
-  fig-s1    online learning curves (one pass, batch size one, 10-way MNIST): BP, FA, DFA, F^bio
-  fig-s2    F^bio vs FA and BP over meta-training: meta-accuracy, meta-loss, alignment angles, Theta
-  table-1   3-layer 784-130-70-10 network, F^eHebb on one layer, F^0 elsewhere: alignment angles
-  note-4    the identity E[e_l e_(l-1)^T | B] = sigma_l^2 B^T (supplementary note 4), numerically
-  fig-s4    F^Oja vs FA and BP on Fashion-MNIST: meta-training and online learning
-  fig-s5    F^pool with no penalty, L1 and L2: Theta trajectories and Table S1
-  fig-s6    F^bio vs FA with Xavier-normal feedback
-  fig-s7    one-sided Mann-Whitney U test per episode, FA vs eHebb, Oja, bio and pool
-  all       all of the above, with every meta-training trial in one parallel pool
+  fig-4         F^pool with L1 (robust meta-optimiser) vs FA and BP: accuracy, loss, angles, all ten theta
+  fig-s1        online learning curves (one pass, batch size one, 10-way MNIST): BP, FA, DFA, F^bio
+  fig-s2        F^bio vs FA and BP over meta-training: meta-accuracy, meta-loss, alignment angles, Theta
+  table-1       3-layer 784-130-70-10 network, F^eHebb on one layer, F^0 elsewhere: alignment angles
+  note-4        the identity E[e_l e_(l-1)^T | B] = sigma_l^2 B^T (supplementary note 4), numerically
+  fig-s4        F^Oja, FA, BP meta-trained on MNIST, then online on 10-way Fashion-MNIST (meta-testing)
+  fig-s5        F^pool, no penalty, L1, L2, paper's Adam and robust; F^3 not trained; paper Theta frozen; Table S1
+  fig-s6        F^bio vs FA with Xavier-normal feedback
+  fig-s7        one-sided Mann-Whitney U test per episode, FA vs eHebb, Oja, bio and pool
+  lambda-sweep  the robust F^pool with L1 at lambda 0.3, 1, 3, 10 (how --lambda's default was chosen)
+  all           all of the above but lambda-sweep, with every meta-training trial in one parallel pool
 
 Examples:
   reproduce all --quick                  every experiment, reduced (as in CI)
   reproduce fig-s2 --trials 5            five trials instead of 20
-  reproduce fig-s1 --bio-theta 0.01,-0.03,0.004";
+  reproduce fig-s1 --bio-theta 0.01,-0.03,0.004
+  reproduce fig-s4 --oja-theta 0.01,0.004    online on Fashion-MNIST with given coefficients
+  reproduce lambda-sweep --trials 3 --episodes 300";
 
 /// An experiment.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Experiment {
+    /// Fig. 4 (main text).
+    #[value(name = "fig-4")]
+    Fig4,
     /// Fig. S1.
     FigS1,
     /// Fig. S2.
@@ -106,13 +140,16 @@ pub enum Experiment {
     FigS6,
     /// Fig. S7.
     FigS7,
+    /// The lambda sweep.
+    LambdaSweep,
     /// Everything.
     All,
 }
 
 impl Experiment {
     /// The experiments `all` runs, in order.
-    const EACH: [Experiment; 8] = [
+    const EACH: [Experiment; 9] = [
+        Experiment::Fig4,
         Experiment::FigS2,
         Experiment::FigS7,
         Experiment::FigS5,
@@ -126,6 +163,7 @@ impl Experiment {
     /// The folder name (as typed on the command line).
     pub fn name(self) -> &'static str {
         match self {
+            Experiment::Fig4 => "fig-4",
             Experiment::FigS1 => "fig-s1",
             Experiment::FigS2 => "fig-s2",
             Experiment::Table1 => "table-1",
@@ -134,6 +172,7 @@ impl Experiment {
             Experiment::FigS5 => "fig-s5",
             Experiment::FigS6 => "fig-s6",
             Experiment::FigS7 => "fig-s7",
+            Experiment::LambdaSweep => "lambda-sweep",
             Experiment::All => "all",
         }
     }
@@ -158,6 +197,9 @@ impl Ctx {
         let episodes = args.episodes.unwrap_or(if args.quick { 60 } else { 600 });
         if trials == 0 || episodes == 0 {
             return Err("--trials and --episodes must be at least 1".into());
+        }
+        if !(args.lambda.is_finite() && args.lambda >= 0.0) {
+            return Err(format!("--lambda {}: a penalty strength is finite and at least 0", args.lambda).into());
         }
         if !(args.level > 0.0 && args.level < 1.0) {
             return Err(format!("--level {}: a confidence level is between 0 and 1", args.level).into());
@@ -208,7 +250,7 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
             Experiment::FigS1 => online::fig_s1(&ctx)?,
             Experiment::Note4 => note4::run(&ctx)?,
             Experiment::FigS4 => {
-                let mut t = experiments::render(&ctx, e)?;
+                let mut t = if ctx.args.oja_theta.is_none() { experiments::render(&ctx, e)? } else { String::new() };
                 t.push_str(&online::fig_s4(&ctx)?);
                 t
             }

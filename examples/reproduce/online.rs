@@ -9,6 +9,7 @@ use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
 use metaplasticity::online::{correct, learn};
 use metaplasticity::report::write_atomic;
+use metaplasticity::stats::mann_whitney_greater;
 use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
@@ -73,10 +74,15 @@ pub fn fig_s1(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
     ))
 }
 
-/// Fig. S4b: F^Oja (coefficients from the fig-s4 meta-training), FA and BP
-/// on Fashion-MNIST: a stream from the training set, accuracy on the test set.
+/// Fig. S4b, meta-testing: F^Oja (coefficients from the fig-s4
+/// meta-training, on MNIST unless `--oja-meta-data fashion`), FA and BP on
+/// Fashion-MNIST: a stream from the training set, accuracy on the test set.
 pub fn fig_s4(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
-    let theta = experiments::learned_theta(ctx, experiments::FASHION_OJA)?;
+    let [(_, oja), _, _] = experiments::oja_arms(ctx);
+    let theta = match &ctx.args.oja_theta {
+        Some(t) => t.clone(),
+        None => experiments::learned_theta(ctx, oja)?,
+    };
     let learners = learners(("F^Oja", Rule::oja()), &theta, &[PathwayKind::Backprop, PathwayKind::Alignment])?;
     let (train, test) = (OwnedDataset::fashion_mnist(Split::Train)?, OwnedDataset::fashion_mnist(Split::Test)?);
     let samples = if ctx.args.quick { 2000 } else { 10_000 };
@@ -89,10 +95,24 @@ pub fn fig_s4(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
         every: 250,
     };
     let md = curves(ctx, Experiment::FigS4, "fig-s4-online", &learners, &stream, "Fashion-MNIST")?;
+    let source = match (&ctx.args.oja_theta, ctx.args.oja_meta_data) {
+        (Some(_), _) => "given with --oja-theta".to_string(),
+        (None, crate::OjaData::Mnist) => format!(
+            "the mean Theta of the last episode of the {} F^Oja trials above, meta-trained on the shipped MNIST \
+             (meta-testing: Fashion-MNIST is never seen in meta-training)",
+            ctx.trials
+        ),
+        (None, crate::OjaData::Fashion) => {
+            format!(
+                "the mean Theta of the last episode of the {} F^Oja trials above, meta-trained on Fashion-MNIST",
+                ctx.trials
+            )
+        }
+    };
     Ok(format!(
-        "\n### Online learning with the learned F^Oja\n\nF^Oja coefficients (theta_0, theta_9) = ({:.4e}, {:.4e}), \
-         the mean Theta of the last episode of the {} F^Oja trials above; FA and BP use F^0 with the same theta_0.\n\n{md}",
-        theta[0], theta[1], ctx.trials
+        "\n### Online learning on Fashion-MNIST with the learned F^Oja\n\nF^Oja coefficients (theta_0, theta_9) = \
+         ({:.4e}, {:.4e}), {source}; FA and BP use F^0 with the same theta_0.\n\n{md}",
+        theta[0], theta[1]
     ))
 }
 
@@ -133,7 +153,8 @@ fn curves(
         return Err(format!("{name}: {} samples asked, {} available", stream.samples, stream.pool.len()).into());
     }
     // The table's checkpoints are measured points too.
-    let mut checkpoints = vec![500.min(stream.samples), stream.samples / 4, stream.samples];
+    let mut checkpoints = vec![500.min(stream.samples), 2000.min(stream.samples), stream.samples / 4, stream.samples];
+    checkpoints.sort_unstable();
     checkpoints.dedup();
     let mut points: Vec<usize> =
         (0..=stream.samples).step_by(stream.every).chain(checkpoints.iter().copied()).collect();
@@ -185,9 +206,37 @@ fn curves(
         .chain(std::iter::once("diverged seeds".to_string()))
         .collect();
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    // One-sided Mann-Whitney U: the first learner's accuracy above FA's.
+    let fa = learners.iter().position(|l| l.label == "FA");
+    let mut tests = String::new();
+    if let Some(fa) = fa {
+        let at = |l: usize, p: usize| -> Vec<f64> {
+            jobs.iter()
+                .zip(&results)
+                .filter(|((j, _), _)| *j == l)
+                .map(|(_, r)| if r[p].is_nan() { 0.0 } else { r[p] })
+                .collect()
+        };
+        let mut cells = vec![format!("{} > FA", learners[0].label)];
+        for c in &checkpoints {
+            let p = points.iter().position(|q| q == c).unwrap_or_else(|| unreachable!("checkpoints are points"));
+            let test = mann_whitney_greater(&at(0, p), &at(fa, p));
+            cells.push(test.map_or("-".into(), |t| format!("{:.2e}", t.p_value)));
+        }
+        let mut head = vec!["one-sided Mann-Whitney U p-value".to_string()];
+        head.extend(checkpoints.iter().map(|c| format!("after {c} samples")));
+        let head: Vec<&str> = head.iter().map(String::as_str).collect();
+        tests = format!(
+            "\nOne-sided Mann-Whitney U test over the {} seeds (H1: {}'s accuracy tends to exceed FA's; a diverged \
+             seed counts as accuracy 0):\n\n{}",
+            ctx.trials,
+            learners[0].label,
+            table(&head, &[cells])
+        );
+    }
     Ok(format!(
         "{} seeds, one pass over {} training images, accuracy on {} held-out images; mean and {:.0}% bootstrap \
-         interval over seeds (a seed whose weights became non-finite is left out from then on, and counted).\n\n{}",
+         interval over seeds (a seed whose weights became non-finite is left out from then on, and counted).\n\n{}{tests}",
         ctx.trials,
         stream.samples,
         stream.held_out.len(),

@@ -20,15 +20,45 @@ use metaplasticity::idx::Dataset;
 use metaplasticity::meta::{Config, OnDivergence, Penalty, Trainer};
 use metaplasticity::report::{csv_header, csv_row, write_atomic};
 use metaplasticity::terms::{ErrorHebb, PseudoGradient};
-use metaplasticity::{Init, LayerSet, PathwayKind, Rule, Shape, shape, terms};
+use metaplasticity::{Init, LayerSet, PathwayKind, Rule, Shape, shape};
 
 /// The paper's 5-layer network (Figs. S1, S2, S4-S7).
 pub type Five = shape![784, 170, 130, 100, 70, 10];
 /// The 3-layer network of Table 1.
 pub type Three = shape![784, 130, 70, 10];
 
-/// Strength of the L1 and L2 penalties (`lambda`).
+/// Strength of the L1 and L2 penalties (`lambda`) under the paper's plain
+/// Adam (the paper does not state its value).
 pub const LAMBDA: f64 = 1e-3;
+
+/// Episodes per trial of an arm whose `Theta` is held fixed: it does not
+/// learn, so 50 episodes (1,000 tasks over 20 trials) measure it.
+pub const FROZEN_EPISODES: usize = 50;
+
+/// The paper's Table S1, `Theta` in units of 1e-2: no penalty, L1, L2.
+pub const TABLE_S1: [[f64; 3]; 10] = [
+    [0.915, 0.978, 0.867],
+    [0.343, 0.075, -0.095],
+    [-3.654, -2.361, -3.305],
+    [0.000, 0.000, 0.000],
+    [0.816, 0.087, 0.430],
+    [0.081, 0.026, 0.054],
+    [0.887, 0.019, 0.188],
+    [-0.031, 0.031, -0.177],
+    [-0.459, -0.064, 0.053],
+    [0.313, 0.415, 0.417],
+];
+
+/// The meta-optimiser of a trial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opt {
+    /// The paper's: plain Adam at `1e-3`, subgradient L1, a diverged episode
+    /// skipped with `Theta` kept.
+    Plain,
+    /// `metaplasticity::meta::Config::robust`: normalised momentum, measured
+    /// per-term step sizes, proximal L1, back-off on divergence.
+    Robust,
+}
 
 /// The data a trial learns from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -74,9 +104,6 @@ pub enum RuleName {
     Bio,
     /// `F^pool = {F^0 .. F^9}`.
     Pool,
-    /// `F^pool` without `F^5` and `F^6`, the terms whose coefficients kill
-    /// the network early in meta-training (see `docs/REPRODUCTION.md`).
-    PoolWithout56,
     /// `F^0` on every layer, `F^2` on layer `l` alone (Table 1).
     EhebbAt(usize),
 }
@@ -90,7 +117,6 @@ impl RuleName {
             RuleName::Oja => "oja".into(),
             RuleName::Bio => "bio".into(),
             RuleName::Pool => "pool".into(),
-            RuleName::PoolWithout56 => "pool-no56".into(),
             RuleName::EhebbAt(l) => format!("ehebb{l}"),
         }
     }
@@ -104,13 +130,6 @@ impl RuleName {
             RuleName::Oja => (Rule::oja(), PathwayKind::Alignment),
             RuleName::Bio => (Rule::bio(), PathwayKind::Alignment),
             RuleName::Pool => (Rule::pool(), PathwayKind::Alignment),
-            RuleName::PoolWithout56 => {
-                let pool = terms::pool::<f32>();
-                let kept: Vec<_> = (0..10).filter(|r| ![5, 6].contains(r)).map(|r| pool[r]).collect();
-                let rule =
-                    Rule::from_terms(&kept).unwrap_or_else(|e| unreachable!("eight terms fit a rule of ten: {e}"));
-                (rule, PathwayKind::Alignment)
-            }
             RuleName::EhebbAt(l) => {
                 let mut rule = Rule::default();
                 let built = rule
@@ -136,12 +155,44 @@ pub struct Arm {
     pub penalty: Penalty,
     /// Feedback matrices drawn Xavier-normal instead of Xavier-uniform.
     pub normal_feedback: bool,
+    /// The meta-optimiser.
+    pub opt: Opt,
+    /// `theta_3` (weight decay, `F^3` of the pool) held at zero.
+    pub fixed_f3: bool,
+    /// `Theta` held at column `k` of the paper's Table S1 (pool only): the
+    /// trial evaluates it for [`FROZEN_EPISODES`] episodes.
+    pub frozen: Option<usize>,
 }
 
 impl Arm {
-    /// An arm on MNIST with the 5-layer network, no penalty, uniform feedback.
+    /// An arm on MNIST with the 5-layer network, no penalty, uniform
+    /// feedback, the paper's optimiser.
     pub const fn mnist(rule: RuleName) -> Arm {
-        Arm { data: Data::Mnist, net: Net::Five, rule, penalty: Penalty::None, normal_feedback: false }
+        Arm {
+            data: Data::Mnist,
+            net: Net::Five,
+            rule,
+            penalty: Penalty::None,
+            normal_feedback: false,
+            opt: Opt::Plain,
+            fixed_f3: false,
+            frozen: None,
+        }
+    }
+
+    /// Episodes this arm's trials run when `requested` are asked for.
+    pub fn episodes(&self, requested: usize) -> usize {
+        if self.frozen.is_some() { requested.min(FROZEN_EPISODES) } else { requested }
+    }
+
+    /// The rule at its initial `Theta` and its pathway.
+    fn build(&self) -> (Rule<'static, f32>, PathwayKind) {
+        let (mut rule, pathway) = self.rule.build();
+        if let Some(k) = self.frozen {
+            let theta: Vec<f32> = TABLE_S1.iter().map(|row| (row[k] * 1e-2) as f32).collect();
+            rule.set_thetas(&theta).unwrap_or_else(|e| unreachable!("Table S1 has one value per pool term: {e}"));
+        }
+        (rule, pathway)
     }
 
     /// The file-name key of this arm's trial with `seed`: the arm in words,
@@ -163,24 +214,47 @@ impl Arm {
             Penalty::L2(l) => format!("l2_{l:e}"),
         };
         let feedback = if self.normal_feedback { "xn" } else { "xu" };
-        format!("{data}-{net}-{}-{penalty}-{feedback}-{:08x}-s{seed}", self.rule.key(), self.fingerprint())
+        let mut opt = match self.opt {
+            Opt::Plain => String::new(),
+            Opt::Robust => "-robust".to_string(),
+        };
+        if self.fixed_f3 {
+            opt.push_str("-nof3");
+        }
+        if let Some(k) = self.frozen {
+            opt.push_str(&format!("-frozen{}", ["none", "l1", "l2"][k]));
+        }
+        format!("{data}-{net}-{}{opt}-{penalty}-{feedback}-{:08x}-s{seed}", self.rule.key(), self.fingerprint())
     }
 
     /// The trainer configuration of this arm's trial with `seed`.
     fn config(&self, seed: u64) -> Config {
-        Config {
+        let terms = self.terms().len();
+        let trainable = if self.frozen.is_some() {
+            vec![false; terms]
+        } else if self.fixed_f3 {
+            self.terms().iter().map(|t| *t != "F3").collect()
+        } else {
+            Vec::new()
+        };
+        let plain = Config {
             penalty: self.penalty,
             pathway: self.rule.build().1,
             feedback_init: if self.normal_feedback { Init::XavierNormal } else { Init::XavierUniform },
             seed,
             on_divergence: OnDivergence::Skip,
+            trainable,
             ..Config::default()
+        };
+        match self.opt {
+            Opt::Plain => plain,
+            Opt::Robust => plain.robust(),
         }
     }
 
     /// 32 bits of FNV-1a over the description of the protocol (seed aside).
     fn fingerprint(&self) -> u32 {
-        let rule = self.rule.build().0;
+        let rule = self.build().0;
         let entries: Vec<String> =
             rule.entries().iter().map(|e| format!("{}:{:?}:{:?}", e.term.name(), e.theta, e.layers.bits())).collect();
         let text = format!("{:?} {entries:?} f32", self.config(0));
@@ -210,6 +284,8 @@ pub struct Episode {
     pub angles: Vec<f64>,
     /// `Theta` used in the episode.
     pub theta: Vec<f64>,
+    /// Back-off retries the episode took.
+    pub retries: usize,
 }
 
 /// The data sets the trials need, loaded once.
@@ -240,7 +316,8 @@ impl Datasets {
     }
 }
 
-/// The trials of `arms` with seeds `0 .. trials`, `episodes` each, keyed by
+/// The trials of `arms` with seeds `0 .. trials`, `episodes` each (see
+/// [`Arm::episodes`]), keyed by
 /// [`Arm::key`]. Cached trials are read back; the others run on `jobs`
 /// threads under one progress bar and are cached when they end.
 pub fn run(
@@ -261,7 +338,7 @@ pub fn run(
             if done.contains_key(&key) || todo.iter().any(|(k, _, _): &(String, Arm, u64)| *k == key) {
                 continue;
             }
-            match read_cached(&path_of(&dir, &key), arm, episodes)? {
+            match read_cached(&path_of(&dir, &key), arm, arm.episodes(episodes))? {
                 Some(eps) => {
                     done.insert(key, eps);
                 }
@@ -273,7 +350,8 @@ pub fn run(
         return Ok(done);
     }
     let data = Datasets::for_arms(todo.iter().map(|(_, a, _)| a))?;
-    let bar = crate::pool::progress((todo.len() * episodes) as u64, "{percent}% eta {eta} |");
+    let total: usize = todo.iter().map(|(_, arm, _)| arm.episodes(episodes)).sum();
+    let bar = crate::pool::progress(total as u64, "{percent}% eta {eta} |");
     let stop = AtomicBool::new(false);
     let running: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let started = AtomicUsize::new(0);
@@ -291,8 +369,8 @@ pub fn run(
             r.push(key.clone());
             bar.set_message(show(&r));
         }
-        let result =
-            trial(arm, *seed, episodes, &data, &path_of(&dir, key), &bar).map_err(|e| format!("trial {key}: {e}"));
+        let result = trial(arm, *seed, arm.episodes(episodes), &data, &path_of(&dir, key), &bar)
+            .map_err(|e| format!("trial {key}: {e}"));
         if result.is_err() {
             stop.store(true, Ordering::Relaxed);
         }
@@ -337,14 +415,20 @@ fn trial_on<S: Shape>(
     path: &Path,
     bar: &ProgressBar,
 ) -> Result<Vec<Episode>, String> {
-    let mut trainer = Trainer::<f32, S>::new(arm.rule.build().0, data, arm.config(seed)).map_err(|e| e.to_string())?;
+    let mut trainer = Trainer::<f32, S>::new(arm.build().0, data, arm.config(seed)).map_err(|e| e.to_string())?;
     let (terms, hidden) = (arm.terms(), arm.hidden());
     let mut text = csv_header(&terms, hidden);
     let mut out = Vec::with_capacity(episodes);
     for _ in 0..episodes {
         let r = trainer.episode(data).map_err(|e| e.to_string())?;
         text.push_str(&csv_row(&r, terms.len(), hidden));
-        out.push(Episode { accuracy: r.accuracy, meta_loss: r.meta_loss, angles: r.angles, theta: r.theta });
+        out.push(Episode {
+            accuracy: r.accuracy,
+            meta_loss: r.meta_loss,
+            angles: r.angles,
+            theta: r.theta,
+            retries: r.retries,
+        });
         bar.inc(1);
     }
     write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())?;
@@ -361,6 +445,7 @@ fn read_cached(path: &Path, arm: &Arm, episodes: usize) -> Result<Option<Vec<Epi
     let col = |name: &str| header.iter().position(|h| *h == name);
     let (accuracy, loss) =
         (col("accuracy").ok_or_else(|| bad("no accuracy"))?, col("meta_loss").ok_or_else(|| bad("no meta_loss"))?);
+    let retries = col("retries").ok_or_else(|| bad("no retries"))?;
     let thetas: Vec<usize> = (0..header.len()).filter(|&i| header[i].starts_with("theta_")).collect();
     let angles: Vec<usize> = (0..header.len()).filter(|&i| header[i].starts_with("angle_")).collect();
     let names: Vec<&str> = thetas.iter().map(|&i| &header[i]["theta_".len()..]).collect();
@@ -389,6 +474,7 @@ fn read_cached(path: &Path, arm: &Arm, episodes: usize) -> Result<Option<Vec<Epi
             meta_loss: num(loss)?,
             angles: angles.iter().map(|&i| num(i)).collect::<Result<_, _>>()?,
             theta: thetas.iter().map(|&i| num(i)).collect::<Result<_, _>>()?,
+            retries: fields[retries].parse().map_err(|_| bad(&format!("row {}", n + 1)))?,
         });
     }
     Ok((eps.len() == episodes).then_some(eps))

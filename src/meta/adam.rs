@@ -1,4 +1,6 @@
-//! The Adam optimiser (Kingma & Ba 2015) for the coefficients `Theta`.
+//! The Adam optimiser (Kingma & Ba 2015) for the coefficients `Theta`, with
+//! the two extensions the robust meta-optimiser needs: a step size per
+//! coefficient and a proximal (soft-thresholding) L1 step.
 
 use alloc::vec::Vec;
 
@@ -24,6 +26,23 @@ pub struct Adam {
     pub v: Vec<f64>,
 }
 
+/// How one [`Adam::step_with`] moves each coefficient, beyond plain Adam.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct StepOptions<'a> {
+    /// Which coefficients may change (empty: all); masked-out entries keep
+    /// their value and their moments.
+    pub mask: &'a [bool],
+    /// Step-size multiplier per coefficient (empty: all 1): coefficient `r`
+    /// moves by about `lr * rates[r]` per step.
+    pub rates: &'a [f64],
+    /// Strength `lambda` of a proximal L1 step (0: none): after the Adam
+    /// step, `theta_r` is soft-thresholded by `lambda` times its own step
+    /// size `lr * rates[r] / (sqrt(vhat_r) + eps)`, the proximal operator of
+    /// `lambda |theta_r|` in Adam's metric. A coefficient at zero then stays
+    /// exactly zero while its averaged gradient `|mhat_r|` is at most `lambda`.
+    pub l1: f64,
+}
+
 impl Adam {
     /// A fresh optimiser for `n` coefficients.
     pub fn new(n: usize, lr: f64) -> Self {
@@ -34,18 +53,85 @@ impl Adam {
     /// whose `mask` is true (all when `mask` is empty); masked-out entries
     /// keep their value and their moments.
     pub fn step(&mut self, theta: &mut [f64], grad: &[f64], mask: &[bool]) {
+        self.step_with(theta, grad, StepOptions { mask, ..StepOptions::default() });
+    }
+
+    /// One step with per-coefficient rates and an optional proximal L1 step
+    /// (see [`StepOptions`]). With default options it is [`Adam::step`].
+    pub fn step_with(&mut self, theta: &mut [f64], grad: &[f64], options: StepOptions<'_>) {
         self.t += 1;
         let c1 = 1.0 - libm::pow(self.beta1, self.t as f64);
         let c2 = 1.0 - libm::pow(self.beta2, self.t as f64);
-        for (r, (th, &g)) in theta.iter_mut().zip(grad).enumerate() {
-            if !mask.get(r).copied().unwrap_or(true) {
+        let moments = self.m.iter_mut().zip(self.v.iter_mut());
+        for (r, ((th, &g), (m, v))) in theta.iter_mut().zip(grad).zip(moments).enumerate() {
+            if !options.mask.get(r).copied().unwrap_or(true) {
                 continue;
             }
-            self.m[r] = self.beta1 * self.m[r] + (1.0 - self.beta1) * g;
-            self.v[r] = self.beta2 * self.v[r] + (1.0 - self.beta2) * g * g;
-            let mhat = self.m[r] / c1;
-            let vhat = self.v[r] / c2;
-            *th -= self.lr * mhat / (libm::sqrt(vhat) + self.eps);
+            *m = self.beta1 * *m + (1.0 - self.beta1) * g;
+            *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
+            let mhat = *m / c1;
+            let vhat = *v / c2;
+            let size = self.lr * options.rates.get(r).copied().unwrap_or(1.0) / (libm::sqrt(vhat) + self.eps);
+            *th -= size * mhat;
+            if options.l1 > 0.0 {
+                *th = soft_threshold(*th, size * options.l1);
+            }
         }
+    }
+}
+
+impl Adam {
+    /// One step of normalised momentum on the same state (`m` and `t`; `v`
+    /// stays unused): with `g'_r = rates[r] g_r` (the gradient with respect
+    /// to `phi_r = theta_r / rates[r]`) and `u = g' / ||g'||`,
+    /// `m <- beta1 m + (1 - beta1) u`, then
+    /// `theta_r -= lr rates[r] mhat_r` with `mhat = m / (1 - beta1^t)`.
+    /// The proximal L1 step uses the step size of the current gradient,
+    /// `tau_r = lambda lr rates[r]^2 / ||g'||`.
+    ///
+    /// Why it exists: Adam divides each coefficient's gradient by its own
+    /// running size, so a coefficient whose gradient is a thousandth of the
+    /// others' (noise, for the paper's `F^6 .. F^8` at the start) moves as
+    /// far as they do, on its first step exactly `lr` in the direction of
+    /// its sign; and a single episode with a gradient of `1e6` (near a
+    /// cliff of the meta-loss) inflates `v` and freezes the coefficient for
+    /// hundreds of episodes. Normalising the whole gradient keeps the
+    /// coefficients' relative sizes (a coefficient with a tiny gradient
+    /// moves little), bounds every step by `lr` in the `phi` norm, and
+    /// makes heavy-tailed gradient sizes harmless. Masked-out entries keep
+    /// their value and moment; a zero gradient leaves everything as it was
+    /// but the step count.
+    pub fn step_normalized(&mut self, theta: &mut [f64], grad: &[f64], options: StepOptions<'_>) {
+        self.t += 1;
+        let c1 = 1.0 - libm::pow(self.beta1, self.t as f64);
+        let rate = |r: usize| options.rates.get(r).copied().unwrap_or(1.0);
+        let trainable = |r: usize| options.mask.get(r).copied().unwrap_or(true);
+        let norm = libm::sqrt(
+            grad.iter().enumerate().filter(|&(r, _)| trainable(r)).map(|(r, &g)| (rate(r) * g) * (rate(r) * g)).sum(),
+        );
+        if !(norm > 0.0 && norm.is_finite()) {
+            return;
+        }
+        for (r, ((th, &g), m)) in theta.iter_mut().zip(grad).zip(self.m.iter_mut()).enumerate() {
+            if !trainable(r) {
+                continue;
+            }
+            *m = self.beta1 * *m + (1.0 - self.beta1) * rate(r) * g / norm;
+            *th -= self.lr * rate(r) * *m / c1;
+            if options.l1 > 0.0 {
+                *th = soft_threshold(*th, options.l1 * self.lr * rate(r) * rate(r) / norm);
+            }
+        }
+    }
+}
+
+/// `sign(x) max(|x| - tau, 0)`: the proximal operator of `tau |x|`.
+pub fn soft_threshold(x: f64, tau: f64) -> f64 {
+    if x > tau {
+        x - tau
+    } else if x < -tau {
+        x + tau
+    } else {
+        0.0
     }
 }

@@ -1,6 +1,14 @@
 //! The meta-training loop: episodes, Adam on `Theta`, per-episode records,
 //! alignment angles, divergence handling, exact resumption.
 //!
+//! Two meta-optimisers share it. The paper's (the default, [`Config::default`])
+//! is plain Adam at `1e-3` on the exact meta-gradient. The robust one
+//! ([`Config::robust`]), for heterogeneous pools such as the paper's ten
+//! terms, adds three parts, each documented where it lives and each
+//! available alone: per-term step sizes ([`StepScale`], see
+//! [`scale`](crate::meta::scale)), a back-off on divergence
+//! ([`OnDivergence::BackOff`]) and a proximal L1 step ([`L1Form::Proximal`]).
+//!
 //! Every random draw of episode `n` (the task, `W`, the feedback) comes from
 //! a generator seeded by `(seed, n)` alone, so a run resumed at episode `n`
 //! from its saved `Theta` and Adam state gives bit-identical results to an
@@ -15,7 +23,9 @@ use rand_xoshiro::rand_core::SeedableRng;
 
 use crate::idx::Dataset;
 use crate::init::Init;
+use crate::meta::adam::StepOptions;
 use crate::meta::gradient::EpisodeError;
+use crate::meta::scale::{rates_from_magnitudes, term_magnitudes};
 use crate::meta::task::TaskError;
 use crate::meta::{Adam, ClassIndex, MetaGradient, Penalty, TaskSpec};
 use crate::online::load;
@@ -24,13 +34,84 @@ use crate::rule::Rule;
 use crate::{Activity, Backprop, Error, FeedbackPathway, Network, Real, Shape};
 
 /// What to do when an episode produces non-finite values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum OnDivergence {
     /// Stop training with an error (the last good `Theta` is kept).
     #[default]
     Stop,
-    /// Record the episode as skipped, keep `Theta`, go on.
+    /// Record the episode as skipped, keep `Theta`, go on. The next episode
+    /// starts from the same coefficients, so a `Theta` that diverges on
+    /// most tasks keeps diverging.
     Skip,
+    /// Reject the step that led to the diverged episode and retry it
+    /// smaller (see [`BackOff`]).
+    BackOff(BackOff),
+}
+
+/// The back-off on divergence of the robust meta-optimiser.
+///
+/// Why it exists: a coefficient step that is too large makes the next
+/// episode's weights overflow or die; keeping that `Theta` (as
+/// [`OnDivergence::Skip`] does) locks the run into diverging. On a diverged
+/// episode the trainer restores `Theta` and Adam's state from before the
+/// last step, multiplies its learning-rate factor by `shrink`, retakes that
+/// step with the same gradient and reruns the episode (same task, same
+/// initial weights): at most `tries` times. If every try diverges, the step
+/// is rejected altogether (`Theta` and Adam as before it) and the episode
+/// is recorded as skipped. The factor stays reduced for the rest of the run
+/// ([`Record::rate`]). An episode with no step before it to undo (the
+/// first, or the one after a rejection) is skipped.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BackOff {
+    /// Factor on the learning rate per retry, in `(0, 1)`.
+    pub shrink: f64,
+    /// Retries per diverged episode, at least 1.
+    pub tries: usize,
+}
+
+impl Default for BackOff {
+    fn default() -> Self {
+        BackOff { shrink: 0.5, tries: 4 }
+    }
+}
+
+/// The step size of each coefficient relative to Adam's learning rate.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum StepScale {
+    /// Every coefficient at Adam's rate (the paper).
+    #[default]
+    Uniform,
+    /// `s_r = min(1, 1 / m_r)` with `m_r` each term's size relative to the
+    /// first term's, measured on episode 0 (see [`crate::meta::scale`]).
+    Measured,
+    /// Given multipliers, one per coefficient, each finite and positive.
+    Given(Vec<f64>),
+}
+
+/// The update rule of the meta-optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Optimizer {
+    /// Adam (the paper).
+    #[default]
+    Adam,
+    /// Normalised momentum ([`Adam::step_normalized`]): relative gradient
+    /// sizes kept, every step bounded by the learning rate.
+    Normalized,
+}
+
+/// How an L1 penalty `lambda ||Theta||_1` enters the meta-optimisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum L1Form {
+    /// Its subgradient `lambda sign(theta_r)` is added to the meta-gradient
+    /// (the paper): coefficients oscillate around zero, never reach it.
+    #[default]
+    Subgradient,
+    /// A proximal step after each Adam step (soft-thresholding in Adam's
+    /// metric, see [`crate::meta::adam::StepOptions::l1`]): coefficients
+    /// whose averaged gradient stays below `lambda` become exactly zero, so
+    /// L1 selects terms. Why it exists: with the subgradient, "which terms
+    /// matter" must be read off small non-zero values.
+    Proximal,
 }
 
 /// Settings of a meta-training run.
@@ -54,6 +135,54 @@ pub struct Config {
     pub trainable: Vec<bool>,
     /// What to do on divergence.
     pub on_divergence: OnDivergence,
+    /// Step size of each coefficient relative to `lr`.
+    pub step_scale: StepScale,
+    /// How an L1 penalty is applied (ignored for other penalties).
+    pub l1: L1Form,
+    /// The update rule.
+    pub optimizer: Optimizer,
+}
+
+impl Config {
+    /// The robust meta-optimiser on top of this configuration: measured
+    /// per-term step sizes, back-off on divergence, proximal L1.
+    pub fn robust(self) -> Self {
+        Config {
+            step_scale: StepScale::Measured,
+            on_divergence: OnDivergence::BackOff(BackOff::default()),
+            l1: L1Form::Proximal,
+            optimizer: Optimizer::Normalized,
+            ..self
+        }
+    }
+
+    /// Whether the settings can be used for a rule of `terms` coefficients.
+    fn check(&self, terms: usize) -> Result<(), TrainError> {
+        let bad = |what| Err(TrainError::Config { what });
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad("the learning rate must be finite and positive");
+        }
+        match self.penalty {
+            Penalty::L1(l) | Penalty::L2(l) if !(l.is_finite() && l >= 0.0) => {
+                return bad("the penalty strength lambda must be finite and non-negative");
+            }
+            _ => {}
+        }
+        if !self.trainable.is_empty() && self.trainable.len() != terms {
+            return bad("the trainable mask needs one entry per coefficient");
+        }
+        if let OnDivergence::BackOff(b) = self.on_divergence
+            && !(b.shrink > 0.0 && b.shrink < 1.0 && b.tries >= 1)
+        {
+            return bad("back-off needs 0 < shrink < 1 and at least one try");
+        }
+        if let StepScale::Given(rates) = &self.step_scale
+            && (rates.len() != terms || rates.iter().any(|r| !(r.is_finite() && *r > 0.0)))
+        {
+            return bad("given step scales need one finite, positive value per coefficient");
+        }
+        Ok(())
+    }
 }
 
 impl Default for Config {
@@ -68,6 +197,9 @@ impl Default for Config {
             seed: 0,
             trainable: Vec::new(),
             on_divergence: OnDivergence::Stop,
+            step_scale: StepScale::Uniform,
+            l1: L1Form::Subgradient,
+            optimizer: Optimizer::Adam,
         }
     }
 }
@@ -88,9 +220,14 @@ pub struct Record {
     pub accuracy: f64,
     /// Mean online training loss.
     pub train_loss: f64,
+    /// Back-off retries this episode took ([`OnDivergence::BackOff`]; 0 otherwise).
+    pub retries: usize,
+    /// The learning-rate factor after this episode (1 unless back-offs shrank it).
+    pub rate: f64,
     /// `Theta` used in this episode (before the Adam step).
     pub theta: Vec<f64>,
-    /// The meta-gradient `dL_meta/dTheta`.
+    /// The meta-gradient `dL_meta/dTheta` (with [`L1Form::Proximal`], of
+    /// the query loss alone: the L1 part enters through the proximal step).
     pub gradient: Vec<f64>,
     /// Alignment angle `alpha_l` in degrees for `l = 1 .. L-1`: between the
     /// query-mean `e_l` of the rule's pathway and the query-mean `e_l`
@@ -113,6 +250,11 @@ pub enum TrainError {
     },
     /// The state to resume from does not fit the rule.
     State(Error),
+    /// A setting of [`Config`] cannot be used.
+    Config {
+        /// What is wrong.
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for TrainError {
@@ -123,19 +265,47 @@ impl fmt::Display for TrainError {
                 write!(f, "episode {episode} diverged ({error}); Theta kept from the episode before")
             }
             TrainError::State(e) => write!(f, "cannot resume: {e}"),
+            TrainError::Config { what } => write!(f, "invalid configuration: {what}"),
         }
     }
 }
 
 impl core::error::Error for TrainError {}
 
+/// The undo record of the back-off: the state before the last Adam step
+/// and the gradient that step used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Undo {
+    /// `Theta` before the step.
+    pub theta: Vec<f64>,
+    /// Adam's state before the step.
+    pub adam: Adam,
+    /// The gradient of the step.
+    pub gradient: Vec<f64>,
+}
+
+/// Everything a run needs to continue exactly: [`Trainer::state`] gives
+/// it, [`Trainer::resume`] takes it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    /// The next episode to run.
+    pub episode: usize,
+    /// The current coefficients.
+    pub theta: Vec<f64>,
+    /// Adam's state.
+    pub adam: Adam,
+    /// The learning-rate factor (1 unless back-offs shrank it).
+    pub rate: f64,
+    /// The last step, for the back-off to undo (`None` when there is none).
+    pub undo: Option<Undo>,
+}
+
 /// A meta-trainer for networks of shape `S` and rules of up to `N` terms.
 pub struct Trainer<'r, T, S, const N: usize = 10> {
     config: Config,
     rule: Rule<'r, T, N>,
-    theta: Vec<f64>,
-    adam: Adam,
-    episode: usize,
+    state: State,
+    rates: Vec<f64>,
     classes: ClassIndex,
     work: MetaGradient<T, S>,
     net: Network<T, S, alloc::boxed::Box<[T]>>,
@@ -148,52 +318,83 @@ pub fn episode_rng(seed: u64, n: usize) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(seed ^ (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
+/// What one run of an episode gave, before the optimiser's step.
+struct Attempt {
+    result: crate::meta::EpisodeResult,
+    gradient: Vec<f64>,
+    angles: Vec<f64>,
+}
+
 impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
-    /// A trainer starting from the rule's coefficients, at episode 0.
+    /// A trainer starting from the rule's coefficients, at episode 0. With
+    /// [`StepScale::Measured`] it probes the terms' sizes on episode 0's
+    /// task first (one episode's online steps).
     pub fn new(rule: Rule<'r, T, N>, data: &Dataset<'_>, config: Config) -> Result<Self, TrainError> {
+        config.check(rule.len())?;
         let classes = ClassIndex::new(data);
         config.task.check(&classes).map_err(TrainError::Task)?;
         let mut theta = alloc::vec![T::zero(); rule.len()];
         rule.thetas(&mut theta).map_err(TrainError::State)?;
-        let adam = Adam::new(rule.len(), config.lr);
+        let rates = match &config.step_scale {
+            StepScale::Uniform => Vec::new(),
+            StepScale::Measured => rates_from_magnitudes(&term_magnitudes::<T, S, N>(&rule, data, &config)?),
+            StepScale::Given(rates) => rates.clone(),
+        };
+        let state = State {
+            episode: 0,
+            theta: theta.iter().map(|t| t.to_f64()).collect(),
+            adam: Adam::new(rule.len(), config.lr),
+            rate: 1.0,
+            undo: None,
+        };
         Ok(Trainer {
             work: MetaGradient::new(config.interval),
-            theta: theta.iter().map(|t| t.to_f64()).collect(),
+            state,
+            rates,
             config,
             rule,
-            adam,
-            episode: 0,
             classes,
             net: Network::zeros(),
             act: Activity::zeros(),
         })
     }
 
-    /// Continues a run from a saved state: the next episode to run, `Theta`
-    /// and Adam's state (all from [`Trainer::state`]).
-    pub fn resume(&mut self, episode: usize, theta: Vec<f64>, adam: Adam) -> Result<(), TrainError> {
+    /// Continues a run from a saved state (from [`Trainer::state`]).
+    pub fn resume(&mut self, state: State) -> Result<(), TrainError> {
         let n = self.rule.len();
-        if theta.len() != n || adam.m.len() != n || adam.v.len() != n {
-            let found = if theta.len() != n { theta.len() } else { adam.m.len().min(adam.v.len()) };
+        let lengths = |theta: &[f64], adam: &Adam| [theta.len(), adam.m.len(), adam.v.len()];
+        let mut all = lengths(&state.theta, &state.adam).to_vec();
+        if let Some(u) = &state.undo {
+            all.extend(lengths(&u.theta, &u.adam));
+            all.push(u.gradient.len());
+        }
+        if let Some(&found) = all.iter().find(|&&len| len != n) {
             return Err(TrainError::State(Error::BufferLength { what: crate::BufferKind::Theta, expected: n, found }));
         }
-        if let Some(index) = theta.iter().position(|t| !t.is_finite()) {
+        if let Some(index) = state.theta.iter().position(|t| !t.is_finite()) {
             return Err(TrainError::State(Error::NonFiniteTheta { index }));
         }
-        self.episode = episode;
-        self.theta = theta;
-        self.adam = adam;
+        if !(state.rate.is_finite() && state.rate > 0.0) {
+            return Err(TrainError::Config { what: "the saved learning-rate factor must be finite and positive" });
+        }
+        self.state = state;
         Ok(())
     }
 
-    /// `(next episode, Theta, Adam)`: everything needed to resume.
-    pub fn state(&self) -> (usize, &[f64], &Adam) {
-        (self.episode, &self.theta, &self.adam)
+    /// Everything needed to resume.
+    pub fn state(&self) -> &State {
+        &self.state
     }
 
     /// The current coefficients.
     pub fn theta(&self) -> &[f64] {
-        &self.theta
+        &self.state.theta
+    }
+
+    /// The step-size multiplier of each coefficient (empty: all 1), as
+    /// [`StepScale`] gave them.
+    pub fn rates(&self) -> &[f64] {
+        &self.rates
     }
 
     /// The rule being trained (its coefficients are those of the last episode).
@@ -206,57 +407,122 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         &self.config
     }
 
-    /// Runs the next episode and the Adam step. A diverged episode keeps
-    /// `Theta` and is either returned as an error ([`OnDivergence::Stop`],
-    /// the episode counter stays) or recorded as skipped.
+    /// Runs the next episode and the optimiser's step. A diverged episode
+    /// is handled as [`Config::on_divergence`] says: returned as an error
+    /// ([`OnDivergence::Stop`], the episode counter stays), recorded as
+    /// skipped, or retried after backing off.
     pub fn episode(&mut self, data: &Dataset<'_>) -> Result<Record, TrainError> {
-        let n = self.episode;
+        let n = self.state.episode;
+        let mut retries = 0;
+        loop {
+            let theta = self.state.theta.clone();
+            let error = match self.attempt(data, n)? {
+                Ok(done) => {
+                    self.step(&done.gradient);
+                    self.state.episode += 1;
+                    return Ok(Record {
+                        episode: n,
+                        ok: true,
+                        meta_loss: done.result.meta_loss,
+                        query_loss: done.result.query_loss,
+                        accuracy: done.result.accuracy,
+                        train_loss: done.result.train_loss,
+                        retries,
+                        rate: self.state.rate,
+                        theta,
+                        gradient: done.gradient,
+                        angles: done.angles,
+                    });
+                }
+                Err(error) => error,
+            };
+            match self.config.on_divergence {
+                OnDivergence::Stop => return Err(TrainError::Diverged { episode: n, error }),
+                OnDivergence::Skip => {}
+                OnDivergence::BackOff(b) => {
+                    if retries < b.tries
+                        && let Some(undo) = self.state.undo.clone()
+                    {
+                        retries += 1;
+                        self.state.rate *= b.shrink;
+                        self.state.theta = undo.theta;
+                        self.state.adam = undo.adam;
+                        self.step(&undo.gradient);
+                        continue;
+                    }
+                    if let Some(undo) = self.state.undo.take() {
+                        self.state.theta = undo.theta;
+                        self.state.adam = undo.adam;
+                    }
+                }
+            }
+            self.state.episode += 1;
+            return Ok(Record {
+                episode: n,
+                ok: false,
+                meta_loss: f64::NAN,
+                query_loss: f64::NAN,
+                accuracy: f64::NAN,
+                train_loss: f64::NAN,
+                retries,
+                rate: self.state.rate,
+                theta,
+                gradient: Vec::new(),
+                angles: alloc::vec![f64::NAN; S::DEPTH - 1],
+            });
+        }
+    }
+
+    /// Episode `n` at the current `Theta`: the inner error says it diverged.
+    fn attempt(&mut self, data: &Dataset<'_>, n: usize) -> Result<Result<Attempt, EpisodeError>, TrainError> {
         let mut rng = episode_rng(self.config.seed, n);
         let task = self.config.task.draw(&self.classes, &mut rng).map_err(TrainError::Task)?;
         self.net.init(&mut rng, Init::XavierUniform);
         let pathway = AnyPathway::<T, S>::new(self.config.pathway, &mut rng, self.config.feedback_init);
-        let theta_t: Vec<T> = self.theta.iter().map(|&t| T::of(t)).collect();
+        let theta_t: Vec<T> = self.state.theta.iter().map(|&t| T::of(t)).collect();
         self.rule.set_thetas(&theta_t).map_err(TrainError::State)?;
         let mut grad = alloc::vec![T::zero(); self.rule.len()];
-        let result = self.work.run(&mut self.net, &pathway, &self.rule, data, &task, self.config.penalty, &mut grad);
-        let theta = self.theta.clone();
-        let res = match result {
+        // With the proximal form, L1 enters through the step, not the gradient.
+        let penalty = self.config.penalty;
+        let smooth = if self.proximal_l1() > 0.0 { Penalty::None } else { penalty };
+        let result = match self.work.run(&mut self.net, &pathway, &self.rule, data, &task, smooth, &mut grad) {
             Ok(r) => r,
-            Err(error) => {
-                return match self.config.on_divergence {
-                    OnDivergence::Stop => Err(TrainError::Diverged { episode: n, error }),
-                    OnDivergence::Skip => {
-                        self.episode += 1;
-                        Ok(Record {
-                            episode: n,
-                            ok: false,
-                            meta_loss: f64::NAN,
-                            query_loss: f64::NAN,
-                            accuracy: f64::NAN,
-                            train_loss: f64::NAN,
-                            theta,
-                            gradient: Vec::new(),
-                            angles: alloc::vec![f64::NAN; S::DEPTH - 1],
-                        })
-                    }
-                };
-            }
+            Err(e) => return Ok(Err(e)),
         };
+        let result = crate::meta::EpisodeResult { meta_loss: result.query_loss + penalty.value(&theta_t), ..result };
         let angles = alignment(&self.net, &pathway, &mut self.act, data, &task.query);
-        let gradient: Vec<f64> = grad.iter().map(|g| g.to_f64()).collect();
-        self.adam.step(&mut self.theta, &gradient, &self.config.trainable);
-        self.episode += 1;
-        Ok(Record {
-            episode: n,
-            ok: true,
-            meta_loss: res.meta_loss,
-            query_loss: res.query_loss,
-            accuracy: res.accuracy,
-            train_loss: res.train_loss,
-            theta,
-            gradient,
-            angles,
-        })
+        Ok(Ok(Attempt { result, gradient: grad.iter().map(|g| g.to_f64()).collect(), angles }))
+    }
+
+    /// `lambda` of the proximal L1 step, 0 if there is none.
+    fn proximal_l1(&self) -> f64 {
+        match (self.config.penalty, self.config.l1) {
+            (Penalty::L1(lambda), L1Form::Proximal) => lambda,
+            _ => 0.0,
+        }
+    }
+
+    /// The optimiser's step along `gradient`, remembering how to undo it.
+    fn step(&mut self, gradient: &[f64]) {
+        let scaled: Vec<f64>;
+        let rates = if self.state.rate == 1.0 {
+            &self.rates[..]
+        } else {
+            let base = |r: usize| self.rates.get(r).copied().unwrap_or(1.0);
+            scaled = (0..self.state.theta.len()).map(|r| base(r) * self.state.rate).collect();
+            &scaled[..]
+        };
+        let options = StepOptions { mask: &self.config.trainable, rates, l1: self.proximal_l1() };
+        let undo = matches!(self.config.on_divergence, OnDivergence::BackOff(_)).then(|| Undo {
+            theta: self.state.theta.clone(),
+            adam: self.state.adam.clone(),
+            gradient: gradient.to_vec(),
+        });
+        match self.config.optimizer {
+            Optimizer::Adam => self.state.adam.step_with(&mut self.state.theta, gradient, options),
+            Optimizer::Normalized => self.state.adam.step_normalized(&mut self.state.theta, gradient, options),
+        }
+        self.state.undo = undo;
     }
 }
 
