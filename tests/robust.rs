@@ -202,7 +202,7 @@ fn back_off_that_gives_up_restores_the_state_before_the_step_bit_for_bit() {
     let undo = t.state().undo.clone().expect("a step to undo");
     let second = t.episode(&data).unwrap();
     assert!(!second.ok && second.retries == 3, "{second:?}");
-    assert_eq!(second.rate, 0.125);
+    assert_eq!(second.rate, 0.125, "the last try's factor");
     assert_eq!(t.theta(), &undo.theta[..], "Theta is the one before the rejected step");
     assert_eq!(t.state().adam, undo.adam, "Adam's state is the one before the rejected step");
     assert_eq!(t.state().undo, None, "nothing left to undo");
@@ -224,6 +224,11 @@ fn back_off_retries_the_step_smaller_until_an_episode_succeeds() {
     let rates = vec![r.rate; 3];
     adam.step_normalized(&mut theta, &undo.gradient, StepOptions { rates: &rates, ..StepOptions::default() });
     assert_eq!(r.theta, theta);
+    // The next step is at the full rate again.
+    let undo = t.state().undo.clone().unwrap();
+    let (mut theta, mut adam) = (undo.theta.clone(), undo.adam.clone());
+    adam.step_normalized(&mut theta, &undo.gradient, StepOptions::default());
+    assert_eq!(t.theta(), &theta[..]);
     // Skip would have kept the diverging Theta.
     let skip = Config { on_divergence: OnDivergence::Skip, ..config };
     let mut s = Trainer::<f32, Tiny>::new(Rule::bio(), &data, skip).unwrap();

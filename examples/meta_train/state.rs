@@ -56,16 +56,9 @@ pub struct TrainerState {
     /// Adam's state.
     #[serde(flatten)]
     pub adam: AdamState,
-    /// The learning-rate factor left by back-offs.
-    #[serde(default = "one")]
-    pub rate: f64,
     /// The last step, for the back-off.
     #[serde(default)]
     pub undo: Option<UndoState>,
-}
-
-fn one() -> f64 {
-    1.0
 }
 
 impl TrainerState {
@@ -74,7 +67,6 @@ impl TrainerState {
         TrainerState {
             theta: s.theta.clone(),
             adam: AdamState::of(&s.adam),
-            rate: s.rate,
             undo: s.undo.as_ref().map(|u| UndoState {
                 theta: u.theta.clone(),
                 adam: AdamState::of(&u.adam),
@@ -89,7 +81,6 @@ impl TrainerState {
             episode,
             theta: self.theta.clone(),
             adam: self.adam.adam(),
-            rate: self.rate,
             undo: self.undo.as_ref().map(|u| Undo {
                 theta: u.theta.clone(),
                 adam: u.adam.adam(),
