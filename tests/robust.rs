@@ -102,6 +102,25 @@ fn a_scaled_step_is_the_plain_step_in_scaled_coordinates() {
 }
 
 #[test]
+fn adam_with_default_options_is_the_textbook_step_bit_for_bit() {
+    // The paper's optimiser must not change with the robust options beside it.
+    let grads = [[3.0, -1e-3, 2e5], [-1.0, 4e-3, 1e4], [0.5, 0.0, -7e3]];
+    let mut theta = [1e-3, 0.0, -2e-3];
+    let mut adam = Adam::new(3, 1e-3);
+    let (mut m, mut v, mut expected) = ([0.0f64; 3], [0.0f64; 3], theta);
+    for (t, g) in grads.iter().enumerate() {
+        adam.step(&mut theta, g, &[]);
+        let (c1, c2) = (1.0 - libm::pow(0.9, (t + 1) as f64), 1.0 - libm::pow(0.999, (t + 1) as f64));
+        for r in 0..3 {
+            m[r] = 0.9 * m[r] + (1.0 - 0.9) * g[r];
+            v[r] = 0.999 * v[r] + (1.0 - 0.999) * g[r] * g[r];
+            expected[r] -= 1e-3 * (m[r] / c1) / ((v[r] / c2).sqrt() + 1e-8);
+        }
+        assert_eq!(theta, expected, "step {t}");
+    }
+}
+
+#[test]
 fn normalized_momentum_keeps_relative_sizes_and_bounds_the_step() {
     let grad = [1e4, 1e-2, -3e3];
     let mut theta = [0.0; 3];

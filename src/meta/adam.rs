@@ -71,10 +71,12 @@ impl Adam {
             *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
             let mhat = *m / c1;
             let vhat = *v / c2;
-            let size = self.lr * options.rates.get(r).copied().unwrap_or(1.0) / (libm::sqrt(vhat) + self.eps);
-            *th -= size * mhat;
+            // The paper's arithmetic, in its order, when rates and l1 are unused.
+            let lr = self.lr * options.rates.get(r).copied().unwrap_or(1.0);
+            let denominator = libm::sqrt(vhat) + self.eps;
+            *th -= lr * mhat / denominator;
             if options.l1 > 0.0 {
-                *th = soft_threshold(*th, size * options.l1);
+                *th = soft_threshold(*th, lr / denominator * options.l1);
             }
         }
     }
