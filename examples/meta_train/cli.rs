@@ -156,7 +156,7 @@ fn default_tries() -> usize {
 
 const AFTER_HELP: &str = "Examples:
   meta_train                                   F^bio on the shipped MNIST digits, 600 episodes
-  meta_train --rule pool --robust --penalty l1 --lambda 1e-2
+  meta_train --rule pool --robust --penalty l1 --lambda 1
                                                discovery: all ten terms, L1 picks the few that matter
   meta_train --rule pool --penalty l1 --lambda 1e-3   the paper's plain Adam (collapses, see docs)
   meta_train --data fashion --rule oja

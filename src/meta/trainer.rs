@@ -4,8 +4,9 @@
 //! Two meta-optimisers share it. The paper's (the default, [`Config::default`])
 //! is plain Adam at `1e-3` on the exact meta-gradient. The robust one
 //! ([`Config::robust`]), for heterogeneous pools such as the paper's ten
-//! terms, adds three parts, each documented where it lives and each
-//! available alone: per-term step sizes ([`StepScale`], see
+//! terms, changes four parts, each documented where it lives and each
+//! available alone: normalised momentum instead of Adam
+//! ([`Optimizer::Normalized`]), per-term step sizes ([`StepScale`], see
 //! [`scale`](crate::meta::scale)), a back-off on divergence
 //! ([`OnDivergence::BackOff`]) and a proximal L1 step ([`L1Form::Proximal`]).
 //!
@@ -147,8 +148,9 @@ pub struct Config {
 }
 
 impl Config {
-    /// The robust meta-optimiser on top of this configuration: measured
-    /// per-term step sizes, back-off on divergence, proximal L1.
+    /// The robust meta-optimiser on top of this configuration: normalised
+    /// momentum, measured per-term step sizes, back-off on divergence,
+    /// proximal L1 (the paper's learning rate `1e-3` stays unless set).
     pub fn robust(self) -> Self {
         Config {
             step_scale: StepScale::Measured,
