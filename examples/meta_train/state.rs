@@ -125,34 +125,46 @@ impl RunState {
 
     /// The options that change results must match the saved run's.
     pub fn check_compatible(&self, args: &Args, terms: &[&str]) -> Result<(), Box<dyn Error>> {
-        let a = &self.args;
-        let same = a.data == args.data
-            && a.images == args.images
-            && a.labels == args.labels
-            && a.transposed == args.transposed
-            && a.rule == args.rule
-            && a.feedback == args.feedback
-            && a.classes == args.classes
-            && a.train == args.train
-            && a.query == args.query
-            && a.sampling == args.sampling
-            && a.penalty == args.penalty
-            && a.lambda == args.lambda
-            && a.lr == args.lr
-            && a.seed == args.seed
-            && a.feedback_init == args.feedback_init
-            && a.freeze == args.freeze
-            && a.on_divergence == args.on_divergence
-            && a.robust == args.robust
-            && a.step_scale == args.step_scale
-            && a.l1 == args.l1
-            && a.optimizer == args.optimizer
-            && a.backoff_shrink == args.backoff_shrink
-            && a.backoff_tries == args.backoff_tries
-            && a.no_baseline == args.no_baseline
-            && self.terms.iter().map(String::as_str).eq(terms.iter().copied());
-        if !same {
-            return Err("--resume: the options differ from the saved run's (see args in summary.json)".into());
+        let (a, b) = (&self.args, args);
+        // Every option that changes results, by its flag, saved against given.
+        let differs = [
+            ("--data", a.data != b.data),
+            ("--images", a.images != b.images),
+            ("--labels", a.labels != b.labels),
+            ("--transposed", a.transposed != b.transposed),
+            ("--rule", a.rule != b.rule),
+            ("--feedback", a.feedback != b.feedback),
+            ("--theta", a.theta != b.theta),
+            ("--classes", a.classes != b.classes),
+            ("--train", a.train != b.train),
+            ("--query", a.query != b.query),
+            ("--sampling", a.sampling != b.sampling),
+            ("--penalty", a.penalty != b.penalty),
+            ("--lambda", a.lambda != b.lambda),
+            ("--lr", a.lr != b.lr),
+            ("--seed", a.seed != b.seed),
+            ("--feedback-init", a.feedback_init != b.feedback_init),
+            ("--freeze", a.freeze != b.freeze),
+            ("--on-divergence", a.on_divergence != b.on_divergence),
+            ("--robust", a.robust != b.robust),
+            ("--step-scale", a.step_scale != b.step_scale),
+            ("--l1", a.l1 != b.l1),
+            ("--optimizer", a.optimizer != b.optimizer),
+            ("--backoff-shrink", a.backoff_shrink != b.backoff_shrink),
+            ("--backoff-tries", a.backoff_tries != b.backoff_tries),
+            ("--no-baseline", a.no_baseline != b.no_baseline),
+        ];
+        let names: Vec<&str> = differs.iter().filter(|(_, d)| *d).map(|(name, _)| *name).collect();
+        if !names.is_empty() {
+            return Err(format!(
+                "--resume: {} {} from the saved run's (see args in summary.json); resume with the same options",
+                names.join(", "),
+                if names.len() == 1 { "differs" } else { "differ" }
+            )
+            .into());
+        }
+        if !self.terms.iter().map(String::as_str).eq(terms.iter().copied()) {
+            return Err(format!("--resume: the saved run's terms {:?} are not the rule's {terms:?}", self.terms).into());
         }
         if self.next_episode > args.episodes {
             return Err(format!(
