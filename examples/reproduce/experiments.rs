@@ -390,7 +390,8 @@ fn penalties(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Bo
         .collect();
     let mut zero_row = vec!["exact zeros".to_string()];
     zero_row.extend(trained.iter().map(|g| format!("{:.1}", zeros(g))));
-    zero_row.extend(["1", "1", "1"].map(String::from));
+    // The paper prints three decimals: its 0.000 need not be an exact zero.
+    zero_row.extend(["-", "-", "-"].map(String::from));
     rows.push(zero_row);
     let mut header: Vec<String> = vec!["x 1e-2".into()];
     header.extend(trained.iter().map(|g| format!("ours: {}", g.label)));
