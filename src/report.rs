@@ -33,11 +33,11 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
 }
 
 /// The header of the rows [`csv_row`] writes: `episode, ok, meta_loss, query_loss,
-/// accuracy, train_loss, retries, rate` (back-off retries and the learning-rate
-/// factor, see [`crate::meta::BackOff`]), then `theta_<name>` and `grad_<name>` per term and
+/// accuracy, train_loss, retries` (back-off retries, see
+/// [`crate::meta::BackOff`]), then `theta_<name>` and `grad_<name>` per term and
 /// `angle_<l>` for `l = 1 .. hidden`.
 pub fn csv_header(terms: &[&str], hidden: usize) -> String {
-    let mut h = String::from("episode,ok,meta_loss,query_loss,accuracy,train_loss,retries,rate");
+    let mut h = String::from("episode,ok,meta_loss,query_loss,accuracy,train_loss,retries");
     for t in terms {
         let _ = write!(h, ",theta_{t}");
     }
@@ -59,7 +59,6 @@ pub fn csv_row(r: &Record, terms: usize, hidden: usize) -> String {
         push(&mut s, Some(v));
     }
     let _ = write!(s, ",{}", r.retries);
-    push(&mut s, Some(r.rate));
     for k in 0..terms {
         push(&mut s, r.theta.get(k).copied());
     }

@@ -5,15 +5,13 @@
 //! The example is built by `cargo test` alongside this test (same profile).
 #![cfg(feature = "std")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
-    let bin = profile.join("examples").join(format!("meta_train{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} not built: run the tests with cargo test, which builds the examples", bin.display());
-    bin
+    common::example("meta_train")
 }
 
 fn run(args: &[&str], out: &Path) -> Output {

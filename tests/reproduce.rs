@@ -10,16 +10,13 @@
 //! dataset-fashion-mnist`) and is skipped, with a note, where it is missing.
 #![cfg(feature = "std")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The example binary next to this test's (`target/<profile>/examples/`).
 fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
-    let bin = profile.join("examples").join(format!("reproduce{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} not built: run the tests with cargo test, which builds the examples", bin.display());
-    bin
+    common::example("reproduce")
 }
 
 fn run(args: &[&str], out: &Path) {

@@ -207,8 +207,6 @@ mod records {
         train_loss: Option<f64>,
         #[serde(default)]
         retries: usize,
-        #[serde(default)]
-        rate: Option<f64>,
         theta: Vec<f64>,
         gradient: Vec<f64>,
         angles: Vec<Option<f64>>,
@@ -229,7 +227,6 @@ mod records {
                 accuracy: finite(r.accuracy),
                 train_loss: finite(r.train_loss),
                 retries: r.retries,
-                rate: finite(r.rate),
                 theta: r.theta.clone(),
                 gradient: r.gradient.clone(),
                 angles: r.angles.iter().map(|&a| finite(a)).collect(),
@@ -250,7 +247,6 @@ mod records {
                 accuracy: r.accuracy.unwrap_or(f64::NAN),
                 train_loss: r.train_loss.unwrap_or(f64::NAN),
                 retries: r.retries,
-                rate: r.rate.unwrap_or(1.0),
                 theta: r.theta,
                 gradient: r.gradient,
                 angles: r.angles.into_iter().map(|a| a.unwrap_or(f64::NAN)).collect(),

@@ -80,9 +80,7 @@ impl Adam {
             }
         }
     }
-}
 
-impl Adam {
     /// One step of normalised momentum on the same state (`m` and `t`; `v`
     /// stays unused): with `g'_r = rates[r] g_r` (the gradient with respect
     /// to `phi_r = theta_r / rates[r]`) and `u = g' / ||g'||`,
