@@ -7,8 +7,10 @@
 //! cargo run --release --example online -- --seeds 5 --out out/online.csv
 //! ```
 
+#[path = "common/parse.rs"]
+mod parse;
+
 use std::error::Error;
-use std::fs;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -16,10 +18,11 @@ use metaplasticity::data::OwnedDataset;
 use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
 use metaplasticity::online::{correct, learn};
-use metaplasticity::report::write_atomic;
+use metaplasticity::report::{check_writable, write_atomic};
 use metaplasticity::{
     Activity, Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, Network, Rule, shape,
 };
+use parse::positive;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 
@@ -29,20 +32,22 @@ type Paper = shape![784, 170, 130, 100, 70, 10];
 #[derive(Parser)]
 #[command(about = "Online learning (one pass, batch size one) on the shipped MNIST digits: BP vs FA vs DFA with F^0")]
 struct Args {
-    /// Number of seeds (independent initialisations and sample orders) to average over.
-    #[arg(long, default_value_t = 5)]
+    /// Number of seeds (independent initialisations and sample orders) to
+    /// average over (at least 1).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
     /// Training samples to present (one pass; at most 10,000 minus --test).
     #[arg(long, default_value_t = 8000)]
     samples: usize,
-    /// Held-out digits used to measure accuracy (the last ones of the data set).
-    #[arg(long, default_value_t = 2000)]
+    /// Held-out digits used to measure accuracy (the last ones of the data
+    /// set; at least 1).
+    #[arg(long, default_value_t = 2000, value_parser = positive)]
     test: usize,
-    /// Measure accuracy after every this many samples.
-    #[arg(long, default_value_t = 500)]
+    /// Measure accuracy after every this many samples (at least 1).
+    #[arg(long, default_value_t = 500, value_parser = positive)]
     every: usize,
-    /// Learning rate theta_0 of F^0 = -e_l y_{l-1}^T.
-    #[arg(long, default_value_t = 0.01)]
+    /// Learning rate theta_0 of F^0 = -e_l y_{l-1}^T (finite).
+    #[arg(long, default_value_t = 0.01, allow_hyphen_values = true, value_parser = finite)]
     theta0: f32,
     /// CSV file to write (columns: samples, then mean accuracy per pathway).
     #[arg(long, default_value = "out/online.csv")]
@@ -56,15 +61,38 @@ enum Kind {
     Dfa,
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let args = Args::parse();
+/// A finite number.
+fn finite(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(x) if x.is_finite() => Ok(x),
+        Ok(x) => Err(format!("{x} is not finite")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn main() {
+    if let Err(e) = main_checked(Args::parse()) {
+        eprintln!("{}", metaplasticity::report::error_chain(&*e));
+        std::process::exit(1);
+    }
+}
+
+fn main_checked(args: Args) -> Result<(), Box<dyn Error>> {
     let owned = OwnedDataset::mnist_shipped()?;
     let data = owned.view();
-    if args.test >= data.len() || args.samples + args.test > data.len() {
-        return Err(format!("--samples + --test must not exceed {} digits", data.len()).into());
+    if args.test >= data.len() || args.samples.checked_add(args.test).is_none_or(|n| n > data.len()) {
+        return Err(format!(
+            "--samples {} --test {}: together at most {} digits, and --test below that",
+            args.samples,
+            args.test,
+            data.len()
+        )
+        .into());
     }
+    // Before the run, so that a bad --out does not cost it.
+    check_writable(&args.out)?;
     let kinds = [("bp", Kind::Bp), ("fa", Kind::Fa), ("dfa", Kind::Dfa)];
-    let points: Vec<usize> = (0..=args.samples).step_by(args.every.max(1)).collect();
+    let points: Vec<usize> = (0..=args.samples).step_by(args.every).collect();
     let mut mean = vec![[0.0f64; 3]; points.len()];
     for seed in 0..args.seeds {
         for (k, &(_, kind)) in kinds.iter().enumerate() {
@@ -73,9 +101,6 @@ fn main() -> Result<(), Box<dyn Error>> {
                 m[k] += a / args.seeds as f64;
             }
         }
-    }
-    if let Some(dir) = args.out.parent() {
-        fs::create_dir_all(dir)?;
     }
     let mut csv = String::from("samples,bp,fa,dfa\n");
     println!("{:>8} {:>8} {:>8} {:>8}", "samples", "BP", "FA", "DFA");

@@ -88,8 +88,8 @@ pub enum LoadError {
         /// What is wrong with it.
         source: IdxError,
     },
-    /// Both files are valid but do not go together: different counts, or a
-    /// label out of range.
+    /// Both files are valid but do not make a data set: different counts, a
+    /// label out of range, or no items to infer the classes from.
     Inconsistent {
         /// The images file.
         images: PathBuf,
@@ -117,7 +117,7 @@ impl fmt::Display for LoadError {
                 write!(f, "{} is not a valid IDX file", path.display())
             }
             Self::Inconsistent { images, labels, .. } => {
-                write!(f, "images {} and labels {} do not go together", images.display(), labels.display())
+                write!(f, "images {} and labels {} do not make a data set", images.display(), labels.display())
             }
         }
     }
@@ -238,10 +238,17 @@ impl OwnedDataset {
         };
         let images = idx::parse_images(&image_bytes).map_err(format(images_path))?;
         let labels = idx::parse_labels(&label_bytes).map_err(format(labels_path))?;
-        let classes = classes.unwrap_or_else(|| labels.max().map_or(0, |max| usize::from(max) + 1));
-        let checked = Dataset::new(images.with_orientation(orientation), labels, classes).map_err(|source| {
-            LoadError::Inconsistent { images: images_path.to_path_buf(), labels: labels_path.to_path_buf(), source }
-        })?;
+        let inconsistent = |source| LoadError::Inconsistent {
+            images: images_path.to_path_buf(),
+            labels: labels_path.to_path_buf(),
+            source,
+        };
+        let classes = match (classes, labels.max()) {
+            (Some(classes), _) => classes,
+            (None, Some(max)) => usize::from(max) + 1,
+            (None, None) => return Err(inconsistent(IdxError::NoItems)),
+        };
+        let checked = Dataset::new(images.with_orientation(orientation), labels, classes).map_err(inconsistent)?;
         Ok(Self {
             images: checked.images().as_bytes().to_vec(),
             labels: checked.labels().as_slice().to_vec(),

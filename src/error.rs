@@ -20,6 +20,19 @@ pub enum BufferKind {
     Theta,
 }
 
+impl fmt::Display for BufferKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BufferKind::Weights => "the forward weights",
+            BufferKind::Feedback => "the feedback matrices",
+            BufferKind::DirectFeedback => "the direct feedback matrices",
+            BufferKind::Activity => "the activity buffer",
+            BufferKind::Input => "the input",
+            BufferKind::Theta => "Theta",
+        })
+    }
+}
+
 /// Everything that can go wrong in the core. Each variant says what was
 /// wrong; none of them leaves the caller's weights modified, except
 /// [`Error::Diverged`], which reports that an update overflowed.
@@ -99,7 +112,7 @@ impl fmt::Display for Error {
                 write!(f, "the input has {found} entries, the network takes {expected}")
             }
             Error::BufferLength { what, expected, found } => {
-                write!(f, "{what:?} buffer has {found} entries, the network's shape needs {expected}")
+                write!(f, "{what} buffer has {found} entries, the network's shape needs {expected}")
             }
             Error::LabelOutOfRange { label, classes } => {
                 write!(f, "label {label} is out of range: the network has {classes} classes")
@@ -111,7 +124,7 @@ impl fmt::Display for Error {
                 write!(f, "plasticity coefficient theta[{index}] is NaN or infinite")
             }
             Error::NonFiniteWeights { what } => {
-                write!(f, "{what:?} buffer contains NaN or infinite entries")
+                write!(f, "{what} buffer contains NaN or infinite entries")
             }
             Error::NonFiniteSignal { layer } => {
                 write!(f, "activity or modulating signal of layer {layer} overflowed; weights left unchanged")
@@ -123,7 +136,8 @@ impl fmt::Display for Error {
             Error::LayerOutOfRange { layer, depth } => {
                 write!(f, "layer {layer} does not exist: the network has layers 1..={depth}")
             }
-            Error::Data(e) => write!(f, "data set: {e}"),
+            // The cause is the `source`, so a chain prints it once.
+            Error::Data(_) => write!(f, "a sample could not be read from the data set"),
             Error::RuleFull { capacity } => {
                 write!(f, "the rule already holds its capacity of {capacity} terms")
             }

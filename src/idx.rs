@@ -57,6 +57,9 @@ use crate::Real;
 /// The element type code of unsigned bytes, the only one supported.
 pub const TYPE_U8: u8 = 0x08;
 
+/// Most classes a [`Dataset`] can have: labels are single bytes.
+pub const MAX_CLASSES: usize = 256;
+
 /// Header length of an images file: magic plus three dimensions.
 pub const IMAGES_HEADER_LEN: usize = 4 + 3 * 4;
 
@@ -122,6 +125,13 @@ pub enum IdxError {
     },
     /// A data set must have at least one class.
     NoClasses,
+    /// More classes than single-byte labels can name ([`MAX_CLASSES`]).
+    TooManyClasses {
+        /// The number of classes given.
+        classes: usize,
+    },
+    /// There are no items to infer the number of classes from.
+    NoItems,
     /// An item was requested past the end.
     IndexOutOfRange {
         /// The requested index.
@@ -187,6 +197,10 @@ impl fmt::Display for IdxError {
                 write!(f, "label {label} at index {index} is out of range for {classes} classes")
             }
             Self::NoClasses => f.write_str("a data set needs at least one class"),
+            Self::TooManyClasses { classes } => {
+                write!(f, "{classes} classes: labels are single bytes, so a data set has at most {MAX_CLASSES}")
+            }
+            Self::NoItems => f.write_str("the files hold no images, so the number of classes cannot be inferred"),
             Self::IndexOutOfRange { index, count } => {
                 write!(f, "index {index} is out of range for {count} items")
             }
@@ -479,16 +493,20 @@ impl<'a> Dataset<'a> {
     ///
     /// # Errors
     ///
-    /// [`NoClasses`](IdxError::NoClasses) if `classes` is zero,
     /// [`CountMismatch`](IdxError::CountMismatch) if the counts differ,
+    /// [`NoClasses`](IdxError::NoClasses) if `classes` is zero,
+    /// [`TooManyClasses`](IdxError::TooManyClasses) past [`MAX_CLASSES`],
     /// [`LabelOutOfRange`](IdxError::LabelOutOfRange) for the first label that
     /// is not below `classes`.
     pub fn new(images: Images<'a>, labels: Labels<'a>, classes: usize) -> Result<Self, IdxError> {
+        if images.count() != labels.count() {
+            return Err(IdxError::CountMismatch { images: images.count(), labels: labels.count() });
+        }
         if classes == 0 {
             return Err(IdxError::NoClasses);
         }
-        if images.count() != labels.count() {
-            return Err(IdxError::CountMismatch { images: images.count(), labels: labels.count() });
+        if classes > MAX_CLASSES {
+            return Err(IdxError::TooManyClasses { classes });
         }
         let out_of_range = labels.as_slice().iter().position(|&label| usize::from(label) >= classes);
         if let Some(index) = out_of_range {

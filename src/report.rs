@@ -10,16 +10,14 @@ use std::string::String;
 
 use crate::meta::Record;
 
-/// Replaces `path` with `contents` atomically: writes a temporary file in
-/// the same folder, flushes it to disk, then renames it over `path`. On
-/// error the old file (if any) is untouched, the temporary file removed, and
-/// the error names the file.
+/// Replaces `path` with `contents` atomically: writes a temporary file
+/// `.<name>.<pid>.tmp` in the same folder, flushes it to disk, then renames
+/// it over `path`. On error the old file (if any) is untouched, the
+/// temporary file removed, and the error names the file. A process killed
+/// in between leaves the temporary file: [`remove_stale_temporaries`]
+/// clears it.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(std::format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
+    let tmp = temporary(path)?;
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(contents)?;
@@ -30,6 +28,88 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
         io::Error::new(e.kind(), std::format!("cannot write {}: {e}", path.display()))
     })
+}
+
+/// The temporary file of [`write_atomic`] for `path`: `.<name>.<pid>.tmp`.
+fn temporary(path: &Path) -> io::Result<std::path::PathBuf> {
+    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(std::format!(".{}.tmp", std::process::id()));
+    Ok(path.with_file_name(tmp_name))
+}
+
+/// Checks, before any work, that [`write_atomic`] will be able to write
+/// `path`: creates its folder if needed, refuses a path that is a folder,
+/// and creates and removes the temporary file in that folder. The file
+/// itself, if it exists, is not touched.
+pub fn check_writable(path: &Path) -> io::Result<()> {
+    let named = |e: io::Error| io::Error::new(e.kind(), std::format!("cannot write {}: {e}", path.display()));
+    if path.is_dir() {
+        return Err(named(io::Error::new(io::ErrorKind::IsADirectory, "it is a folder")));
+    }
+    let tmp = temporary(path).map_err(named)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(named)?;
+    }
+    fs::File::create(&tmp).map_err(named)?;
+    fs::remove_file(&tmp).map_err(named)
+}
+
+/// Removes from `dir` the temporary files that [`write_atomic`] of another
+/// process left for `files` (`.<name>.<pid>.tmp` with a pid other than
+/// this process's: a run killed while writing), and returns their paths.
+/// Nothing else is touched; a missing folder is not an error.
+pub fn remove_stale_temporaries(dir: &Path, files: &[&Path]) -> io::Result<std::vec::Vec<std::path::PathBuf>> {
+    let names: std::vec::Vec<String> =
+        files.iter().filter_map(|f| f.file_name()).map(|n| std::format!(".{}.", n.to_string_lossy())).collect();
+    let own = std::format!(".{}.tmp", std::process::id());
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(std::vec::Vec::new()),
+        Err(e) => return Err(io::Error::new(e.kind(), std::format!("cannot list {}: {e}", dir.display()))),
+    };
+    let mut removed = std::vec::Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stale = names.iter().any(|prefix| {
+            name.strip_prefix(prefix.as_str())
+                .and_then(|rest| rest.strip_suffix(".tmp"))
+                .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if stale && !name.ends_with(&own) {
+            let path = entry.path();
+            fs::remove_file(&path)
+                .map_err(|e| io::Error::new(e.kind(), std::format!("cannot remove {}: {e}", path.display())))?;
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
+/// An error and its causes, one per line: `error: <e>`, then
+/// `  caused by: <source>` down the [`source`](std::error::Error::source)
+/// chain, as the programs print them.
+///
+/// ```
+/// use metaplasticity::idx::IdxError;
+/// use metaplasticity::Error;
+/// let e = Error::Data(IdxError::IndexOutOfRange { index: 7, count: 5 });
+/// assert_eq!(
+///     metaplasticity::report::error_chain(&e),
+///     "error: a sample could not be read from the data set\n  caused by: index 7 is out of range for 5 items"
+/// );
+/// ```
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = std::format!("error: {e}");
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let _ = write!(s, "\n  caused by: {cause}");
+        source = cause.source();
+    }
+    s
 }
 
 /// The header of the rows [`csv_row`] writes: `episode, ok, meta_loss, query_loss,

@@ -9,8 +9,8 @@ use metaplasticity::data::OwnedDataset;
 use metaplasticity::idx::{Dataset, Images, Labels};
 use metaplasticity::meta::adam::soft_threshold;
 use metaplasticity::meta::{
-    Adam, BackOff, Config, L1Form, MetaGradient, OnDivergence, Optimizer, Penalty, Record, Sampling, StepOptions,
-    StepScale, Task, TaskSpec, TrainError, Trainer, rates_from_magnitudes, term_magnitudes,
+    Adam, BackOff, Config, ConfigError, L1Form, MetaGradient, OnDivergence, Optimizer, Penalty, Record, Sampling,
+    StepOptions, StepScale, Task, TaskSpec, TrainError, Trainer, rates_from_magnitudes, term_magnitudes,
 };
 use metaplasticity::{FeedbackAlignment, Init, Network, Rule, shape};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -78,18 +78,18 @@ fn a_scaled_step_is_the_plain_step_in_scaled_coordinates() {
     for normalized in [false, true] {
         // Without Adam's eps (added to sqrt(v) in either coordinate system)
         // the two are the same up to rounding.
-        let (mut theta, mut adam) = (THETA.to_vec(), Adam { eps: 0.0, ..Adam::new(10, 1e-3) });
+        let (mut theta, mut adam) = (THETA.to_vec(), Adam::new(10, 1e-3).unwrap().with_hyper(0.9, 0.999, 0.0).unwrap());
         let mut phi: Vec<f64> = THETA.iter().zip(rates).map(|(t, s)| t / s).collect();
-        let mut plain = Adam { eps: 0.0, ..Adam::new(10, 1e-3) };
+        let mut plain = Adam::new(10, 1e-3).unwrap().with_hyper(0.9, 0.999, 0.0).unwrap();
         // Three steps along the same gradient, so the moments matter.
         for _ in 0..3 {
             let scaled = StepOptions { rates: &rates, ..StepOptions::default() };
             if normalized {
-                adam.step_normalized(&mut theta, &g, scaled);
-                plain.step_normalized(&mut phi, &g_phi, StepOptions::default());
+                adam.step_normalized(&mut theta, &g, scaled).unwrap();
+                plain.step_normalized(&mut phi, &g_phi, StepOptions::default()).unwrap();
             } else {
-                adam.step_with(&mut theta, &g, scaled);
-                plain.step_with(&mut phi, &g_phi, StepOptions::default());
+                adam.step_with(&mut theta, &g, scaled).unwrap();
+                plain.step_with(&mut phi, &g_phi, StepOptions::default()).unwrap();
             }
         }
         for r in 0..10 {
@@ -106,10 +106,10 @@ fn adam_with_default_options_is_the_textbook_step_bit_for_bit() {
     // The paper's optimiser must not change with the robust options beside it.
     let grads = [[3.0, -1e-3, 2e5], [-1.0, 4e-3, 1e4], [0.5, 0.0, -7e3]];
     let mut theta = [1e-3, 0.0, -2e-3];
-    let mut adam = Adam::new(3, 1e-3);
+    let mut adam = Adam::new(3, 1e-3).unwrap();
     let (mut m, mut v, mut expected) = ([0.0f64; 3], [0.0f64; 3], theta);
     for (t, g) in grads.iter().enumerate() {
-        adam.step(&mut theta, g, &[]);
+        adam.step(&mut theta, g, &[]).unwrap();
         let (c1, c2) = (1.0 - libm::pow(0.9, (t + 1) as f64), 1.0 - libm::pow(0.999, (t + 1) as f64));
         for r in 0..3 {
             m[r] = 0.9 * m[r] + (1.0 - 0.9) * g[r];
@@ -124,18 +124,18 @@ fn adam_with_default_options_is_the_textbook_step_bit_for_bit() {
 fn normalized_momentum_keeps_relative_sizes_and_bounds_the_step() {
     let grad = [1e4, 1e-2, -3e3];
     let mut theta = [0.0; 3];
-    let mut opt = Adam::new(3, 1e-3);
-    opt.step_normalized(&mut theta, &grad, StepOptions::default());
+    let mut opt = Adam::new(3, 1e-3).unwrap();
+    opt.step_normalized(&mut theta, &grad, StepOptions::default()).unwrap();
     let norm = theta.iter().map(|t| t * t).sum::<f64>().sqrt();
     assert!((norm - 1e-3).abs() < 1e-15, "the first step has length lr: {norm}");
     assert!(theta[1].abs() < 1e-9, "a tiny gradient moves its coefficient little: {}", theta[1]);
     // Adam moves all three by lr on its first step.
     let mut adam_theta = [0.0; 3];
-    Adam::new(3, 1e-3).step(&mut adam_theta, &grad, &[]);
+    Adam::new(3, 1e-3).unwrap().step(&mut adam_theta, &grad, &[]).unwrap();
     assert!(adam_theta.iter().all(|t| (t.abs() - 1e-3).abs() < 1e-9), "{adam_theta:?}");
     // A zero gradient leaves Theta alone.
     let before = theta;
-    opt.step_normalized(&mut theta, &[0.0; 3], StepOptions::default());
+    opt.step_normalized(&mut theta, &[0.0; 3], StepOptions::default()).unwrap();
     assert_eq!(theta, before);
 }
 
@@ -149,14 +149,14 @@ fn proximal_l1_gives_exact_zeros_below_the_threshold() {
     let grad = [0.5, -0.9, 1.5, -3.0];
     for normalized in [false, true] {
         let mut theta = [0.0; 4];
-        let mut opt = Adam::new(4, 1e-2);
+        let mut opt = Adam::new(4, 1e-2).unwrap();
         for _ in 0..200 {
             // lambda = 1: in either form a coefficient rests at 0 while |g_r| <= lambda.
             let options = StepOptions { l1: 1.0, ..StepOptions::default() };
             if normalized {
-                opt.step_normalized(&mut theta, &grad, options);
+                opt.step_normalized(&mut theta, &grad, options).unwrap();
             } else {
-                opt.step_with(&mut theta, &grad, options);
+                opt.step_with(&mut theta, &grad, options).unwrap();
             }
         }
         assert_eq!(&theta[..2], &[0.0, 0.0], "normalized {normalized}: {theta:?}");
@@ -164,10 +164,10 @@ fn proximal_l1_gives_exact_zeros_below_the_threshold() {
     }
     // With the subgradient form (plain Adam), a coefficient never rests at zero.
     let mut theta = [0.0f64];
-    let mut adam = Adam::new(1, 1e-2);
+    let mut adam = Adam::new(1, 1e-2).unwrap();
     for _ in 0..50 {
         let g = 0.5 + 1.0 * theta[0].signum();
-        adam.step(&mut theta, &[g], &[]);
+        adam.step(&mut theta, &[g], &[]).unwrap();
     }
     assert_ne!(theta[0], 0.0);
 }
@@ -239,12 +239,12 @@ fn back_off_retries_the_step_smaller_until_an_episode_succeeds() {
     // The accepted Theta is the undone step retaken at 0.5^retries times the rate.
     let (mut theta, mut adam) = (undo.theta.clone(), undo.adam.clone());
     let rates = vec![libm::pow(0.5, r.retries as f64); 3];
-    adam.step_normalized(&mut theta, &undo.gradient, StepOptions { rates: &rates, ..StepOptions::default() });
+    adam.step_normalized(&mut theta, &undo.gradient, StepOptions { rates: &rates, ..StepOptions::default() }).unwrap();
     assert_eq!(r.theta, theta);
     // The next step is at the full rate again.
     let undo = t.state().undo.clone().unwrap();
     let (mut theta, mut adam) = (undo.theta.clone(), undo.adam.clone());
-    adam.step_normalized(&mut theta, &undo.gradient, StepOptions::default());
+    adam.step_normalized(&mut theta, &undo.gradient, StepOptions::default()).unwrap();
     assert_eq!(t.theta(), &theta[..]);
     // Skip would have kept the diverging Theta.
     let skip = Config { on_divergence: OnDivergence::Skip, ..config };
@@ -284,16 +284,32 @@ fn bad_settings_are_refused_before_any_work() {
     let owned = OwnedDataset::optdigits_shipped().unwrap();
     let data = owned.view();
     let bad = |config: Config| match Trainer::<f64, Tiny>::new(Rule::bio(), &data, config) {
-        Err(TrainError::Config { what }) => what,
+        Err(TrainError::Config(e)) => e,
         other => panic!("expected a configuration error, got {:?}", other.map(|_| ())),
     };
-    assert!(bad(Config { lr: f64::NAN, ..tiny_config() }).contains("learning rate"));
-    assert!(bad(Config { lr: -1.0, ..tiny_config() }).contains("learning rate"));
-    assert!(bad(Config { penalty: Penalty::L2(-1.0), ..tiny_config() }).contains("lambda"));
+    assert!(matches!(bad(Config { lr: f64::NAN, ..tiny_config() }), ConfigError::LearningRate(lr) if lr.is_nan()));
+    assert_eq!(bad(Config { lr: -1.0, ..tiny_config() }), ConfigError::LearningRate(-1.0));
+    assert_eq!(bad(Config { penalty: Penalty::L2(-1.0), ..tiny_config() }), ConfigError::Lambda(-1.0));
     let backoff = |shrink, tries| OnDivergence::BackOff(BackOff { shrink, tries });
-    assert!(bad(Config { on_divergence: backoff(1.0, 2), ..tiny_config() }).contains("back-off"));
-    assert!(bad(Config { on_divergence: backoff(0.5, 0), ..tiny_config() }).contains("back-off"));
-    assert!(bad(Config { step_scale: StepScale::Given(vec![1.0, 1.0]), ..tiny_config() }).contains("step scales"));
-    assert!(bad(Config { step_scale: StepScale::Given(vec![1.0, 0.0, 1.0]), ..tiny_config() }).contains("step scales"));
-    assert!(bad(Config { trainable: vec![true], ..tiny_config() }).contains("mask"));
+    assert_eq!(
+        bad(Config { on_divergence: backoff(1.0, 2), ..tiny_config() }),
+        ConfigError::BackOff { shrink: 1.0, tries: 2 }
+    );
+    assert_eq!(
+        bad(Config { on_divergence: backoff(0.5, 0), ..tiny_config() }),
+        ConfigError::BackOff { shrink: 0.5, tries: 0 }
+    );
+    assert_eq!(
+        bad(Config { step_scale: StepScale::Given(vec![1.0, 1.0]), ..tiny_config() }),
+        ConfigError::StepScaleLength { expected: 3, found: 2 }
+    );
+    assert_eq!(
+        bad(Config { step_scale: StepScale::Given(vec![1.0, 0.0, 1.0]), ..tiny_config() }),
+        ConfigError::StepScale { index: 1, value: 0.0 }
+    );
+    assert_eq!(bad(Config { interval: 0, ..tiny_config() }), ConfigError::Interval);
+    assert_eq!(
+        bad(Config { trainable: vec![true], ..tiny_config() }),
+        ConfigError::Trainable { expected: 3, found: 1 }
+    );
 }

@@ -11,6 +11,8 @@ use metaplasticity::term::PlasticityTerm;
 use metaplasticity::{Init, PathwayKind, Real, Rule, terms};
 use serde::{Deserialize, Serialize};
 
+use crate::parse::positive;
+
 /// Meta-learn the coefficients Theta of a plasticity rule so that a network
 /// learning online through random feedback approaches backprop
 /// (Shervani-Tabar & Rosenbaum, Nat. Commun. 2023).
@@ -50,17 +52,19 @@ pub struct Args {
     /// Coefficients to keep fixed, by position in the rule (e.g. 0 keeps theta_0 fixed).
     #[arg(long, value_delimiter = ',')]
     pub freeze: Vec<usize>,
-    /// Number of meta-training episodes.
-    #[arg(long, default_value_t = 600)]
+    /// Number of meta-training episodes (at least 1).
+    #[arg(long, default_value_t = 600, value_parser = positive)]
     pub episodes: usize,
-    /// Classes per task (M).
-    #[arg(short = 'M', long = "classes", default_value_t = 5)]
+    /// Classes per task (M, at least 1).
+    #[arg(short = 'M', long = "classes", default_value_t = 5, value_parser = positive)]
     pub classes: usize,
-    /// Training images per class (K): the network learns M*K images online.
-    #[arg(short = 'K', long = "train", default_value_t = 50)]
+    /// Training images per class (K, at least 1): the network learns M*K
+    /// images online.
+    #[arg(short = 'K', long = "train", default_value_t = 50, value_parser = positive)]
     pub train: usize,
-    /// Query images per class (Q): the meta-loss is their cross-entropy.
-    #[arg(short = 'Q', long = "query", default_value_t = 10)]
+    /// Query images per class (Q, at least 1): the meta-loss is their
+    /// cross-entropy.
+    #[arg(short = 'Q', long = "query", default_value_t = 10, value_parser = positive)]
     pub query: usize,
     /// disjoint: M distinct classes and fresh random images each episode;
     /// reference: as the public reference code (classes with replacement,
@@ -84,8 +88,9 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = FeedbackInit::Uniform)]
     pub feedback_init: FeedbackInit,
     /// Keep the weights every this many online steps for the meta-gradient
-    /// (memory against recomputation; the gradient does not depend on it).
-    #[arg(long, default_value_t = 16)]
+    /// (memory against recomputation; the gradient does not depend on it;
+    /// at least 1, and an interval past M*K costs the same as M*K).
+    #[arg(long, default_value_t = 16, value_parser = positive)]
     pub checkpoint_interval: usize,
     /// What to do if an episode diverges (non-finite weights or gradient):
     /// stop; skip the episode and keep Theta; or back-off: undo the step that
@@ -285,6 +290,13 @@ impl Args {
                     .map(|t| t.trim().parse::<usize>().ok().and_then(|r| pool.get(r).copied()))
                     .collect::<Option<Vec<&'static dyn PlasticityTerm<T>>>>()
                     .ok_or_else(|| format!("--rule {other:?}: expected fa, bp, dfa, ehebb, oja, bio, pool or term numbers 0-9 like 0,2,9"))?;
+                let twice = chosen.iter().enumerate().find(|&(i, t)| chosen[..i].iter().any(|u| u.name() == t.name()));
+                if let Some((_, twice)) = twice {
+                    let twice = twice.name();
+                    return Err(
+                        format!("--rule {other:?}: term {twice} is listed twice; each term may appear once").into()
+                    );
+                }
                 (Rule::from_terms(&chosen)?, PathwayKind::Alignment)
             }
         };

@@ -14,6 +14,8 @@
 //! replaced atomically after every episode.
 
 mod cli;
+#[path = "../common/parse.rs"]
+mod parse;
 mod state;
 
 use std::error::Error;
@@ -36,12 +38,7 @@ type Paper<const C: usize> = shape![784, 170, 130, 100, 70, C];
 
 fn main() {
     if let Err(e) = run(Args::parse()) {
-        eprintln!("error: {e}");
-        let mut source = e.source();
-        while let Some(s) = source {
-            eprintln!("  caused by: {s}");
-            source = s.source();
-        }
+        eprintln!("{}", metaplasticity::report::error_chain(&*e));
         std::process::exit(1);
     }
 }
@@ -89,6 +86,11 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>) -> Result<(), Box<dyn Error>
     fs::create_dir_all(&args.out).map_err(|e| format!("cannot create output folder {}: {e}", args.out.display()))?;
     let hidden = S::DEPTH - 1;
     let paths = Paths::new(&args.out);
+    // Temporary files a killed run left behind (this program writes every
+    // file through a temporary one, see write_atomic).
+    for stale in metaplasticity::report::remove_stale_temporaries(&args.out, &paths.all())? {
+        eprintln!("removed {}, left by an interrupted run", stale.display());
+    }
     let mut rows = csv_header(&names, hidden);
     let mut base_rows = csv_header(&["F0"], hidden);
     let mut history: Vec<Record> = Vec::new();
@@ -104,9 +106,10 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>) -> Result<(), Box<dyn Error>
     if args.resume {
         let state = RunState::load(&paths.summary)?;
         state.check_compatible(args, &names)?;
-        trainer.resume(state.rule.state(state.next_episode))?;
+        let resume_error = |e| format!("--resume: {} holds an unusable optimiser state: {e}", paths.summary.display());
+        trainer.resume(state.rule.state(state.next_episode).map_err(resume_error)?)?;
         if let (Some(b), Some(bs)) = (baseline.as_mut(), state.baseline.as_ref()) {
-            b.resume(bs.state(state.next_episode))?;
+            b.resume(bs.state(state.next_episode).map_err(resume_error)?)?;
         } else if baseline.is_some() {
             return Err("the saved run has no baseline; resume with --no-baseline".into());
         }
@@ -118,8 +121,9 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>) -> Result<(), Box<dyn Error>
         eprintln!("resuming at episode {} of {}", state.next_episode, args.episodes);
     }
     let start = trainer.state().episode;
-    let steps = args.classes * args.train;
-    let bytes = MetaGradient::<f32, S>::memory_bytes(steps, args.checkpoint_interval);
+    let steps = trainer.config().task.steps();
+    // Trainer::new allocated it, so its size is known to fit.
+    let bytes = MetaGradient::<f32, S>::memory_bytes(steps, args.checkpoint_interval).unwrap_or(usize::MAX);
     eprintln!(
         "meta-training {} ({} terms, {}) on {} images of {} classes: {} episodes of {} online steps; \
          meta-gradient work space {:.1} MB per trainer (checkpoint every {} steps)",
@@ -213,6 +217,10 @@ impl Paths {
             rule: out.join("rule.mprl"),
             snippet: out.join("rule.rs"),
         }
+    }
+
+    fn all(&self) -> [&Path; 5] {
+        [&self.episodes, &self.baseline, &self.summary, &self.rule, &self.snippet]
     }
 }
 

@@ -3,7 +3,7 @@
 use std::error::Error;
 use std::path::Path;
 
-use metaplasticity::meta::{Adam, Record, State, Trainer, Undo};
+use metaplasticity::meta::{Adam, AdamError, Record, State, Trainer, Undo};
 use metaplasticity::{Real, Shape};
 use serde::{Deserialize, Serialize};
 
@@ -24,15 +24,11 @@ pub struct AdamState {
 
 impl AdamState {
     fn of(adam: &Adam) -> Self {
-        AdamState { adam_t: adam.t, adam_m: adam.m.clone(), adam_v: adam.v.clone(), lr: adam.lr }
+        AdamState { adam_t: adam.t(), adam_m: adam.m().to_vec(), adam_v: adam.v().to_vec(), lr: adam.lr() }
     }
 
-    fn adam(&self) -> Adam {
-        let mut adam = Adam::new(self.adam_m.len(), self.lr);
-        adam.t = self.adam_t;
-        adam.m = self.adam_m.clone();
-        adam.v = self.adam_v.clone();
-        adam
+    fn adam(&self) -> Result<Adam, AdamError> {
+        Adam::new(self.adam_m.len(), self.lr)?.restore(self.adam_t, self.adam_m.clone(), self.adam_v.clone())
     }
 }
 
@@ -76,17 +72,12 @@ impl TrainerState {
     }
 
     /// The trainer's state at episode `episode`.
-    pub fn state(&self, episode: usize) -> State {
-        State {
-            episode,
-            theta: self.theta.clone(),
-            adam: self.adam.adam(),
-            undo: self.undo.as_ref().map(|u| Undo {
-                theta: u.theta.clone(),
-                adam: u.adam.adam(),
-                gradient: u.gradient.clone(),
-            }),
-        }
+    pub fn state(&self, episode: usize) -> Result<State, AdamError> {
+        let undo = match &self.undo {
+            Some(u) => Some(Undo { theta: u.theta.clone(), adam: u.adam.adam()?, gradient: u.gradient.clone() }),
+            None => None,
+        };
+        Ok(State { episode, theta: self.theta.clone(), adam: self.adam.adam()?, undo })
     }
 }
 

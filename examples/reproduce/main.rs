@@ -13,6 +13,8 @@
 mod experiments;
 mod note4;
 mod online;
+#[path = "../common/parse.rs"]
+mod parse;
 mod plot;
 mod pool;
 mod summary;
@@ -23,6 +25,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
+use parse::positive;
 
 /// Reproduce the figures and tables of the supplementary information of
 /// Shervani-Tabar & Rosenbaum (Nat. Commun. 2023) on the MNIST digits shipped
@@ -40,25 +43,27 @@ pub struct Args {
     #[arg(value_enum)]
     pub experiment: Experiment,
     /// Meta-training trials per rule (seeds 0 .. trials-1); for fig-s1 and
-    /// the online panel of fig-s4, the number of online seeds. [default: 20, --quick: 3]
-    #[arg(long)]
+    /// the online panel of fig-s4, the number of online seeds; at least 1.
+    /// [default: 20, --quick: 3]
+    #[arg(long, value_parser = positive)]
     pub trials: Option<usize>,
-    /// Meta-training episodes per trial. [default: 600, --quick: 60]
-    #[arg(long)]
+    /// Meta-training episodes per trial, at least 1. [default: 600, --quick: 60]
+    #[arg(long, value_parser = positive)]
     pub episodes: Option<usize>,
     /// A reduced version (3 trials, 60 episodes, fewer online samples) that
     /// runs every experiment end to end in minutes.
     #[arg(long)]
     pub quick: bool,
-    /// Worker threads for trials (default: all cores).
-    #[arg(long)]
+    /// Worker threads for trials, at least 1 (default: all cores).
+    #[arg(long, value_parser = positive)]
     pub jobs: Option<usize>,
     /// Width of the trailing moving average over episodes in the plots and
-    /// the band (the tables use raw values).
-    #[arg(long, default_value_t = 20)]
+    /// the band (the tables use raw values); at least 1 (1: no smoothing).
+    #[arg(long, default_value_t = 20, value_parser = positive)]
     pub window: usize,
-    /// Confidence level of the bootstrap bands and intervals.
-    #[arg(long, default_value_t = 0.98)]
+    /// Confidence level of the bootstrap bands and intervals, strictly
+    /// between 0 and 1.
+    #[arg(long, default_value_t = 0.98, value_parser = level)]
     pub level: f64,
     /// Output folder.
     #[arg(long, default_value = "out/reproduce")]
@@ -79,9 +84,28 @@ pub struct Args {
     pub oja_meta_data: OjaData,
     /// Strength lambda of the L1 and L2 penalties of the robust F^pool arms
     /// (fig-4, fig-s5, fig-s7); the default was chosen by lambda-sweep (see
-    /// docs/REPRODUCTION.md). The arms with the paper's plain Adam keep 1e-3.
-    #[arg(long, default_value_t = ROBUST_LAMBDA)]
+    /// docs/REPRODUCTION.md). The arms with the paper's plain Adam keep
+    /// 1e-3. Finite and non-negative.
+    #[arg(long, default_value_t = ROBUST_LAMBDA, value_parser = lambda)]
     pub lambda: f64,
+}
+
+/// A confidence level in (0, 1).
+fn level(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x < 1.0 => Ok(x),
+        Ok(x) => Err(format!("{x} is not strictly between 0 and 1")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A penalty strength: finite, non-negative.
+fn lambda(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        Ok(x) => Err(format!("{x} is not finite and non-negative")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The L1 strength of the robust pool arms, chosen by `lambda-sweep`.
@@ -219,7 +243,7 @@ impl Ctx {
 
 fn main() {
     if let Err(e) = run(Args::parse()) {
-        eprintln!("error: {e}");
+        eprintln!("{}", metaplasticity::report::error_chain(&*e));
         std::process::exit(1);
     }
 }

@@ -58,19 +58,82 @@ pub enum EpisodeError {
     },
     /// The meta-gradient came out non-finite.
     NonFiniteGradient,
+    /// The task has no training or no query images.
+    EmptyTask {
+        /// Training images.
+        train: usize,
+        /// Query images.
+        query: usize,
+    },
+    /// The work space for the episode could not be allocated.
+    WorkSpace(WorkSpaceError),
 }
 
 impl fmt::Display for EpisodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EpisodeError::Step { step, error } => write!(f, "online step {step}: {error}"),
-            EpisodeError::Query { sample, error } => write!(f, "query image {sample}: {error}"),
+            EpisodeError::Step { step, .. } => write!(f, "online step {step} failed"),
+            EpisodeError::Query { sample, .. } => write!(f, "query image {sample} could not be evaluated"),
             EpisodeError::NonFiniteGradient => write!(f, "the meta-gradient is not finite"),
+            EpisodeError::EmptyTask { train, query } => write!(
+                f,
+                "a task needs training and query images; this one has {train} training and {query} query images"
+            ),
+            EpisodeError::WorkSpace(_) => write!(f, "no work space for the episode"),
         }
     }
 }
 
-impl core::error::Error for EpisodeError {}
+impl core::error::Error for EpisodeError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            EpisodeError::Step { error, .. } | EpisodeError::Query { error, .. } => Some(error),
+            EpisodeError::WorkSpace(e) => Some(e),
+            EpisodeError::NonFiniteGradient | EpisodeError::EmptyTask { .. } => None,
+        }
+    }
+}
+
+/// The meta-gradient's work space for an episode is too large: its size
+/// overflows `usize` (`bytes` is `None`), or the allocator refused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkSpaceError {
+    /// Online steps of the episode.
+    pub steps: usize,
+    /// The checkpoint interval.
+    pub interval: usize,
+    /// Bytes needed ([`MetaGradient::memory_bytes`]), `None` past `usize::MAX`.
+    pub bytes: Option<usize>,
+}
+
+impl fmt::Display for WorkSpaceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let WorkSpaceError { steps, interval, bytes } = *self;
+        match bytes {
+            Some(b) => write!(
+                f,
+                "the meta-gradient of {steps} online steps (checkpoint interval {interval}) needs {b} bytes \
+                 of work space, which could not be allocated"
+            ),
+            None => write!(
+                f,
+                "the meta-gradient of {steps} online steps (checkpoint interval {interval}) needs more than \
+                 {} bytes of work space",
+                usize::MAX
+            ),
+        }
+    }
+}
+
+impl core::error::Error for WorkSpaceError {}
+
+/// A zeroed buffer of `n` entries, `None` if the allocator refuses it.
+fn try_zeroed<T: Real>(n: usize) -> Option<Box<[T]>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).ok()?;
+    v.resize(n, T::zero());
+    Some(v.into_boxed_slice())
+}
 
 /// Work space for meta-gradients of episodes of a given length.
 pub struct MetaGradient<T, S> {
@@ -86,17 +149,46 @@ pub struct MetaGradient<T, S> {
 impl<T: Real, S: Shape> MetaGradient<T, S> {
     /// A work space that keeps a checkpoint every `interval` steps (at
     /// least 1; the square root of the episode length minimises memory).
+    /// It holds no per-step buffers yet: [`MetaGradient::reserve`] (or the
+    /// first [`MetaGradient::run`]) allocates them for an episode length.
     pub fn new(interval: usize) -> Self {
-        let interval = interval.max(1);
         MetaGradient {
-            interval,
+            interval: interval.max(1),
             checkpoints: Vec::new(),
-            segment: (1..interval).map(|_| zeroed_box(S::WEIGHTS)).collect(),
+            segment: Vec::new(),
             acts: Vec::new(),
             wbar: zeroed_box(S::WEIGHTS),
             adj: Adjoint::zeros(),
             act: Activity::zeros(),
         }
+    }
+
+    /// Allocates the buffers for episodes of `steps` online steps, or says
+    /// why it cannot: the size overflows, or the allocator refuses it (a
+    /// limit on the address space, `ulimit -v`, is honoured; an operating
+    /// system that overcommits memory may instead stop the process when the
+    /// pages are first written). Buffers already there are kept.
+    pub fn reserve(&mut self, steps: usize) -> Result<(), WorkSpaceError> {
+        let error = WorkSpaceError { steps, interval: self.interval, bytes: Self::memory_bytes(steps, self.interval) };
+        if error.bytes.is_none_or(|b| b > isize::MAX as usize) {
+            return Err(error);
+        }
+        let c = self.interval.min(steps).max(1);
+        let grow = |v: &mut Vec<Box<[T]>>, n: usize| -> Option<()> {
+            v.try_reserve_exact(n.saturating_sub(v.len())).ok()?;
+            while v.len() < n {
+                v.push(try_zeroed(S::WEIGHTS)?);
+            }
+            Some(())
+        };
+        grow(&mut self.checkpoints, steps.div_ceil(c)).ok_or(error)?;
+        grow(&mut self.segment, c - 1).ok_or(error)?;
+        self.acts.try_reserve_exact(steps.saturating_sub(self.acts.len())).map_err(|_| error)?;
+        while self.acts.len() < steps {
+            let buf = try_zeroed(S::ACTIVITY).ok_or(error)?;
+            self.acts.push(Activity::new(buf).map_err(|_| error)?);
+        }
+        Ok(())
     }
 
     /// The checkpoint interval `c`.
@@ -105,12 +197,28 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
     }
 
     /// Bytes of memory the work space needs for episodes of `steps` online
-    /// steps with checkpoint interval `interval`.
-    pub fn memory_bytes(steps: usize, interval: usize) -> usize {
-        let c = interval.max(1);
-        let weight_sets = steps.div_ceil(c) + c;
-        let activities = steps + 1;
-        core::mem::size_of::<T>() * (weight_sets * S::WEIGHTS + activities * S::ACTIVITY + S::ADJOINT)
+    /// steps with checkpoint interval `interval`: `ceil(T/c') + c'` weight
+    /// sets with `c' = min(interval, steps)` (at least 1), `T + 1`
+    /// activities and the adjoint. `None` if that overflows `usize`.
+    ///
+    /// ```
+    /// use metaplasticity::meta::MetaGradient;
+    /// use metaplasticity::{Shape, shape};
+    /// type Tiny = shape![64, 32, 16, 10];
+    /// // An interval longer than the episode costs no more than one as long.
+    /// let bytes = |c| MetaGradient::<f32, Tiny>::memory_bytes(25, c);
+    /// assert_eq!(bytes(2000), bytes(25));
+    /// assert_eq!(MetaGradient::<f32, Tiny>::memory_bytes(usize::MAX, usize::MAX), None);
+    /// ```
+    pub fn memory_bytes(steps: usize, interval: usize) -> Option<usize> {
+        let c = interval.min(steps).max(1);
+        let weight_sets = steps.div_ceil(c).checked_add(c)?;
+        let activities = steps.checked_add(1)?;
+        let entries = weight_sets
+            .checked_mul(S::WEIGHTS)?
+            .checked_add(activities.checked_mul(S::ACTIVITY)?)?
+            .checked_add(S::ADJOINT)?;
+        entries.checked_mul(core::mem::size_of::<T>())
     }
 
     /// Runs one episode and its meta-gradient.
@@ -144,17 +252,15 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
                 error: Error::BufferLength { what: crate::BufferKind::Theta, expected: rule.len(), found: grad.len() },
             });
         }
-        // Forward, saving a checkpoint every c steps.
-        let segments = steps.div_ceil(c);
-        while self.checkpoints.len() < segments {
-            self.checkpoints.push(zeroed_box(S::WEIGHTS));
+        if steps == 0 || task.query.is_empty() {
+            return Err(EpisodeError::EmptyTask { train: steps, query: task.query.len() });
         }
         // The activity of every step is kept (a few kilobytes each), so the
         // recomputation only repeats the updates; the last segment's weights
         // are kept too, so it is not recomputed at all.
-        while self.acts.len() < steps {
-            self.acts.push(Activity::zeros());
-        }
+        self.reserve(steps).map_err(EpisodeError::WorkSpace)?;
+        // Forward, saving a checkpoint every c steps.
+        let segments = steps.div_ceil(c);
         let last = segments.saturating_sub(1) * c;
         net.check().map_err(fail(0))?;
         let mut train_loss = 0.0;

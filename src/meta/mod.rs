@@ -53,11 +53,11 @@ pub mod scale;
 pub mod task;
 pub mod trainer;
 
-pub use adam::{Adam, StepOptions};
-pub use gradient::{EpisodeResult, MetaGradient};
+pub use adam::{Adam, AdamError, StepOptions};
+pub use gradient::{EpisodeError, EpisodeResult, MetaGradient, WorkSpaceError};
 pub use penalty::Penalty;
 pub use scale::{rates_from_magnitudes, term_magnitudes};
 pub use task::{ClassIndex, Sampling, Task, TaskError, TaskSpec};
 pub use trainer::{
-    BackOff, Config, L1Form, OnDivergence, Optimizer, Record, State, StepScale, TrainError, Trainer, Undo,
+    BackOff, Config, ConfigError, L1Form, OnDivergence, Optimizer, Record, State, StepScale, TrainError, Trainer, Undo,
 };

@@ -16,12 +16,14 @@ pub struct ClassIndex {
 }
 
 impl ClassIndex {
-    /// Indexes `data` by class.
+    /// Indexes `data` by class (a [`Dataset`] has at most
+    /// [`MAX_CLASSES`](crate::idx::MAX_CLASSES) classes, every label below
+    /// its count).
     pub fn new(data: &Dataset<'_>) -> Self {
         let mut by_class = alloc::vec![Vec::new(); data.classes()];
-        for i in 0..data.len() {
-            if let Some(c) = data.label(i) {
-                by_class[usize::from(c)].push(i);
+        for (i, &c) in data.labels().as_slice().iter().enumerate() {
+            if let Some(class) = by_class.get_mut(usize::from(c)) {
+                class.push(i);
             }
         }
         ClassIndex { by_class }
@@ -102,6 +104,15 @@ pub enum TaskError {
     },
     /// `K` is zero or `Q` is zero.
     Empty,
+    /// `K + Q` or `M (K + Q)` does not fit in a `usize`.
+    Overflow {
+        /// `M`.
+        classes: usize,
+        /// `K`.
+        train: usize,
+        /// `Q`.
+        query: usize,
+    },
 }
 
 impl fmt::Display for TaskError {
@@ -116,6 +127,12 @@ impl fmt::Display for TaskError {
             TaskError::Empty => {
                 write!(f, "K (training images per class) and Q (query images per class) must be positive")
             }
+            TaskError::Overflow { classes, train, query } => write!(
+                f,
+                "a task of M = {classes} classes with K = {train} training and Q = {query} query images \
+                 per class has more than {} images",
+                usize::MAX
+            ),
         }
     }
 }
@@ -123,17 +140,54 @@ impl fmt::Display for TaskError {
 impl core::error::Error for TaskError {}
 
 impl TaskSpec {
-    /// Checks that tasks of this shape can be drawn from `index`.
-    pub fn check(&self, index: &ClassIndex) -> Result<(), TaskError> {
+    /// A task shape of `M = classes` classes, `K = train` training and
+    /// `Q = query` query images per class, checked on its own: `M`, `K`
+    /// and `Q` positive, `M (K + Q)` representable. Whether a data set can
+    /// supply it is [`TaskSpec::check`]'s question.
+    ///
+    /// ```
+    /// use metaplasticity::meta::{Sampling, TaskError, TaskSpec};
+    /// assert!(TaskSpec::new(5, 50, 10, Sampling::Disjoint).is_ok());
+    /// assert_eq!(TaskSpec::new(5, 0, 10, Sampling::Disjoint), Err(TaskError::Empty));
+    /// assert!(matches!(TaskSpec::new(2, usize::MAX, 2, Sampling::Disjoint), Err(TaskError::Overflow { .. })));
+    /// ```
+    pub fn new(classes: usize, train: usize, query: usize, sampling: Sampling) -> Result<Self, TaskError> {
+        let spec = TaskSpec { classes, train, query, sampling };
+        spec.images()?;
+        Ok(spec)
+    }
+
+    /// `K + Q` and `M (K + Q)`, checked (`M`, `K`, `Q` positive, no overflow).
+    fn images(&self) -> Result<(usize, usize), TaskError> {
         if self.train == 0 || self.query == 0 {
             return Err(TaskError::Empty);
         }
+        if self.classes == 0 {
+            return Err(TaskError::Classes { requested: 0, available: 0 });
+        }
+        let overflow = TaskError::Overflow { classes: self.classes, train: self.train, query: self.query };
+        let per_class = self.train.checked_add(self.query).ok_or(overflow)?;
+        let total = per_class.checked_mul(self.classes).ok_or(overflow)?;
+        Ok((per_class, total))
+    }
+
+    /// Online steps of an episode, `M K` (after [`TaskSpec::new`] or
+    /// [`TaskSpec::check`], it does not overflow; saturating otherwise).
+    pub fn steps(&self) -> usize {
+        self.classes.saturating_mul(self.train)
+    }
+
+    /// Checks that tasks of this shape can be drawn from `index`.
+    pub fn check(&self, index: &ClassIndex) -> Result<(), TaskError> {
+        let (needed, _) = self.images().map_err(|e| match e {
+            TaskError::Classes { requested, .. } => TaskError::Classes { requested, available: index.classes() },
+            e => e,
+        })?;
         let available = index.classes();
         let too_many = self.sampling == Sampling::Disjoint && self.classes > available;
-        if self.classes == 0 || too_many || available == 0 {
+        if too_many || available == 0 {
             return Err(TaskError::Classes { requested: self.classes, available });
         }
-        let needed = self.train + self.query;
         for class in 0..available {
             let n = index.of(class).len();
             if n < needed {
@@ -151,7 +205,8 @@ impl TaskSpec {
         let chosen: Vec<usize> = match self.sampling {
             Sampling::Disjoint => {
                 partial_shuffle(&mut classes, self.classes, rng);
-                classes[..self.classes].to_vec()
+                classes.truncate(self.classes);
+                classes
             }
             Sampling::Reference => (0..self.classes).map(|_| index(rng, classes.len())).collect(),
         };
@@ -163,8 +218,10 @@ impl TaskSpec {
             if self.sampling == Sampling::Disjoint {
                 partial_shuffle(&mut pool, self.train + self.query, rng);
             }
-            task.train.extend_from_slice(&pool[..self.train]);
-            task.query.extend_from_slice(&pool[self.train..self.train + self.query]);
+            // `check` saw at least K + Q images in every class.
+            let (train, rest) = pool.split_at(self.train.min(pool.len()));
+            task.train.extend_from_slice(train);
+            task.query.extend_from_slice(rest.get(..self.query).unwrap_or(rest));
         }
         let n = task.train.len();
         partial_shuffle(&mut task.train, n, rng);

@@ -24,8 +24,8 @@ use rand_xoshiro::rand_core::SeedableRng;
 
 use crate::idx::Dataset;
 use crate::init::Init;
-use crate::meta::adam::StepOptions;
-use crate::meta::gradient::EpisodeError;
+use crate::meta::adam::{AdamError, StepOptions};
+use crate::meta::gradient::{EpisodeError, WorkSpaceError};
 use crate::meta::scale::{rates_from_magnitudes, term_magnitudes};
 use crate::meta::task::TaskError;
 use crate::meta::{Adam, ClassIndex, MetaGradient, Penalty, TaskSpec};
@@ -162,34 +162,146 @@ impl Config {
         }
     }
 
-    /// Whether the settings can be used for a rule of `terms` coefficients.
-    fn check(&self, terms: usize) -> Result<(), TrainError> {
-        let bad = |what| Err(TrainError::Config { what });
+    /// Whether the settings can be used for a rule of `terms` coefficients
+    /// (the task shape is checked on its own, [`TaskSpec::new`]; against a
+    /// data set by [`Trainer::new`]).
+    ///
+    /// ```
+    /// use metaplasticity::meta::{Config, ConfigError, Penalty};
+    /// assert!(Config::default().check(3).is_ok());
+    /// let bad = Config { penalty: Penalty::L2(-1.0), ..Config::default() };
+    /// assert_eq!(bad.check(3), Err(ConfigError::Lambda(-1.0)));
+    /// ```
+    pub fn check(&self, terms: usize) -> Result<(), ConfigError> {
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad("the learning rate must be finite and positive");
+            return Err(ConfigError::LearningRate(self.lr));
         }
         match self.penalty {
-            Penalty::L1(l) | Penalty::L2(l) if !(l.is_finite() && l >= 0.0) => {
-                return bad("the penalty strength lambda must be finite and non-negative");
-            }
+            Penalty::L1(l) | Penalty::L2(l) if !(l.is_finite() && l >= 0.0) => return Err(ConfigError::Lambda(l)),
             _ => {}
         }
+        if self.interval == 0 {
+            return Err(ConfigError::Interval);
+        }
         if !self.trainable.is_empty() && self.trainable.len() != terms {
-            return bad("the trainable mask needs one entry per coefficient");
+            return Err(ConfigError::Trainable { expected: terms, found: self.trainable.len() });
         }
         if let OnDivergence::BackOff(b) = self.on_divergence
             && !(b.shrink > 0.0 && b.shrink < 1.0 && b.tries >= 1)
         {
-            return bad("back-off needs 0 < shrink < 1 and at least one try");
+            return Err(ConfigError::BackOff { shrink: b.shrink, tries: b.tries });
         }
-        if let StepScale::Given(rates) = &self.step_scale
-            && (rates.len() != terms || rates.iter().any(|r| !(r.is_finite() && *r > 0.0)))
-        {
-            return bad("given step scales need one finite, positive value per coefficient");
+        if let StepScale::Given(rates) = &self.step_scale {
+            if rates.len() != terms {
+                return Err(ConfigError::StepScaleLength { expected: terms, found: rates.len() });
+            }
+            if let Some(index) = rates.iter().position(|r| !(r.is_finite() && *r > 0.0)) {
+                return Err(ConfigError::StepScale { index, value: rates[index] });
+            }
         }
         Ok(())
     }
 }
+
+/// A setting of [`Config`] that cannot be used, or that does not fit the
+/// rule, the network or the data set. Each variant holds the offending value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// [`Config::lr`] is not finite and positive.
+    LearningRate(f64),
+    /// The penalty strength `lambda` is not finite and non-negative.
+    Lambda(f64),
+    /// [`Config::interval`] is zero.
+    Interval,
+    /// [`Config::trainable`] is neither empty nor one entry per coefficient.
+    Trainable {
+        /// Coefficients of the rule.
+        expected: usize,
+        /// Entries of the mask.
+        found: usize,
+    },
+    /// [`BackOff`] needs `0 < shrink < 1` and `tries >= 1`.
+    BackOff {
+        /// The factor given.
+        shrink: f64,
+        /// The tries given.
+        tries: usize,
+    },
+    /// [`StepScale::Given`] needs one multiplier per coefficient.
+    StepScaleLength {
+        /// Coefficients of the rule.
+        expected: usize,
+        /// Multipliers given.
+        found: usize,
+    },
+    /// A [`StepScale::Given`] multiplier is not finite and positive.
+    StepScale {
+        /// Its coefficient.
+        index: usize,
+        /// Its value.
+        value: f64,
+    },
+    /// The data set has more classes than the network has outputs.
+    Classes {
+        /// Classes of the data set (labels `0 .. classes`).
+        classes: usize,
+        /// Output units `n_L`.
+        outputs: usize,
+    },
+    /// Two terms of the rule have the same name, so their coefficients and
+    /// their columns in a record cannot be told apart.
+    DuplicateTerm {
+        /// The name.
+        name: &'static str,
+    },
+    /// The images are not the size of the network's input layer.
+    Pixels {
+        /// Pixels per image.
+        pixels: usize,
+        /// Input units `n_0`.
+        inputs: usize,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ConfigError::LearningRate(lr) => write!(f, "the learning rate is {lr}; it must be finite and positive"),
+            ConfigError::Lambda(l) => {
+                write!(f, "the penalty strength lambda is {l}; it must be finite and non-negative")
+            }
+            ConfigError::Interval => write!(f, "the checkpoint interval is 0; it must be at least 1"),
+            ConfigError::Trainable { expected, found } => write!(
+                f,
+                "the trainable mask has {found} entries; it must be empty or have one per coefficient ({expected})"
+            ),
+            ConfigError::BackOff { shrink, tries } => write!(
+                f,
+                "the back-off has shrink {shrink} and {tries} tries; it needs 0 < shrink < 1 and at least one try"
+            ),
+            ConfigError::StepScaleLength { expected, found } => {
+                write!(f, "{found} step scales given; the rule has {expected} coefficients")
+            }
+            ConfigError::StepScale { index, value } => {
+                write!(f, "step scale {index} is {value}; each must be finite and positive")
+            }
+            ConfigError::Classes { classes, outputs } => write!(
+                f,
+                "the data set has {classes} classes but the network {outputs} outputs: \
+                 the output layer needs at least one unit per class"
+            ),
+            ConfigError::DuplicateTerm { name } => {
+                write!(f, "the rule holds term {name} twice; each term may appear once")
+            }
+            ConfigError::Pixels { pixels, inputs } => {
+                write!(f, "the images have {pixels} pixels but the network {inputs} inputs: they must be equal")
+            }
+        }
+    }
+}
+
+impl core::error::Error for ConfigError {}
 
 impl Default for Config {
     fn default() -> Self {
@@ -241,7 +353,7 @@ pub struct Record {
     pub angles: Vec<f64>,
 }
 
-/// Why training stopped.
+/// Why training stopped, or could not start.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum TrainError {
@@ -257,26 +369,41 @@ pub enum TrainError {
     /// The state to resume from does not fit the rule.
     State(Error),
     /// A setting of [`Config`] cannot be used.
-    Config {
-        /// What is wrong.
-        what: &'static str,
-    },
+    Config(ConfigError),
+    /// The meta-gradient's work space cannot be allocated.
+    WorkSpace(WorkSpaceError),
+    /// The optimiser refused its state (from [`Trainer::resume`]).
+    Optimizer(AdamError),
 }
 
 impl fmt::Display for TrainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Each message says where; its cause is the `source`.
         match self {
-            TrainError::Task(e) => write!(f, "{e}"),
-            TrainError::Diverged { episode, error } => {
-                write!(f, "episode {episode} diverged ({error}); Theta kept from the episode before")
+            TrainError::Task(_) => write!(f, "tasks cannot be drawn from the data set"),
+            TrainError::Diverged { episode, .. } => {
+                write!(f, "episode {episode} diverged; Theta kept from the episode before")
             }
-            TrainError::State(e) => write!(f, "cannot resume: {e}"),
-            TrainError::Config { what } => write!(f, "invalid configuration: {what}"),
+            TrainError::State(_) => write!(f, "cannot resume from the saved state"),
+            TrainError::Config(_) => write!(f, "invalid configuration"),
+            TrainError::WorkSpace(_) => write!(f, "not enough memory for the meta-gradient"),
+            TrainError::Optimizer(_) => write!(f, "the optimiser's state is unusable"),
         }
     }
 }
 
-impl core::error::Error for TrainError {}
+impl core::error::Error for TrainError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            TrainError::Task(e) => Some(e),
+            TrainError::Diverged { error, .. } => Some(error),
+            TrainError::State(e) => Some(e),
+            TrainError::Config(e) => Some(e),
+            TrainError::WorkSpace(e) => Some(e),
+            TrainError::Optimizer(e) => Some(e),
+        }
+    }
+}
 
 /// The undo record of the back-off: the state before the last Adam step
 /// and the gradient that step used.
@@ -333,12 +460,35 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
     /// A trainer starting from the rule's coefficients, at episode 0. With
     /// [`StepScale::Measured`] it probes the terms' sizes on episode 0's
     /// task first (one episode's online steps).
+    ///
+    /// Everything is checked before any work: the configuration
+    /// ([`Config::check`]), the data set against the network (at most `n_L`
+    /// classes, images of `n_0` pixels), the task against the data set, the
+    /// rule's coefficients (finite), and the meta-gradient's work space for
+    /// `M K` steps, which is allocated here.
     pub fn new(rule: Rule<'r, T, N>, data: &Dataset<'_>, config: Config) -> Result<Self, TrainError> {
-        config.check(rule.len())?;
+        config.check(rule.len()).map_err(TrainError::Config)?;
+        let entries = rule.entries();
+        let twice =
+            entries.iter().enumerate().find(|&(i, e)| entries[..i].iter().any(|f| f.term.name() == e.term.name()));
+        if let Some((_, e)) = twice {
+            return Err(TrainError::Config(ConfigError::DuplicateTerm { name: e.term.name() }));
+        }
+        if data.classes() > S::OUTPUT {
+            return Err(TrainError::Config(ConfigError::Classes { classes: data.classes(), outputs: S::OUTPUT }));
+        }
+        if data.pixels() != S::INPUT {
+            return Err(TrainError::Config(ConfigError::Pixels { pixels: data.pixels(), inputs: S::INPUT }));
+        }
         let classes = ClassIndex::new(data);
         config.task.check(&classes).map_err(TrainError::Task)?;
         let mut theta = alloc::vec![T::zero(); rule.len()];
         rule.thetas(&mut theta).map_err(TrainError::State)?;
+        if let Some(index) = theta.iter().position(|t| !t.to_f64().is_finite()) {
+            return Err(TrainError::State(Error::NonFiniteTheta { index }));
+        }
+        let mut work = MetaGradient::new(config.interval);
+        work.reserve(config.task.steps()).map_err(TrainError::WorkSpace)?;
         let rates = match &config.step_scale {
             StepScale::Uniform => Vec::new(),
             StepScale::Measured => rates_from_magnitudes(&term_magnitudes::<T, S, N>(&rule, data, &config)?),
@@ -347,25 +497,21 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         let state = State {
             episode: 0,
             theta: theta.iter().map(|t| t.to_f64()).collect(),
-            adam: Adam::new(rule.len(), config.lr),
+            adam: Adam::new(rule.len(), config.lr).map_err(TrainError::Optimizer)?,
             undo: None,
         };
-        Ok(Trainer {
-            work: MetaGradient::new(config.interval),
-            state,
-            rates,
-            config,
-            rule,
-            classes,
-            net: Network::zeros(),
-            act: Activity::zeros(),
-        })
+        Ok(Trainer { work, state, rates, config, rule, classes, net: Network::zeros(), act: Activity::zeros() })
     }
 
     /// Continues a run from a saved state (from [`Trainer::state`]).
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::State`] if a vector of the state has another length
+    /// than the rule's, or `Theta` is not finite; the trainer is unchanged.
     pub fn resume(&mut self, state: State) -> Result<(), TrainError> {
         let n = self.rule.len();
-        let lengths = |theta: &[f64], adam: &Adam| [theta.len(), adam.m.len(), adam.v.len()];
+        let lengths = |theta: &[f64], adam: &Adam| [theta.len(), adam.m().len(), adam.v().len()];
         let mut all = lengths(&state.theta, &state.adam).to_vec();
         if let Some(u) = &state.undo {
             all.extend(lengths(&u.theta, &u.adam));
@@ -418,7 +564,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
             let theta = self.state.theta.clone();
             let error = match self.attempt(data, n)? {
                 Ok(done) => {
-                    self.step(&done.gradient, 1.0);
+                    self.step(&done.gradient, 1.0)?;
                     self.state.episode += 1;
                     return Ok(Record {
                         episode: n,
@@ -445,7 +591,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
                         retries += 1;
                         self.state.theta = undo.theta;
                         self.state.adam = undo.adam;
-                        self.step(&undo.gradient, libm::pow(b.shrink, retries as f64));
+                        self.step(&undo.gradient, libm::pow(b.shrink, retries as f64))?;
                         continue;
                     }
                     if let Some(undo) = self.state.undo.take() {
@@ -501,7 +647,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
 
     /// The optimiser's step along `gradient` at `rate` times the learning
     /// rate, remembering how to undo it.
-    fn step(&mut self, gradient: &[f64], rate: f64) {
+    fn step(&mut self, gradient: &[f64], rate: f64) -> Result<(), TrainError> {
         let scaled: Vec<f64>;
         let rates = if rate == 1.0 {
             &self.rates[..]
@@ -516,11 +662,14 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
             adam: self.state.adam.clone(),
             gradient: gradient.to_vec(),
         });
+        let (adam, theta) = (&mut self.state.adam, &mut self.state.theta);
         match self.config.optimizer {
-            Optimizer::Adam => self.state.adam.step_with(&mut self.state.theta, gradient, options),
-            Optimizer::Normalized => self.state.adam.step_normalized(&mut self.state.theta, gradient, options),
+            Optimizer::Adam => adam.step_with(theta, gradient, options),
+            Optimizer::Normalized => adam.step_normalized(theta, gradient, options),
         }
+        .map_err(TrainError::Optimizer)?;
         self.state.undo = undo;
+        Ok(())
     }
 }
 
