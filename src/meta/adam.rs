@@ -57,10 +57,10 @@ pub enum AdamError {
         /// Entries given.
         found: usize,
     },
-    /// A moment estimate or a step-size multiplier is NaN, infinite or (for
-    /// `v` and the rates) negative.
+    /// A coefficient, a gradient entry, a moment estimate or a step-size
+    /// multiplier is NaN, infinite or (for `v` and the rates) negative.
     BadValue {
-        /// Which buffer: `m`, `v` or `rates`.
+        /// Which buffer: `theta`, `grad`, `m`, `v` or `rates`.
         what: &'static str,
         /// The first bad entry.
         index: usize,
@@ -207,6 +207,11 @@ impl Adam {
         length("v", self.v.len(), false)?;
         length("mask", options.mask.len(), true)?;
         length("rates", options.rates.len(), true)?;
+        for (what, x) in [("theta", theta), ("grad", grad)] {
+            if let Some(index) = x.iter().position(|v| !v.is_finite()) {
+                return Err(AdamError::BadValue { what, index });
+            }
+        }
         if let Some(index) = options.rates.iter().position(|r| !(r.is_finite() && *r >= 0.0)) {
             return Err(AdamError::BadValue { what: "rates", index });
         }
@@ -223,7 +228,8 @@ impl Adam {
     /// # Errors
     ///
     /// [`AdamError::Length`] unless `theta` and `grad` have one entry per
-    /// coefficient and `mask` one or none; nothing changes then.
+    /// coefficient and `mask` one or none; [`AdamError::BadValue`] if an
+    /// entry of `theta` or `grad` is NaN or infinite. Nothing changes then.
     pub fn step(&mut self, theta: &mut [f64], grad: &[f64], mask: &[bool]) -> Result<(), AdamError> {
         self.step_with(theta, grad, StepOptions { mask, ..StepOptions::default() })
     }
