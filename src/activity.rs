@@ -6,6 +6,7 @@ use core::ops::Range;
 
 use crate::activation::softplus_slope;
 use crate::error::{BufferKind, Error};
+use crate::kernel::{part, part_mut, split_mut};
 use crate::network::forward_layer;
 use crate::{Real, Shape, Storage};
 
@@ -66,25 +67,25 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
 
     /// Activity `y_l` (`0 <= l <= L`; `y_L` is the softmax output `p`).
     pub fn y(&self, l: usize) -> &[T] {
-        &self.buf.as_ref()[units::<S>(l)]
+        part(self.buf.as_ref(), units::<S>(l))
     }
     /// Pre-activation `z_l = W_l y_{l-1}` (`1 <= l <= L`).
     pub fn z(&self, l: usize) -> &[T] {
-        &self.buf.as_ref()[S::UNITS..][units::<S>(l)]
+        part(part(self.buf.as_ref(), S::UNITS..), units::<S>(l))
     }
     /// Modulating signal `e_l` (`1 <= l <= L`, and `e_0` when a term on
     /// layer 1 needed it; zero otherwise).
     pub fn e(&self, l: usize) -> &[T] {
-        &self.buf.as_ref()[2 * S::UNITS..][units::<S>(l)]
+        part(part(self.buf.as_ref(), 2 * S::UNITS..), units::<S>(l))
     }
     /// Feedback `f_l` with `e_l = f_l ⊙ g(y_l)` (`0 <= l < L`).
     pub fn f(&self, l: usize) -> &[T] {
-        &self.buf.as_ref()[3 * S::UNITS..][units::<S>(l)]
+        part(part(self.buf.as_ref(), 3 * S::UNITS..), units::<S>(l))
     }
     /// Slope `g(y_l) = 1 - exp(-beta y_l)` (`0 <= l < L`), the softplus
     /// derivative `sigma'(z_l)` for hidden layers.
     pub fn slope(&self, l: usize) -> &[T] {
-        &self.buf.as_ref()[4 * S::UNITS..][units::<S>(l)]
+        part(part(self.buf.as_ref(), 4 * S::UNITS..), units::<S>(l))
     }
     /// Output probabilities `p = softmax(z_L)`.
     pub fn output(&self) -> &[T] {
@@ -93,10 +94,11 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     /// Predicted class, `argmax p` (the first on ties).
     pub fn prediction(&self) -> usize {
         let p = self.output();
-        let mut best = 0;
-        for (k, &pk) in p.iter().enumerate() {
-            if pk > p[best] {
-                best = k;
+        let Some(&first) = p.first() else { return 0 };
+        let (mut best, mut top) = (0, first);
+        for (k, &pk) in p.iter().enumerate().skip(1) {
+            if pk > top {
+                (best, top) = (k, pk);
             }
         }
         best
@@ -115,15 +117,15 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     pub(crate) fn parts(&self) -> [&[T]; 5] {
         let b = self.buf.as_ref();
         let u = S::UNITS;
-        [&b[..u], &b[u..2 * u], &b[2 * u..3 * u], &b[3 * u..4 * u], &b[4 * u..5 * u]]
+        [part(b, ..u), part(b, u..2 * u), part(b, 2 * u..3 * u), part(b, 3 * u..4 * u), part(b, 4 * u..5 * u)]
     }
 
     pub(crate) fn blocks(&mut self) -> Blocks<'_, T> {
-        let (y, rest) = self.buf.as_mut().split_at_mut(S::UNITS);
-        let (z, rest) = rest.split_at_mut(S::UNITS);
-        let (e, rest) = rest.split_at_mut(S::UNITS);
-        let (f, rest) = rest.split_at_mut(S::UNITS);
-        let (g, scratch) = rest.split_at_mut(S::UNITS);
+        let (y, rest) = split_mut(self.buf.as_mut(), S::UNITS);
+        let (z, rest) = split_mut(rest, S::UNITS);
+        let (e, rest) = split_mut(rest, S::UNITS);
+        let (f, rest) = split_mut(rest, S::UNITS);
+        let (g, scratch) = split_mut(rest, S::UNITS);
         Blocks { y, z, e, f, g, scratch }
     }
 
@@ -132,7 +134,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     /// [`step_loaded`](crate::step::step_loaded) to use a sample without
     /// copying it through another buffer (e.g. straight from an IDX file).
     pub fn input_mut(&mut self) -> &mut [T] {
-        &mut self.buf.as_mut()[units::<S>(0)]
+        part_mut(self.buf.as_mut(), units::<S>(0))
     }
 
     /// Forward pass with weights `w` (all layers) from the input already in
@@ -142,23 +144,23 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
         self.loss = T::zero();
         let mut log_norm = T::zero();
         let b = self.blocks();
-        if let Some(index) = b.y[units::<S>(0)].iter().position(|v| !v.is_finite()) {
+        if let Some(index) = part(b.y, units::<S>(0)).iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFiniteInput { index });
         }
-        slopes(&b.y[units::<S>(0)], &mut b.g[units::<S>(0)], beta);
+        slopes(part(b.y, units::<S>(0)), part_mut(b.g, units::<S>(0)), beta);
         for l in 1..=S::DEPTH {
-            let (below, above) = b.y.split_at_mut(S::unit_offset(l));
-            let y_prev = &below[units::<S>(l - 1)];
-            let y = &mut above[..S::width(l)];
-            let z = &mut b.z[units::<S>(l)];
+            let (below, above) = split_mut(b.y, S::unit_offset(l));
+            let y_prev = part(below, units::<S>(l - 1));
+            let y = part_mut(above, ..S::width(l));
+            let z = part_mut(b.z, units::<S>(l));
             let wo = S::weight_offset(l);
-            let wl = &w[wo..wo + S::width(l) * S::width(l - 1)];
+            let wl = part(w, wo..wo + S::width(l) * S::width(l - 1));
             log_norm = forward_layer(wl, y_prev, z, y, l == S::DEPTH, beta);
             if !(crate::real::all_finite(y) && crate::real::all_finite(z)) {
                 return Err(Error::NonFiniteSignal { layer: l });
             }
             if l < S::DEPTH {
-                slopes(y, &mut b.g[units::<S>(l)], beta);
+                slopes(y, part_mut(b.g, units::<S>(l)), beta);
             }
         }
         self.log_norm = log_norm;
@@ -166,18 +168,21 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     }
 
     /// Starts the backward signals: `e_L = p - onehot(label)` and the loss.
-    /// `label < n_L` is checked by the caller.
+    /// `label < n_L` is checked by the caller (a label past the end would
+    /// leave `e_L = p` and the loss `ln sum exp z_L`).
     pub(crate) fn set_label(&mut self, label: usize) {
         let top = S::DEPTH;
         let log_norm = self.log_norm;
         let b = self.blocks();
-        let p = &b.y[units::<S>(top)];
-        let z = &b.z[units::<S>(top)];
-        let e = &mut b.e[units::<S>(top)];
-        e.copy_from_slice(p);
-        e[label] -= T::one();
+        let p = part(b.y, units::<S>(top));
+        let z = part(b.z, units::<S>(top));
+        let e = part_mut(b.e, units::<S>(top));
+        crate::kernel::copy(e, p);
+        if let Some(ec) = e.get_mut(label) {
+            *ec -= T::one();
+        }
         // -ln p_c = ln sum_k exp z_k - z_c: exact even where p_c underflows.
-        self.loss = log_norm - z[label];
+        self.loss = log_norm - z.get(label).copied().unwrap_or(T::zero());
         self.label = Some(label);
     }
 }

@@ -27,7 +27,7 @@ use core::marker::PhantomData;
 use crate::activation::softplus_slope_derivative;
 use crate::activity::units;
 use crate::error::{BufferKind, Error};
-use crate::kernel::{self, axpy, dot};
+use crate::kernel::{self, axpy, dot, part, part_mut, split_mut};
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;
 use crate::step::{BLOCK, layer_signals};
@@ -61,18 +61,18 @@ impl<T: Real, S: Shape, B: Storage<T>> Adjoint<T, S, B> {
 
     /// `dL/dy_l` of the last call (`0 < l <= L`; at the top, `dL/dp`).
     pub fn y(&self, l: usize) -> &[T] {
-        &self.buf.as_ref()[units::<S>(l)]
+        part(self.buf.as_ref(), units::<S>(l))
     }
 
     /// `dL/de_l` of the last call.
     pub fn e(&self, l: usize) -> &[T] {
-        &self.buf.as_ref()[S::UNITS..][units::<S>(l)]
+        part(part(self.buf.as_ref(), S::UNITS..), units::<S>(l))
     }
 
     fn bars(&mut self) -> Bars<'_, T> {
-        let (y, rest) = self.buf.as_mut().split_at_mut(S::UNITS);
-        let (e, rest) = rest.split_at_mut(S::UNITS);
-        let (z, scratch) = rest.split_at_mut(S::UNITS);
+        let (y, rest) = split_mut(self.buf.as_mut(), S::UNITS);
+        let (e, rest) = split_mut(rest, S::UNITS);
+        let (z, scratch) = split_mut(rest, S::UNITS);
         Bars { y, e, z, scratch }
     }
 }
@@ -124,19 +124,27 @@ where
     for l in 1..=S::DEPTH {
         let o = S::weight_offset(l);
         let n = S::width(l) * S::width(l - 1);
-        update_adjoint::<T, S, N>(&weights[o..o + n], &mut wbar[o..o + n], rule, [y, z, e], &mut bars, l, thetabar);
+        update_adjoint::<T, S, N>(
+            part(weights, o..o + n),
+            part_mut(wbar, o..o + n),
+            rule,
+            [y, z, e],
+            &mut bars,
+            l,
+            thetabar,
+        );
     }
     // 2. The signals, in the reverse of the order they were computed.
     let lowest = if rule.needs(1).pre_error { 0 } else { 1 };
     for l in lowest..S::DEPTH {
         let r = units::<S>(l);
-        let s = &mut bars.scratch[..S::width(l)];
+        let s = part_mut(bars.scratch, ..S::width(l));
         for ((((si, &eb), &fi), &gi), (yb, &yi)) in s
             .iter_mut()
-            .zip(&bars.e[r.clone()])
-            .zip(&f[r.clone()])
-            .zip(&slope[r.clone()])
-            .zip(bars.y[r.clone()].iter_mut().zip(&y[r.clone()]))
+            .zip(part(bars.e, r.clone()))
+            .zip(part(f, r.clone()))
+            .zip(part(slope, r.clone()))
+            .zip(part_mut(bars.y, r.clone()).iter_mut().zip(part(y, r.clone())))
         {
             *si = eb * gi;
             if l > 0 {
@@ -147,10 +155,10 @@ where
     }
     // 3. The output: p = softmax(z_L), e_L = p - onehot, yhat_L = p.
     let top = units::<S>(S::DEPTH);
-    let p = &y[top.clone()];
-    let pbar = &mut bars.y[top.clone()];
-    axpy(T::one(), &bars.e[top.clone()], pbar);
-    let zbar = &mut bars.z[top];
+    let p = part(y, top.clone());
+    let pbar = part_mut(bars.y, top.clone());
+    axpy(T::one(), part(bars.e, top.clone()), pbar);
+    let zbar = part_mut(bars.z, top);
     softmax_adjoint(p, pbar, zbar);
     // 4. The forward pass, top-down.
     backward::<T, S>(weights, y, slope, &mut bars, wbar);
@@ -180,7 +188,7 @@ where
     bars.z.fill(T::zero());
     let top = units::<S>(S::DEPTH);
     // d(-ln p_c)/dz_L = p - onehot(c) = e_L.
-    for (zb, &el) in bars.z[top.clone()].iter_mut().zip(&e[top]) {
+    for (zb, &el) in part_mut(bars.z, top.clone()).iter_mut().zip(part(e, top)) {
         *zb = scale * el;
     }
     backward::<T, S>(weights, y, slope, &mut bars, wbar);
@@ -211,14 +219,14 @@ fn backward<T: Real, S: Shape>(weights: &[T], y: &[T], slope: &[T], bars: &mut B
     for l in (1..=S::DEPTH).rev() {
         let o = S::weight_offset(l);
         let n = S::width(l) * S::width(l - 1);
-        let (below, above) = bars.z.split_at_mut(S::unit_offset(l));
-        let zbar = &above[..S::width(l)];
-        kernel::rank_one(&mut wbar[o..o + n], zbar, &y[units::<S>(l - 1)]);
+        let (below, above) = split_mut(bars.z, S::unit_offset(l));
+        let zbar = part(above, ..S::width(l));
+        kernel::rank_one(part_mut(wbar, o..o + n), zbar, part(y, units::<S>(l - 1)));
         if l > 1 {
             let prev = units::<S>(l - 1);
-            let ybar = &mut bars.y[prev.clone()];
-            kernel::tr_mul_add(&weights[o..o + n], zbar, ybar);
-            for ((zb, &yb), &gi) in below[prev.clone()].iter_mut().zip(ybar.iter()).zip(&slope[prev]) {
+            let ybar = part_mut(bars.y, prev.clone());
+            kernel::tr_mul_add(part(weights, o..o + n), zbar, ybar);
+            for ((zb, &yb), &gi) in part_mut(below, prev.clone()).iter_mut().zip(ybar.iter()).zip(part(slope, prev)) {
                 *zb += yb * gi;
             }
         }
@@ -238,21 +246,25 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
 ) {
     let needs = rule.needs(l);
     let rows = S::width(l);
+    if rows == 0 {
+        // No shape has an empty layer (checked when the shape is used).
+        return;
+    }
     let cols = S::width(l - 1);
-    let (wtu, rest) = bars.scratch.split_at_mut(S::MAX_WIDTH);
-    let wtu = &mut wtu[..cols];
-    let wtu_bar = &mut rest[..cols];
+    let (wtu, rest) = split_mut(bars.scratch, S::MAX_WIDTH);
+    let wtu = part_mut(wtu, ..cols);
+    let wtu_bar = part_mut(rest, ..cols);
     wtu_bar.fill(T::zero());
     if needs.wt_post_vector {
-        kernel::tr_mul(w, &y[units::<S>(l)], wtu);
+        kernel::tr_mul(w, part(y, units::<S>(l)), wtu);
     }
     let s = layer_signals::<T, S>(l, y, z, e, if needs.wt_post_vector { &wtu[..] } else { &[] });
-    // Terms active on this layer: (index r, term, k_r = theta_r scale_r, scale_r).
-    let mut active: heapless::Vec<(usize, &dyn crate::PlasticityTerm<T>, T, T), N> = heapless::Vec::new();
+    // Terms active on this layer: (index r, term, k_r = theta_r scale_r, scale_r, theta_r).
+    let mut active: heapless::Vec<(usize, &dyn crate::PlasticityTerm<T>, T, T, T), N> = heapless::Vec::new();
     for (r, en) in rule.entries().iter().enumerate().filter(|(_, en)| en.layers.contains(l)) {
         let scale = en.term.scale(&s);
         // Capacity N is the rule's own: this push cannot fail.
-        let _ = active.push((r, en.term, en.theta * scale, scale));
+        let _ = active.push((r, en.term, en.theta * scale, scale, en.theta));
     }
     if active.is_empty() {
         return;
@@ -263,50 +275,59 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         let _ = kbar.push(T::zero());
     }
     // ebar_l, yhatbar_l (layer l) and ybar_{l-1}, ebar_{l-1} (layer l-1).
-    let (ylo, yhi) = bars.y.split_at_mut(S::unit_offset(l));
-    let (elo, ehi) = bars.e.split_at_mut(S::unit_offset(l));
-    let ubar = &mut yhi[..rows];
-    let abar = &mut ehi[..rows];
-    let bbar = &mut ylo[units::<S>(l - 1)];
-    let cbar = &mut elo[units::<S>(l - 1)];
+    let (ylo, yhi) = split_mut(bars.y, S::unit_offset(l));
+    let (elo, ehi) = split_mut(bars.e, S::unit_offset(l));
+    let ubar = part_mut(yhi, ..rows);
+    let abar = part_mut(ehi, ..rows);
+    let bbar = part_mut(ylo, units::<S>(l - 1));
+    let cbar = part_mut(elo, units::<S>(l - 1));
     let mut wt = [T::zero(); BLOCK];
     let mut mixes = [Mix::zero(); BLOCK];
     let mut partials = [Mix::zero(); BLOCK];
     let mut column_bars = [ColumnBar::zero(); BLOCK];
     for j0 in (0..cols).step_by(BLOCK) {
         let n = BLOCK.min(cols - j0);
-        let w_block = &w[j0 * rows..(j0 + n) * rows];
-        let g_block = &mut wbar[j0 * rows..(j0 + n) * rows];
-        for (i, (w_col, g_col)) in w_block.chunks_exact(rows).zip(g_block.chunks_exact(rows)).enumerate() {
-            wt[i] = if needs.wt_post_vector {
-                wtu[j0 + i]
+        let w_block = part(w, j0 * rows..(j0 + n) * rows);
+        let g_block = part_mut(wbar, j0 * rows..(j0 + n) * rows);
+        let wt = part_mut(&mut wt, ..n);
+        let partials = part_mut(&mut partials, ..n);
+        let wtu_block = part(wtu, j0..j0 + n);
+        for (i, ((w_col, g_col), (t, p))) in w_block
+            .chunks_exact(rows)
+            .zip(g_block.chunks_exact(rows))
+            .zip(wt.iter_mut().zip(partials.iter_mut()))
+            .enumerate()
+        {
+            *t = if needs.wt_post_vector {
+                wtu_block.get(i).copied().unwrap_or(T::zero())
             } else if needs.wt_post {
                 dot(w_col, s.post)
             } else {
                 T::zero()
             };
-            partials[i] = column_partials(used, g_col, s.post_error, s.post, w_col);
+            *p = column_partials(used, g_col, s.post_error, s.post, w_col);
         }
-        let c = Columns { j0, rows, weights: w_block, wt_post: &wt[..n] };
-        let mixes = &mut mixes[..n];
+        let c = Columns { j0, rows, weights: w_block, wt_post: wt };
+        let mixes = part_mut(&mut mixes, ..n);
         mixes.fill(Mix::zero());
-        let column_bars = &mut column_bars[..n];
+        let column_bars = part_mut(&mut column_bars, ..n);
         column_bars.fill(ColumnBar::zero());
-        for (kb, &(_, term, k, _)) in kbar.iter_mut().zip(&active) {
+        for (kb, &(_, term, k, _, _)) in kbar.iter_mut().zip(&active) {
             term.mix_block(k, &s, &c, mixes);
-            *kb += term.mix_adjoint_block(k, &s, &c, &partials[..n], column_bars);
+            *kb += term.mix_adjoint_block(k, &s, &c, partials, column_bars);
         }
-        for (i, ((g_col, w_col), (m, bar))) in g_block
+        let bbar_block = part_mut(bbar, j0..j0 + n);
+        let cbar_block = part_mut(cbar, j0..j0 + n);
+        for (((g_col, w_col), (m, bar)), (bb, cb)) in g_block
             .chunks_exact_mut(rows)
             .zip(w_block.chunks_exact(rows))
             .zip(mixes.iter().zip(column_bars.iter()))
-            .enumerate()
+            .zip(bbar_block.iter_mut().zip(cbar_block.iter_mut()))
         {
-            let j = j0 + i;
             if l > 1 {
-                bbar[j] += bar.pre;
+                *bb += bar.pre;
             }
-            cbar[j] += bar.pre_error;
+            *cb += bar.pre_error;
             // Vector paths: W_j' = W_j + A e_l + B yhat_l + C 1 + D W_j, and
             // (W^T yhat)_j = W_j . yhat.
             if m.post_error != T::zero() {
@@ -330,12 +351,13 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         post: ubar,
         pre: bbar,
         pre_error: cbar,
-        drive: &mut bars.z[units::<S>(l)],
+        drive: part_mut(bars.z, units::<S>(l)),
         wt_post: wtu_bar,
     };
-    for (&kb, &(r, term, _, scale)) in kbar.iter().zip(&active) {
-        thetabar[r] += kb * scale;
-        let theta = rule.entries()[r].theta;
+    for (&kb, &(r, term, _, scale, theta)) in kbar.iter().zip(&active) {
+        if let Some(tb) = thetabar.get_mut(r) {
+            *tb += kb * scale;
+        }
         term.scale_adjoint(kb * theta, &s, &mut sbar);
     }
     if needs.wt_post_vector {

@@ -210,7 +210,7 @@ pub fn encode<T: Real, S: Shape, const N: usize>(
         w.bytes(&e.layers.bits().to_le_bytes());
         w.bytes(&theta.to_le_bytes());
     }
-    let crc = crc32(&w.out[..w.at]);
+    let crc = crc32(w.out.get(..w.at).unwrap_or(&[]));
     w.bytes(&crc.to_le_bytes());
     Ok(w.at)
 }
@@ -222,8 +222,10 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     fn bytes(&mut self, b: &[u8]) {
-        // `encode` checked the length up front.
-        self.out[self.at..self.at + b.len()].copy_from_slice(b);
+        // `encode` checked the length up front, so the field always fits.
+        if let Some(field) = self.out.get_mut(self.at..).and_then(|rest| rest.get_mut(..b.len())) {
+            field.copy_from_slice(b);
+        }
         self.at += b.len();
     }
 }
@@ -235,11 +237,13 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn take<const K: usize>(&mut self) -> Result<[u8; K], DeployError> {
-        let field = self.bytes.get(self.at..self.at + K).ok_or(DeployError::Truncated { offset: self.at })?;
-        let mut a = [0u8; K];
-        a.copy_from_slice(field);
+        let (field, _) = self
+            .bytes
+            .get(self.at..)
+            .and_then(|rest| rest.split_first_chunk::<K>())
+            .ok_or(DeployError::Truncated { offset: self.at })?;
         self.at += K;
-        Ok(a)
+        Ok(*field)
     }
 }
 
@@ -270,9 +274,12 @@ impl RuleFile {
         if bytes.len() > expected {
             return Err(DeployError::TrailingBytes { expected, found: bytes.len() });
         }
-        let body = expected - 4;
-        let stored = u32::from_le_bytes([bytes[body], bytes[body + 1], bytes[body + 2], bytes[body + 3]]);
-        let computed = crc32(&bytes[..body]);
+        // `bytes.len() == expected >= 4`: the CRC is the last four bytes.
+        let Some((body, &crc)) = bytes.split_last_chunk::<4>() else {
+            return Err(DeployError::Truncated { offset: bytes.len() });
+        };
+        let stored = u32::from_le_bytes(crc);
+        let computed = crc32(body);
         if stored != computed {
             return Err(DeployError::Checksum { stored, computed });
         }
@@ -303,7 +310,8 @@ impl RuleFile {
 
     /// Checks that the rule was learned for shape `S`.
     pub fn check_shape<S: Shape>(&self) -> Result<(), DeployError> {
-        let depth = self.widths.len() - 1;
+        // At least two widths (decode checked `depth >= 1`).
+        let depth = self.widths.len().saturating_sub(1);
         if depth != S::DEPTH {
             return Err(DeployError::Shape { layer: MAX_DEPTH + 1, expected: S::DEPTH, found: depth });
         }

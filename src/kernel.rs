@@ -114,3 +114,39 @@ pub fn dot<T: Real>(x: &[T], y: &[T]) -> T {
     // LLVM give up vectorising the loop above (four times slower).
     acc.iter().fold(T::zero(), |s, &v| s + v) + tail
 }
+
+// Panic-free access for the step, the adjoint and the pathways (see
+// docs/NO_PANIC.md): every range they take is inside its buffer, because
+// the constructors checked the buffers' lengths against the shape, but the
+// compiler cannot see that across calls. These helpers turn an impossible
+// out-of-range access into an empty slice instead of a panic branch; the
+// entry points check the lengths they depend on and report a wrong one as
+// an error.
+
+/// `&v[r]`, or an empty slice if `r` is not inside `v`.
+#[inline(always)]
+pub(crate) fn part<T, I: core::slice::SliceIndex<[T], Output = [T]>>(v: &[T], r: I) -> &[T] {
+    v.get(r).unwrap_or(&[])
+}
+
+/// `&mut v[r]`, or an empty slice if `r` is not inside `v`.
+#[inline(always)]
+pub(crate) fn part_mut<T, I: core::slice::SliceIndex<[T], Output = [T]>>(v: &mut [T], r: I) -> &mut [T] {
+    v.get_mut(r).unwrap_or(&mut [])
+}
+
+/// `v.split_at_mut(mid)`, or `(v, [])` if `mid > v.len()`.
+#[inline(always)]
+pub(crate) fn split_mut<T>(v: &mut [T], mid: usize) -> (&mut [T], &mut [T]) {
+    if mid <= v.len() { v.split_at_mut(mid) } else { (v, &mut []) }
+}
+
+/// `dst.copy_from_slice(src)` for slices of equal length; copies the
+/// shorter length otherwise.
+#[inline(always)]
+pub(crate) fn copy<T: Copy>(dst: &mut [T], src: &[T]) {
+    let n = dst.len().min(src.len());
+    if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
+        d.copy_from_slice(s);
+    }
+}

@@ -180,12 +180,12 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
 
     pub(crate) fn layer_slice(&self, l: usize) -> &[T] {
         let o = S::weight_offset(l);
-        &self.w.as_ref()[o..o + S::width(l) * S::width(l - 1)]
+        kernel::part(self.w.as_ref(), o..o + S::width(l) * S::width(l - 1))
     }
 
     pub(crate) fn layer_slice_mut(&mut self, l: usize) -> &mut [T] {
         let o = S::weight_offset(l);
-        &mut self.w.as_mut()[o..o + S::width(l) * S::width(l - 1)]
+        kernel::part_mut(self.w.as_mut(), o..o + S::width(l) * S::width(l - 1))
     }
 }
 
@@ -232,7 +232,7 @@ pub(crate) fn load_input<T: Real, S: Shape, A: Storage<T>>(act: &mut Activity<T,
     if x.len() != S::INPUT {
         return Err(Error::BufferLength { what: BufferKind::Input, expected: S::INPUT, found: x.len() });
     }
-    act.input_mut().copy_from_slice(x);
+    kernel::copy(act.input_mut(), x);
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use rand_core::Rng;
 use crate::activity::units;
 use crate::error::{BufferKind, Error};
 use crate::init::Init;
-use crate::kernel;
+use crate::kernel::{self, part, part_mut};
 use crate::network::check_buffer;
 use crate::{Real, Shape, Storage};
 
@@ -64,9 +64,9 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for Backprop {
     fn feedback_adjoint(&self, l: usize, weights: &[T], e: &[T], s: &[T], ebar: &mut [T], wbar: &mut [T]) {
         // f_l = W_{l+1}^T e_{l+1}: ebar_{l+1} += W_{l+1} s, Wbar_{l+1} += e_{l+1} s^T.
         let next = units::<S>(l + 1);
-        kernel::mul_add(next_weights::<T, S>(weights, l), s, &mut ebar[next.clone()]);
+        kernel::mul_add(next_weights::<T, S>(weights, l), s, part_mut(ebar, next.clone()));
         let o = S::weight_offset(l + 1);
-        kernel::rank_one(&mut wbar[o..o + S::width(l + 1) * S::width(l)], &e[next], s);
+        kernel::rank_one(part_mut(wbar, o..o + S::width(l + 1) * S::width(l)), part(e, next), s);
     }
     fn reinit<R: Rng + ?Sized>(&mut self, _rng: &mut R, _init: Init) {}
     fn name(&self) -> &'static str {
@@ -77,7 +77,7 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for Backprop {
 /// `W_{l+1}` within all the weights.
 fn next_weights<T: Real, S: Shape>(weights: &[T], l: usize) -> &[T] {
     let o = S::weight_offset(l + 1);
-    &weights[o..o + S::width(l + 1) * S::width(l)]
+    part(weights, o..o + S::width(l + 1) * S::width(l))
 }
 
 /// Feedback alignment: fixed random `B_l` of shape `n_l x n_{l+1}` for
@@ -109,7 +109,7 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackAlignment<T, S, B> {
     /// (`n_l x n_{l+1}`) in row-major order.
     pub fn transposed(&self, l: usize) -> &[T] {
         let o = S::weight_offset(l + 1);
-        &self.b.as_ref()[o..o + S::width(l) * S::width(l + 1)]
+        part(self.b.as_ref(), o..o + S::width(l) * S::width(l + 1))
     }
     /// All feedback matrices, in the layout of [`FeedbackAlignment::transposed`].
     pub fn as_slice(&self) -> &[T] {
@@ -127,7 +127,7 @@ impl<T: Real, S: Shape, B: Storage<T>> DirectFeedbackAlignment<T, S, B> {
     /// (`n_l x n_L`) in row-major order.
     pub fn transposed(&self, l: usize) -> &[T] {
         let o = S::unit_offset(l) * S::OUTPUT;
-        &self.d.as_ref()[o..o + S::width(l) * S::OUTPUT]
+        part(self.d.as_ref(), o..o + S::width(l) * S::OUTPUT)
     }
     /// All direct feedback matrices, in the layout of
     /// [`DirectFeedbackAlignment::transposed`].
@@ -162,13 +162,13 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for FeedbackAlignme
         kernel::tr_mul_gated(self.transposed(l), e_next, gate, f);
     }
     fn feedback_adjoint(&self, l: usize, _weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
-        kernel::mul_add(self.transposed(l), s, &mut ebar[units::<S>(l + 1)]);
+        kernel::mul_add(self.transposed(l), s, part_mut(ebar, units::<S>(l + 1)));
     }
     fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
         for l in 0..S::DEPTH {
             let o = S::weight_offset(l + 1);
             let (rows, cols) = (S::width(l), S::width(l + 1));
-            init.fill(rng, &mut self.b.as_mut()[o..o + rows * cols], cols, rows);
+            init.fill(rng, part_mut(self.b.as_mut(), o..o + rows * cols), cols, rows);
         }
     }
     fn name(&self) -> &'static str {
@@ -182,13 +182,13 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for DirectFeedbackA
         kernel::tr_mul_gated(self.transposed(l), e_out, gate, f);
     }
     fn feedback_adjoint(&self, l: usize, _weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
-        kernel::mul_add(self.transposed(l), s, &mut ebar[units::<S>(S::DEPTH)]);
+        kernel::mul_add(self.transposed(l), s, part_mut(ebar, units::<S>(S::DEPTH)));
     }
     fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
         for l in 0..S::DEPTH {
             let o = S::unit_offset(l) * S::OUTPUT;
             let (rows, cols) = (S::width(l), S::OUTPUT);
-            init.fill(rng, &mut self.d.as_mut()[o..o + rows * cols], cols, rows);
+            init.fill(rng, part_mut(self.d.as_mut(), o..o + rows * cols), cols, rows);
         }
     }
     fn name(&self) -> &'static str {

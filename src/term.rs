@@ -146,10 +146,15 @@ impl<'a, T: Copy> Columns<'a, T> {
     pub fn is_empty(&self) -> bool {
         self.wt_post.is_empty()
     }
-    /// Column `j0 + i` of the block.
+}
+
+impl<'a, T: crate::Real> Columns<'a, T> {
+    /// Column `j0 + i` of the block, `i < len()` (past the end: an empty
+    /// column with `wt_post` zero, rather than a panic).
     #[inline(always)]
     pub fn column(&self, i: usize) -> Column<'a, T> {
-        Column { j: self.j0 + i, weights: &self.weights[i * self.rows..(i + 1) * self.rows], wt_post: self.wt_post[i] }
+        let weights = self.weights.get(i * self.rows..(i + 1) * self.rows).unwrap_or(&[]);
+        Column { j: self.j0 + i, weights, wt_post: self.wt_post.get(i).copied().unwrap_or_else(T::zero) }
     }
 }
 

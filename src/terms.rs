@@ -8,6 +8,14 @@ use crate::kernel::axpy;
 use crate::kernel::dot;
 use crate::term::{Column, ColumnBar, Mix, Mixes, Needs, PlasticityTerm, Signals, SignalsBar};
 
+/// `v[j]`, the presynaptic value of column `j` (`j < v.len()` in every call
+/// the sweeps make; zero past the end rather than a panic, so that the
+/// terms' code holds no panic path: docs/NO_PANIC.md).
+#[inline(always)]
+fn at<T: Real>(v: &[T], j: usize) -> T {
+    v.get(j).copied().unwrap_or_else(T::zero)
+}
+
 const PRE_ERROR: Needs = Needs { pre_error: true, wt_post: false, wt_post_vector: false };
 
 macro_rules! term {
@@ -74,11 +82,11 @@ impl<T: Real> PlasticityTerm<T> for PseudoGradient {
     }
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
-        m.post_error -= k * s.pre[c.j];
+        m.post_error -= k * at(s.pre, c.j);
     }
     #[inline]
     fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        bar.k -= s.pre[c.j] * g.post_error;
+        bar.k -= at(s.pre, c.j) * g.post_error;
         bar.pre -= k * g.post_error;
     }
 }
@@ -95,11 +103,11 @@ impl<T: Real> PlasticityTerm<T> for ActivityError {
     }
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
-        m.post -= k * s.pre_error[c.j];
+        m.post -= k * at(s.pre_error, c.j);
     }
     #[inline]
     fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        bar.k -= s.pre_error[c.j] * g.post;
+        bar.k -= at(s.pre_error, c.j) * g.post;
         bar.pre_error -= k * g.post;
     }
 }
@@ -116,11 +124,11 @@ impl<T: Real> PlasticityTerm<T> for ErrorHebb {
     }
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
-        m.post_error -= k * s.pre_error[c.j];
+        m.post_error -= k * at(s.pre_error, c.j);
     }
     #[inline]
     fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        bar.k -= s.pre_error[c.j] * g.post_error;
+        bar.k -= at(s.pre_error, c.j) * g.post_error;
         bar.pre_error -= k * g.post_error;
     }
 }
@@ -154,11 +162,11 @@ impl<T: Real> PlasticityTerm<T> for ErrorBroadcast {
     }
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
-        m.ones -= k * s.pre_error[c.j];
+        m.ones -= k * at(s.pre_error, c.j);
     }
     #[inline]
     fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        bar.k -= s.pre_error[c.j] * g.ones;
+        bar.k -= at(s.pre_error, c.j) * g.ones;
         bar.pre_error -= k * g.ones;
     }
 }
@@ -175,7 +183,7 @@ impl<T: Real> PlasticityTerm<T> for ActivityScaledGradient {
     }
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
-        m.post_error -= k * s.pre[c.j];
+        m.post_error -= k * at(s.pre, c.j);
     }
     #[inline]
     fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
@@ -206,7 +214,7 @@ impl<T: Real> PlasticityTerm<T> for FeedbackScaledActivityError {
     }
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
-        m.post -= k * s.pre_error[c.j];
+        m.post -= k * at(s.pre_error, c.j);
     }
     #[inline]
     fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
@@ -232,7 +240,7 @@ impl<T: Real> PlasticityTerm<T> for FeedbackScaledGradient {
     }
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
-        m.post_error -= k * s.pre[c.j];
+        m.post_error -= k * at(s.pre, c.j);
     }
     #[inline]
     fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
@@ -258,7 +266,7 @@ impl<T: Real> PlasticityTerm<T> for DriveScaledActivityError {
     }
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
-        m.post -= k * s.pre_error[c.j];
+        m.post -= k * at(s.pre_error, c.j);
     }
     #[inline]
     fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
@@ -282,11 +290,11 @@ impl<T: Real> PlasticityTerm<T> for Oja {
     }
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
-        m.post += k * (s.pre[c.j] - c.wt_post);
+        m.post += k * (at(s.pre, c.j) - c.wt_post);
     }
     #[inline]
     fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        bar.k += (s.pre[c.j] - c.wt_post) * g.post;
+        bar.k += (at(s.pre, c.j) - c.wt_post) * g.post;
         bar.pre += k * g.post;
         bar.wt_post -= k * g.post;
     }
