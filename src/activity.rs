@@ -113,6 +113,17 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
         self.label
     }
 
+    /// Errors unless the buffer (still) has [`Shape::ACTIVITY`] entries: a
+    /// [`Storage`] may hand out another slice than the one [`Activity::new`]
+    /// checked, and the step would then compute on a truncated layout.
+    pub(crate) fn check_len(&self) -> Result<(), Error> {
+        let found = self.buf.as_ref().len();
+        if found != S::ACTIVITY {
+            return Err(Error::BufferLength { what: BufferKind::Activity, expected: S::ACTIVITY, found });
+        }
+        Ok(())
+    }
+
     /// The `y`, `z`, `e` and `f` blocks, read-only.
     pub(crate) fn parts(&self) -> [&[T]; 5] {
         let b = self.buf.as_ref();

@@ -69,6 +69,15 @@ impl<T: Real, S: Shape, B: Storage<T>> Adjoint<T, S, B> {
         part(part(self.buf.as_ref(), S::UNITS..), units::<S>(l))
     }
 
+    /// Errors unless the buffer (still) has [`Shape::ADJOINT`] entries.
+    fn check_len(&self) -> Result<(), Error> {
+        let found = self.buf.as_ref().len();
+        if found != S::ADJOINT {
+            return Err(Error::BufferLength { what: BufferKind::Activity, expected: S::ADJOINT, found });
+        }
+        Ok(())
+    }
+
     fn bars(&mut self) -> Bars<'_, T> {
         let (y, rest) = split_mut(self.buf.as_mut(), S::UNITS);
         let (e, rest) = split_mut(rest, S::UNITS);
@@ -115,6 +124,8 @@ where
     if thetabar.len() != rule.len() {
         return Err(Error::BufferLength { what: BufferKind::Theta, expected: rule.len(), found: thetabar.len() });
     }
+    act.check_len()?;
+    adj.check_len()?;
     let [y, z, e, f, slope] = act.parts();
     let mut bars = adj.bars();
     bars.y.fill(T::zero());
@@ -182,6 +193,8 @@ where
     J: Storage<T>,
 {
     check_lengths::<T, S>(weights, wbar)?;
+    act.check_len()?;
+    adj.check_len()?;
     let [y, _, e, _, slope] = act.parts();
     let mut bars = adj.bars();
     bars.y.fill(T::zero());

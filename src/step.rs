@@ -125,6 +125,7 @@ where
         return Err(Error::LabelOutOfRange { label, classes: S::OUTPUT });
     }
     rule.check()?;
+    act.check_len()?;
     act.forward(weights, beta)?;
     act.set_label(label);
     let outcome = Outcome { loss: act.loss(), prediction: act.prediction() };
@@ -145,6 +146,7 @@ where
     S: Shape,
     A: Storage<T>,
 {
+    act.check_len()?;
     let mut blocks = act.blocks();
     let layer = |l: usize| S::weight_offset(l)..S::weight_offset(l) + S::width(l) * S::width(l - 1);
     match weights {
