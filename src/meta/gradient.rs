@@ -203,7 +203,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
     ///
     /// ```
     /// use metaplasticity::meta::MetaGradient;
-    /// use metaplasticity::{Shape, shape};
+    /// use metaplasticity::shape;
     /// type Tiny = shape![64, 32, 16, 10];
     /// // An interval longer than the episode costs no more than one as long.
     /// let bytes = |c| MetaGradient::<f32, Tiny>::memory_bytes(25, c);

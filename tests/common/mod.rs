@@ -1,7 +1,6 @@
 //! Helpers shared by the integration tests: seeded random numbers drawn
 //! independently of the crate's own `init` module, `f64` copies of the
-//! crate's buffers, a tiny row-major matrix for naive reference code, and
-//! the path of an example program built alongside the tests.
+//! crate's buffers, and a tiny row-major matrix for naive reference code.
 //!
 //! Not every test file uses every helper.
 #![allow(dead_code)]
@@ -172,15 +171,4 @@ pub fn softplus_slope_of_z(z: f64, beta: f64) -> f64 {
 pub fn log_sum_exp(z: &[f64]) -> f64 {
     let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     m + z.iter().map(|&v| (v - m).exp()).sum::<f64>().ln()
-}
-
-/// The example program `name` next to the running test's executable
-/// (`target/<profile>/examples/`): `cargo test` builds the examples with the
-/// tests, in the same profile.
-pub fn example(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile = exe.parent().and_then(std::path::Path::parent).expect("target/<profile>/deps");
-    let bin = profile.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} not built: run the tests with cargo test, which builds the examples", bin.display());
-    bin
 }

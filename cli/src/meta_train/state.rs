@@ -7,7 +7,7 @@ use metaplasticity::meta::{Adam, AdamError, Record, State, Trainer, Undo};
 use metaplasticity::{Real, Shape};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::Args;
+use crate::meta_train::options::Args;
 
 /// Adam's state.
 #[derive(Serialize, Deserialize, Debug, Clone)]

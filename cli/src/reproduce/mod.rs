@@ -1,9 +1,9 @@
 //! Reproduce the paper's supplementary figures and tables on real data.
 //!
 //! ```text
-//! cargo run --release --example reproduce -- all                # everything, 20 trials x 600 episodes
-//! cargo run --release --example reproduce -- fig-s2 --quick     # a reduced run, in about a minute
-//! cargo run --release --example reproduce -- --help             # every option
+//! metaplasticity reproduce all              # everything, 20 trials x 600 episodes
+//! metaplasticity reproduce fig-s2 --quick   # a reduced run, in about a minute
+//! metaplasticity reproduce --help           # every option
 //! ```
 //!
 //! Each experiment writes `<out>/<experiment>/<experiment>.{csv,svg,png,md}`;
@@ -13,8 +13,6 @@
 mod experiments;
 mod note4;
 mod online;
-#[path = "../common/parse.rs"]
-mod parse;
 mod plot;
 mod pool;
 mod summary;
@@ -24,8 +22,8 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::parse::positive;
 use clap::{Parser, ValueEnum};
-use parse::positive;
 
 /// Reproduce the figures and tables of the supplementary information of
 /// Shervani-Tabar & Rosenbaum (Nat. Commun. 2023) on the MNIST digits shipped
@@ -37,7 +35,7 @@ use parse::positive;
 /// the folder to start afresh). Trial k uses seed k for every rule, so rules
 /// are compared on the same tasks and the same initial weights.
 #[derive(Parser, Debug, Clone)]
-#[command(version, about, long_about, after_help = AFTER_HELP)]
+#[command(after_help = AFTER_HELP)]
 pub struct Args {
     /// The experiment to run, or `all`.
     #[arg(value_enum)]
@@ -134,11 +132,11 @@ const AFTER_HELP: &str = "Experiments:
   all           all of the above but lambda-sweep, with every meta-training trial in one parallel pool
 
 Examples:
-  reproduce all --quick                  every experiment, reduced (as in CI)
-  reproduce fig-s2 --trials 5            five trials instead of 20
-  reproduce fig-s1 --bio-theta 0.01,-0.03,0.004
-  reproduce fig-s4 --oja-theta 0.01,0.004    online on Fashion-MNIST with given coefficients
-  reproduce lambda-sweep --trials 3 --episodes 300";
+  metaplasticity reproduce all --quick                  every experiment, reduced (as in CI)
+  metaplasticity reproduce fig-s2 --trials 5            five trials instead of 20
+  metaplasticity reproduce fig-s1 --bio-theta 0.01,-0.03,0.004
+  metaplasticity reproduce fig-s4 --oja-theta 0.01,0.004    online on Fashion-MNIST with given coefficients
+  metaplasticity reproduce lambda-sweep --trials 3 --episodes 300";
 
 /// An experiment.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,14 +239,8 @@ impl Ctx {
     }
 }
 
-fn main() {
-    if let Err(e) = run(Args::parse()) {
-        eprintln!("{}", metaplasticity::report::error_chain(&*e));
-        std::process::exit(1);
-    }
-}
-
-fn run(args: Args) -> Result<(), Box<dyn Error>> {
+/// Runs `metaplasticity reproduce`.
+pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let ctx = Ctx::new(args)?;
     let chosen: Vec<Experiment> =
         if ctx.args.experiment == Experiment::All { Experiment::EACH.to_vec() } else { vec![ctx.args.experiment] };

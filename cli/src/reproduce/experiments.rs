@@ -8,10 +8,10 @@ use metaplasticity::meta::Penalty;
 use metaplasticity::report::write_atomic;
 use metaplasticity::stats::mann_whitney_greater;
 
-use crate::plot::{Panel, Series, figure};
-use crate::summary::{Estimate, band, bands_csv, columns_csv, table, tail, tail_len};
-use crate::trials::{Arm, Data, LAMBDA, Net, Opt, RuleName, TABLE_S1, run};
-use crate::{Ctx, Experiment, OjaData};
+use crate::reproduce::plot::{Panel, Series, figure};
+use crate::reproduce::summary::{Estimate, band, bands_csv, columns_csv, table, tail, tail_len};
+use crate::reproduce::trials::{Arm, Data, LAMBDA, Net, Opt, RuleName, TABLE_S1, run};
+use crate::reproduce::{Ctx, Experiment, OjaData};
 
 /// F^bio on MNIST (figs. S2, S7, and the coefficients of S1).
 pub const BIO: Arm = Arm::mnist(RuleName::Bio);
@@ -106,17 +106,17 @@ pub fn learned_theta(ctx: &Ctx, arm: Arm) -> Result<Vec<f64>, Box<dyn Error>> {
 struct Trials<'a> {
     label: &'static str,
     arm: Arm,
-    runs: Vec<&'a Vec<crate::trials::Episode>>,
+    runs: Vec<&'a Vec<crate::reproduce::trials::Episode>>,
 }
 
 impl Trials<'_> {
     /// A quantity per trial and episode.
-    fn each(&self, f: impl Fn(&crate::trials::Episode) -> f64) -> Vec<Vec<f64>> {
+    fn each(&self, f: impl Fn(&crate::reproduce::trials::Episode) -> f64) -> Vec<Vec<f64>> {
         self.runs.iter().map(|eps| eps.iter().map(&f).collect()).collect()
     }
 
     /// Per-episode estimates of a quantity over the trials, smoothed over `window` episodes.
-    fn band(&self, window: usize, level: f64, f: impl Fn(&crate::trials::Episode) -> f64) -> Vec<Estimate> {
+    fn band(&self, window: usize, level: f64, f: impl Fn(&crate::reproduce::trials::Episode) -> f64) -> Vec<Estimate> {
         band(&self.each(f), window, level)
     }
 
@@ -347,8 +347,9 @@ fn final_theta(g: &Trials<'_>, r: usize) -> f64 {
 
 /// Number of coefficients exactly zero in the last episode, mean over trials.
 fn zeros(g: &Trials<'_>) -> f64 {
-    let count =
-        |eps: &Vec<crate::trials::Episode>| eps.last().map_or(0, |e| e.theta.iter().filter(|t| **t == 0.0).count());
+    let count = |eps: &Vec<crate::reproduce::trials::Episode>| {
+        eps.last().map_or(0, |e| e.theta.iter().filter(|t| **t == 0.0).count())
+    };
     g.runs.iter().map(|eps| count(eps) as f64).sum::<f64>() / g.runs.len() as f64
 }
 
@@ -405,7 +406,7 @@ fn penalties(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Bo
         ctx.episodes,
         ctx.trials,
         ctx.args.lambda,
-        crate::trials::FROZEN_EPISODES.min(ctx.episodes),
+        crate::reproduce::trials::FROZEN_EPISODES.min(ctx.episodes),
         table(&header, &rows),
         arm_table(ctx, groups)
     ))
@@ -485,7 +486,7 @@ fn mann_whitney(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String,
 
 /// A meta-accuracy as the Mann-Whitney tests use it: a diverged episode
 /// classifies nothing and counts as 0.
-fn accuracy_or_zero(e: &crate::trials::Episode) -> f64 {
+fn accuracy_or_zero(e: &crate::reproduce::trials::Episode) -> f64 {
     if e.accuracy.is_nan() { 0.0 } else { e.accuracy }
 }
 

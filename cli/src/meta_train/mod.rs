@@ -2,8 +2,8 @@
 //! the program a new user runs first.
 //!
 //! ```text
-//! cargo run --release --example meta_train                 # F^bio on shipped MNIST, 600 episodes
-//! cargo run --release --example meta_train -- --help       # every option
+//! metaplasticity meta-train               # F^bio on shipped MNIST, 600 episodes
+//! metaplasticity meta-train --help        # every option
 //! ```
 //!
 //! Writes `<out>/episodes.csv` (one row per episode), `<out>/baseline.csv`
@@ -13,9 +13,7 @@
 //! `metaplasticity::deploy`) and `<out>/rule.rs` (a `const` snippet), each
 //! replaced atomically after every episode.
 
-mod cli;
-#[path = "../common/parse.rs"]
-mod parse;
+mod options;
 mod state;
 
 use std::error::Error;
@@ -23,27 +21,20 @@ use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
-use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use metaplasticity::idx::Dataset;
 use metaplasticity::meta::{Config, MetaGradient, Record, Trainer};
 use metaplasticity::report::{csv_header, csv_row, write_atomic};
 use metaplasticity::{PathwayKind, Rule, Shape, deploy, shape};
 
-use cli::Args;
+pub use options::Args;
 use state::{RunState, TrainerState};
 
 /// The paper's 5-layer network with `C` output classes.
 type Paper<const C: usize> = shape![784, 170, 130, 100, 70, C];
 
-fn main() {
-    if let Err(e) = run(Args::parse()) {
-        eprintln!("{}", metaplasticity::report::error_chain(&*e));
-        std::process::exit(1);
-    }
-}
-
-fn run(args: Args) -> Result<(), Box<dyn Error>> {
+/// Runs `metaplasticity meta-train`.
+pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let owned = args.dataset()?;
     let data = owned.view();
     if data.pixels() != 784 {
@@ -129,7 +120,7 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>) -> Result<(), Box<dyn Error>
          meta-gradient work space {:.1} MB per trainer (checkpoint every {} steps)",
         args.rule,
         names.len(),
-        cli::pathway_name(trainer.config().pathway),
+        options::pathway_name(trainer.config().pathway),
         data.len(),
         data.classes(),
         args.episodes,
@@ -267,7 +258,7 @@ fn summary<S: Shape>(
     println!("{:<34} {:>8}", "mean meta-accuracy, last 50 episodes", "");
     println!(
         "{:<34} {:>8.3}",
-        format!("  this rule ({})", cli::pathway_name(trainer.config().pathway)),
+        format!("  this rule ({})", options::pathway_name(trainer.config().pathway)),
         mean_accuracy(history)
     );
     if let Some(b) = baseline {

@@ -1,4 +1,4 @@
-//! Command-line options of `meta_train`.
+//! Command-line options of `metaplasticity meta-train`.
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -22,7 +22,7 @@ use crate::parse::positive;
 /// learn the M*K training images one at a time with the rule, and takes an
 /// Adam step on Theta along the exact gradient of the query loss.
 #[derive(Parser, Debug, Clone, Serialize, Deserialize)]
-#[command(version, about, long_about = None, after_help = AFTER_HELP)]
+#[command(after_help = AFTER_HELP)]
 pub struct Args {
     /// Data set: the MNIST digits shipped in data/, Fashion-MNIST from the
     /// Debian package dataset-fashion-mnist, or any IDX pair (--images, --labels).
@@ -160,13 +160,14 @@ fn default_tries() -> usize {
 }
 
 const AFTER_HELP: &str = "Examples:
-  meta_train                                   F^bio on the shipped MNIST digits, 600 episodes
-  meta_train --rule pool --robust --penalty l1 --lambda 1
+  metaplasticity meta-train                    F^bio on the shipped MNIST digits, 600 episodes
+  metaplasticity meta-train --rule pool --robust --penalty l1 --lambda 1
                                                discovery: all ten terms, L1 picks the few that matter
-  meta_train --rule pool --penalty l1 --lambda 1e-3   the paper's plain Adam (collapses, see docs)
-  meta_train --data fashion --rule oja
-  meta_train --data idx --images emnist-balanced-train-images-idx3-ubyte.gz \\
-             --labels emnist-balanced-train-labels-idx1-ubyte.gz --transposed";
+  metaplasticity meta-train --rule pool --penalty l1 --lambda 1e-3
+                                               the paper's plain Adam (collapses, see docs)
+  metaplasticity meta-train --data fashion --rule oja
+  metaplasticity meta-train --data idx --images emnist-balanced-train-images-idx3-ubyte.gz \\
+                            --labels emnist-balanced-train-labels-idx1-ubyte.gz --transposed";
 
 /// Which data set.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

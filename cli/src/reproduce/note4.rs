@@ -23,9 +23,9 @@ use nalgebra::DMatrix;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 
-use crate::plot::{Panel, Series, figure};
-use crate::summary::{Estimate, band, bands_csv, table};
-use crate::{Ctx, Experiment};
+use crate::reproduce::plot::{Panel, Series, figure};
+use crate::reproduce::summary::{Estimate, band, bands_csv, table};
+use crate::reproduce::{Ctx, Experiment};
 
 /// Widths of the paper's network.
 const WIDTHS: [usize; 6] = [784, 170, 130, 100, 70, 10];
@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
     let replicates = ctx.trials.min(10);
     let layers: Vec<usize> = (1..WIDTHS.len() - 1).collect();
     let jobs: Vec<(usize, u64)> = layers.iter().flat_map(|&l| (0..replicates as u64).map(move |r| (l, r))).collect();
-    let errors = crate::pool::map(&jobs, ctx.jobs, |&(l, r)| relative_errors(l, r, &counts));
+    let errors = crate::reproduce::pool::map(&jobs, ctx.jobs, |&(l, r)| relative_errors(l, r, &counts));
     let mu2 = MEAN * MEAN + HALF_WIDTH * HALF_WIDTH / 3.0;
     let mu4 = MEAN.powi(4) + 2.0 * MEAN * MEAN * HALF_WIDTH * HALF_WIDTH + HALF_WIDTH.powi(4) / 5.0;
     let xs: Vec<f64> = counts.iter().map(|&n| (n as f64).log10()).collect();

@@ -1,21 +1,21 @@
-//! The `meta_train` program's options for the robust meta-optimiser, as a
+//! `metaplasticity meta-train`'s options for the robust meta-optimiser, as a
 //! user meets them: `--help` explains each, bad values are refused with a
 //! message before any work, and `--resume` names the options that differ.
 //!
-//! The example is built by `cargo test` alongside this test (same profile).
-#![cfg(feature = "std")]
-
-mod common;
+//! The tool is built by `cargo test` alongside this test (same profile).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn binary() -> PathBuf {
-    common::example("meta_train")
+/// `metaplasticity meta-train`, built by `cargo test` with this test.
+fn program() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_metaplasticity"));
+    c.arg("meta-train");
+    c
 }
 
 fn run(args: &[&str], out: &Path) -> Output {
-    Command::new(binary()).args(args).arg("--out").arg(out).output().expect("start meta_train")
+    program().args(args).arg("--out").arg(out).output().expect("start meta_train")
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -26,7 +26,7 @@ fn scratch(name: &str) -> PathBuf {
 
 #[test]
 fn help_explains_every_robust_option() {
-    let output = Command::new(binary()).arg("--help").output().expect("start meta_train");
+    let output = program().arg("--help").output().expect("start meta_train");
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
     for word in [

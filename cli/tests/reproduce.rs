@@ -1,26 +1,26 @@
-//! End-to-end check of the `reproduce` example: every experiment in its
+//! End-to-end check of `metaplasticity reproduce`: every experiment in its
 //! `--quick` form runs, and its files are well formed (CSV of consistent
 //! shape with finite numbers, SVG, PNG, Markdown); `fig-s2 --quick` shows
 //! F^bio ahead of FA, `fig-4 --quick` the robust F^pool ahead of FA, and
 //! the robust pool arms of `fig-s5 --quick` never diverge; a rerun with the
 //! same seeds gives identical trials.
 //!
-//! The example is built by `cargo test` alongside this test (same profile).
+//! The tool is built by `cargo test` alongside this test (same profile).
 //! fig-s4 needs Fashion-MNIST for its online part (`apt-get install -y
 //! dataset-fashion-mnist`) and is skipped, with a note, where it is missing.
-#![cfg(feature = "std")]
-
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn binary() -> PathBuf {
-    common::example("reproduce")
+/// `metaplasticity reproduce`, built by `cargo test` with this test.
+fn program() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_metaplasticity"));
+    c.arg("reproduce");
+    c
 }
 
 fn run(args: &[&str], out: &Path) {
-    let output = Command::new(binary()).args(args).arg("--out").arg(out).output().expect("start reproduce");
+    let output = program().args(args).arg("--out").arg(out).output().expect("start reproduce");
     assert!(
         output.status.success(),
         "reproduce {args:?} failed ({}):\n{}",
@@ -29,7 +29,7 @@ fn run(args: &[&str], out: &Path) {
     );
 }
 
-/// Parses a CSV written by the example: header and rows of numbers (empty
+/// Parses a CSV written by the tool: header and rows of numbers (empty
 /// fields are missing values, NaN here). Every row has the header's width.
 fn csv(path: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -198,7 +198,7 @@ fn every_experiment_runs_quick_and_writes_well_formed_files() {
 
 #[test]
 fn help_names_every_experiment_and_option() {
-    let output = Command::new(binary()).arg("--help").output().expect("start reproduce");
+    let output = program().arg("--help").output().expect("start reproduce");
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
     for word in [
@@ -237,7 +237,7 @@ fn bad_options_are_refused_with_a_message() {
         &["fig-4", "--lambda", "-1"],
         &["fig-s4", "--oja-theta", "0.01"],
     ] {
-        let output = Command::new(binary()).args(args).arg("--out").arg(&dir).output().expect("start reproduce");
+        let output = program().args(args).arg("--out").arg(&dir).output().expect("start reproduce");
         assert!(!output.status.success(), "{args:?} accepted");
         assert!(!String::from_utf8_lossy(&output.stderr).trim().is_empty(), "{args:?}: no message");
     }

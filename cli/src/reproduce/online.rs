@@ -14,11 +14,11 @@ use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 
-use crate::experiments::key;
-use crate::plot::{Panel, figure};
-use crate::summary::{band, bands_csv, table};
-use crate::trials::Five;
-use crate::{Ctx, Experiment, experiments};
+use crate::reproduce::experiments::key;
+use crate::reproduce::plot::{Panel, figure};
+use crate::reproduce::summary::{band, bands_csv, table};
+use crate::reproduce::trials::Five;
+use crate::reproduce::{Ctx, Experiment, experiments};
 
 /// A learner of an online curve: a rule (with its coefficients) and a pathway.
 struct Learner {
@@ -97,12 +97,12 @@ pub fn fig_s4(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
     let md = curves(ctx, Experiment::FigS4, "fig-s4-online", &learners, &stream, "Fashion-MNIST")?;
     let source = match (&ctx.args.oja_theta, ctx.args.oja_meta_data) {
         (Some(_), _) => "given with --oja-theta".to_string(),
-        (None, crate::OjaData::Mnist) => format!(
+        (None, crate::reproduce::OjaData::Mnist) => format!(
             "the mean Theta of the last episode of the {} F^Oja trials above, meta-trained on the shipped MNIST \
              (meta-testing: Fashion-MNIST is never seen in meta-training)",
             ctx.trials
         ),
-        (None, crate::OjaData::Fashion) => {
+        (None, crate::reproduce::OjaData::Fashion) => {
             format!(
                 "the mean Theta of the last episode of the {} F^Oja trials above, meta-trained on Fashion-MNIST",
                 ctx.trials
@@ -162,9 +162,9 @@ fn curves(
     points.dedup();
     let jobs: Vec<(usize, u64)> =
         (0..ctx.trials as u64).flat_map(|s| (0..learners.len()).map(move |l| (l, s))).collect();
-    let bar = crate::pool::progress(jobs.len() as u64, "{pos}/{len}");
+    let bar = crate::reproduce::pool::progress(jobs.len() as u64, "{pos}/{len}");
     bar.set_message(format!("{name}: online curves ({} learners x {} seeds)", learners.len(), ctx.trials));
-    let results = crate::pool::map(&jobs, ctx.jobs, |&(l, seed)| {
+    let results = crate::reproduce::pool::map(&jobs, ctx.jobs, |&(l, seed)| {
         let r = curve(&learners[l], seed, stream, &points);
         bar.inc(1);
         r
@@ -187,7 +187,7 @@ fn curves(
         let diverged = per_seed.iter().filter(|r| r.last().is_some_and(|a| a.is_nan())).count();
         row.push(diverged.to_string());
         rows.push(row);
-        series.push(crate::experiments::series(learner.label, l, &xs, &band));
+        series.push(crate::reproduce::experiments::series(learner.label, l, &xs, &band));
         bands.push((key(learner.label), band));
     }
     let stem = ctx.folder(e)?.join(name);

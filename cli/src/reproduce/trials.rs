@@ -351,7 +351,7 @@ pub fn run(
     }
     let data = Datasets::for_arms(todo.iter().map(|(_, a, _)| a))?;
     let total: usize = todo.iter().map(|(_, arm, _)| arm.episodes(episodes)).sum();
-    let bar = crate::pool::progress(total as u64, "{percent}% eta {eta} |");
+    let bar = crate::reproduce::pool::progress(total as u64, "{percent}% eta {eta} |");
     let stop = AtomicBool::new(false);
     let running: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let started = AtomicUsize::new(0);
@@ -359,7 +359,7 @@ pub fn run(
         let left = todo.len() - started.load(Ordering::Relaxed);
         format!("{left} trials waiting; running {}", running.join(" "))
     };
-    let results = crate::pool::map(&todo, jobs, |(key, arm, seed)| {
+    let results = crate::reproduce::pool::map(&todo, jobs, |(key, arm, seed)| {
         if stop.load(Ordering::Relaxed) {
             return (key.clone(), Err(format!("trial {key}: not run after an earlier trial failed")));
         }
