@@ -64,6 +64,10 @@ fn the_work_space_is_sized_by_the_episode() {
     let e = work.reserve(usize::MAX / 2).unwrap_err();
     assert_eq!((e.steps, e.interval, e.bytes), (usize::MAX / 2, 1, None));
     assert!(e.to_string().contains("more than"), "{e}");
+    // One that could be counted but not held (2^36 steps: petabytes) is
+    // refused at once, nothing kept.
+    let e = work.reserve(1 << 36).unwrap_err();
+    assert!(e.bytes.is_some_and(|b| b > 1 << 50), "{e:?}");
     // The trainer takes an interval far past the episode, and allocates for
     // the episode only.
     let owned = digits();

@@ -163,3 +163,32 @@ fn reproduce_refuses_a_window_of_zero() {
     }
     refused(&program("reproduce", &["fig-s2", "--level", "1"]), true, "strictly between 0 and 1");
 }
+
+/// Found while testing the rows above: `reproduce --episodes 18446744073709551615`
+/// panicked with "capacity overflow", and a work space of terabytes was
+/// allocated buffer by buffer until the system stopped the process.
+#[test]
+fn sizes_past_what_the_machine_can_hold_are_refused_at_once() {
+    let huge = "18446744073709551615";
+    refused(&program("reproduce", &["fig-s2", "--episodes", huge]), true, "must be at most 1000000");
+    refused(&program("reproduce", &["fig-s2", "--trials", huge]), true, "must be at most 10000");
+    // 1,000,000 classes drawn with replacement, K = 50: 5e7 online steps, a
+    // work space of about 3.6 TB, refused before any allocation is kept.
+    let out = scratch("terabytes");
+    let o = program(
+        "meta-train",
+        &[
+            "-M",
+            "1000000",
+            "--sampling",
+            "reference",
+            "--episodes",
+            "1",
+            "--no-baseline",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    refused(&o, false, "could not be allocated");
+    assert!(!out.join("episodes.csv").exists());
+}

@@ -164,16 +164,27 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
     }
 
     /// Allocates the buffers for episodes of `steps` online steps, or says
-    /// why it cannot: the size overflows, or the allocator refuses it (a
-    /// limit on the address space, `ulimit -v`, is honoured; an operating
-    /// system that overcommits memory may instead stop the process when the
-    /// pages are first written). Buffers already there are kept.
+    /// why it cannot: the size overflows, or the allocator refuses it. The
+    /// whole size is first requested as one block (not written, then given
+    /// back), so a limit on the address space (`ulimit -v`) and Linux's
+    /// default overcommit heuristic (no single block larger than memory
+    /// plus swap) refuse an impossible size at once; a system set to
+    /// overcommit always may instead stop the process when the pages are
+    /// first written. Buffers already there are kept.
     pub fn reserve(&mut self, steps: usize) -> Result<(), WorkSpaceError> {
         let error = WorkSpaceError { steps, interval: self.interval, bytes: Self::memory_bytes(steps, self.interval) };
         if error.bytes.is_none_or(|b| b > isize::MAX as usize) {
             return Err(error);
         }
         let c = self.interval.min(steps).max(1);
+        // The whole work space is first asked for as one block and given
+        // back: a size the system cannot provide (more than its memory and
+        // swap, or past `ulimit -v`) is refused here, before thousands of
+        // small buffers are allocated one by one.
+        if let Some(bytes) = error.bytes {
+            let mut probe: Vec<u8> = Vec::new();
+            probe.try_reserve_exact(bytes).map_err(|_| error)?;
+        }
         let grow = |v: &mut Vec<Box<[T]>>, n: usize| -> Option<()> {
             v.try_reserve_exact(n.saturating_sub(v.len())).ok()?;
             while v.len() < n {

@@ -22,7 +22,7 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::parse::positive;
+use crate::parse::{between, positive};
 use clap::{Parser, ValueEnum};
 
 /// Reproduce the figures and tables of the supplementary information of
@@ -41,12 +41,13 @@ pub struct Args {
     #[arg(value_enum)]
     pub experiment: Experiment,
     /// Meta-training trials per rule (seeds 0 .. trials-1); for fig-s1 and
-    /// the online panel of fig-s4, the number of online seeds; at least 1.
+    /// the online panel of fig-s4, the number of online seeds; 1 to 10,000.
     /// [default: 20, --quick: 3]
-    #[arg(long, value_parser = positive)]
+    #[arg(long, value_parser = |s: &str| between(s, MAX_TRIALS))]
     pub trials: Option<usize>,
-    /// Meta-training episodes per trial, at least 1. [default: 600, --quick: 60]
-    #[arg(long, value_parser = positive)]
+    /// Meta-training episodes per trial, 1 to 1,000,000 (each trial keeps
+    /// its episodes in memory). [default: 600, --quick: 60]
+    #[arg(long, value_parser = |s: &str| between(s, MAX_EPISODES))]
     pub episodes: Option<usize>,
     /// A reduced version (3 trials, 60 episodes, fewer online samples) that
     /// runs every experiment end to end in minutes.
@@ -105,6 +106,11 @@ fn lambda(s: &str) -> Result<f64, String> {
         Err(e) => Err(e.to_string()),
     }
 }
+
+/// Most trials per arm `--trials` takes.
+const MAX_TRIALS: usize = 10_000;
+/// Most episodes per trial `--episodes` takes.
+const MAX_EPISODES: usize = 1_000_000;
 
 /// The L1 strength of the robust pool arms, chosen by `lambda-sweep`.
 pub const ROBUST_LAMBDA: f64 = 1.0;
