@@ -32,12 +32,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{:>7} {:>9.3} {:>10.4}  {:.4?}", r.episode, r.accuracy, r.meta_loss, trainer.theta());
         }
     }
-    // The learned rule, for a device: set the trainer's coefficients, encode.
-    let mut learned = trainer.rule().clone();
-    let theta: Vec<f32> = trainer.theta().iter().map(|&t| t as f32).collect();
-    learned.set_thetas(&theta)?;
+    // The learned rule, for a device: the trainer's rule holds the current
+    // coefficients, and its networks' beta goes with it.
+    let learned = trainer.rule();
     let mut bytes = vec![0u8; encoded_len(Small::DEPTH, learned.len())];
-    let n = encode::<f32, Small, 10>(&learned, 10.0, &mut bytes)?;
+    let n = encode::<f32, Small, 10>(learned, trainer.beta(), &mut bytes)?;
     let file = RuleFile::decode(&bytes[..n])?;
     println!("rule file of {n} bytes; as a Rust const:\n{}", file.const_snippet());
     Ok(())

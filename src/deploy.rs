@@ -16,9 +16,10 @@
 //! | `7 R` | per term: pool index `r` (`u8`, `F^r`), layer bits (`u16`), `theta_r` (`f32`) |
 //! | 4 | CRC-32 (IEEE) of everything before |
 //!
-//! Only terms of the paper's pool (`F^0 .. F^9`, recognised by their names)
-//! can be written; a rule with a term of your own is refused with
-//! [`DeployError::UnknownTerm`].
+//! Only terms of the paper's pool (`F^0 .. F^9`, recognised by their type,
+//! never by [`name`](crate::PlasticityTerm::name)) can be written; a rule
+//! with a term of your own is refused with [`DeployError::UnknownTerm`],
+//! whatever it calls itself.
 //!
 //! ```
 //! use metaplasticity::deploy::{encode, RuleFile};
@@ -191,7 +192,6 @@ pub fn encode<T: Real, S: Shape, const N: usize>(
     if !beta.is_finite() {
         return Err(DeployError::NonFinite);
     }
-    let names = pool::<T>().map(|t| t.name());
     let mut w = Writer { out, at: 0 };
     w.bytes(&MAGIC);
     w.bytes(&VERSION.to_le_bytes());
@@ -201,12 +201,12 @@ pub fn encode<T: Real, S: Shape, const N: usize>(
         w.bytes(&(S::width(l) as u32).to_le_bytes());
     }
     for (index, e) in rule.entries().iter().enumerate() {
-        let r = names.iter().position(|&n| n == e.term.name()).ok_or(DeployError::UnknownTerm { index })?;
+        let r = crate::term::pool_index(e.term).ok_or(DeployError::UnknownTerm { index })?;
         let theta = e.theta.to_f64() as f32;
         if !theta.is_finite() {
             return Err(DeployError::NonFinite);
         }
-        w.bytes(&[r as u8]);
+        w.bytes(&[r]);
         w.bytes(&e.layers.bits().to_le_bytes());
         w.bytes(&theta.to_le_bytes());
     }

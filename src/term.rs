@@ -17,6 +17,18 @@
 
 use crate::Real;
 
+/// The seal of [`PlasticityTerm::pool_index`].
+pub(crate) mod sealed {
+    /// Only this crate can make one.
+    #[derive(Debug)]
+    pub struct Token;
+}
+
+/// `Some(r)` if `term` is the pool's `F^r` (by type, not by name).
+pub(crate) fn pool_index<T: Real>(term: &dyn PlasticityTerm<T>) -> Option<u8> {
+    term.pool_index(sealed::Token)
+}
+
 /// What a term reads beyond `e_l`, `yhat_l`, `y_{l-1}` and `z_l` (always
 /// available). The step computes only what some term needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -255,8 +267,19 @@ pub struct SignalsBar<'a, T> {
 /// assert_ne!(net.as_slice()[0], before);
 /// ```
 pub trait PlasticityTerm<T: Real>: Sync {
-    /// A short name for reports (`"F0"`, or the user's).
+    /// A short name for reports (`"F0"`, or the user's). Names identify
+    /// nothing: a rule file records a pool term by its typed identity
+    /// (see [`deploy`](crate::deploy)), so a term of your own that calls
+    /// itself `"F0"` is still refused there.
     fn name(&self) -> &'static str;
+
+    /// The term's index `r` if it is the pool's `F^r`. Sealed: the argument
+    /// type cannot be named outside this crate, so a term of your own can
+    /// neither override nor call it and is never taken for a pool term.
+    #[doc(hidden)]
+    fn pool_index(&self, _: sealed::Token) -> Option<u8> {
+        None
+    }
 
     /// What the term reads beyond the always-available signals.
     fn needs(&self) -> Needs {

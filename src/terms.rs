@@ -77,6 +77,9 @@ impl<T: Real> PlasticityTerm<T> for PseudoGradient {
     fn name(&self) -> &'static str {
         "F0"
     }
+    fn pool_index(&self, _: crate::term::sealed::Token) -> Option<u8> {
+        Some(0)
+    }
     fn mixes(&self) -> Mixes {
         Mixes::POST_ERROR
     }
@@ -94,6 +97,9 @@ impl<T: Real> PlasticityTerm<T> for PseudoGradient {
 impl<T: Real> PlasticityTerm<T> for ActivityError {
     fn name(&self) -> &'static str {
         "F1"
+    }
+    fn pool_index(&self, _: crate::term::sealed::Token) -> Option<u8> {
+        Some(1)
     }
     fn mixes(&self) -> Mixes {
         Mixes::POST
@@ -116,6 +122,9 @@ impl<T: Real> PlasticityTerm<T> for ErrorHebb {
     fn name(&self) -> &'static str {
         "F2"
     }
+    fn pool_index(&self, _: crate::term::sealed::Token) -> Option<u8> {
+        Some(2)
+    }
     fn mixes(&self) -> Mixes {
         Mixes::POST_ERROR
     }
@@ -137,6 +146,9 @@ impl<T: Real> PlasticityTerm<T> for WeightDecay {
     fn name(&self) -> &'static str {
         "F3"
     }
+    fn pool_index(&self, _: crate::term::sealed::Token) -> Option<u8> {
+        Some(3)
+    }
     fn mixes(&self) -> Mixes {
         Mixes::WEIGHTS
     }
@@ -153,6 +165,9 @@ impl<T: Real> PlasticityTerm<T> for WeightDecay {
 impl<T: Real> PlasticityTerm<T> for ErrorBroadcast {
     fn name(&self) -> &'static str {
         "F4"
+    }
+    fn pool_index(&self, _: crate::term::sealed::Token) -> Option<u8> {
+        Some(4)
     }
     fn mixes(&self) -> Mixes {
         Mixes::ONES
@@ -174,6 +189,9 @@ impl<T: Real> PlasticityTerm<T> for ErrorBroadcast {
 impl<T: Real> PlasticityTerm<T> for ActivityScaledGradient {
     fn name(&self) -> &'static str {
         "F5"
+    }
+    fn pool_index(&self, _: crate::term::sealed::Token) -> Option<u8> {
+        Some(5)
     }
     fn mixes(&self) -> Mixes {
         Mixes::POST_ERROR
@@ -203,6 +221,9 @@ impl<T: Real> PlasticityTerm<T> for FeedbackScaledActivityError {
     fn name(&self) -> &'static str {
         "F6"
     }
+    fn pool_index(&self, _: crate::term::sealed::Token) -> Option<u8> {
+        Some(6)
+    }
     fn mixes(&self) -> Mixes {
         Mixes::POST
     }
@@ -228,6 +249,9 @@ impl<T: Real> PlasticityTerm<T> for FeedbackScaledActivityError {
 impl<T: Real> PlasticityTerm<T> for FeedbackScaledGradient {
     fn name(&self) -> &'static str {
         "F7"
+    }
+    fn pool_index(&self, _: crate::term::sealed::Token) -> Option<u8> {
+        Some(7)
     }
     fn mixes(&self) -> Mixes {
         Mixes::POST_ERROR
@@ -255,6 +279,9 @@ impl<T: Real> PlasticityTerm<T> for DriveScaledActivityError {
     fn name(&self) -> &'static str {
         "F8"
     }
+    fn pool_index(&self, _: crate::term::sealed::Token) -> Option<u8> {
+        Some(8)
+    }
     fn mixes(&self) -> Mixes {
         Mixes::POST
     }
@@ -281,6 +308,9 @@ impl<T: Real> PlasticityTerm<T> for DriveScaledActivityError {
 impl<T: Real> PlasticityTerm<T> for Oja {
     fn name(&self) -> &'static str {
         "F9"
+    }
+    fn pool_index(&self, _: crate::term::sealed::Token) -> Option<u8> {
+        Some(9)
     }
     fn mixes(&self) -> Mixes {
         Mixes::POST

@@ -116,6 +116,31 @@ impl PlasticityTerm<f32> for Mine {
     }
 }
 
+/// A term of the user's that calls itself `"F0"`: the pool's name, not its
+/// identity.
+struct Spoof;
+impl PlasticityTerm<f32> for Spoof {
+    fn name(&self) -> &'static str {
+        "F0"
+    }
+    fn mix(&self, k: f32, s: &Signals<'_, f32>, c: &Column<'_, f32>, m: &mut Mix<f32>) {
+        m.post += k * s.pre[c.j];
+    }
+    fn mix_adjoint(&self, k: f32, s: &Signals<'_, f32>, c: &Column<'_, f32>, g: &Mix<f32>, b: &mut ColumnBar<f32>) {
+        b.k += s.pre[c.j] * g.post;
+        b.pre += k * g.post;
+    }
+}
+
+#[test]
+fn a_user_term_named_like_a_pool_term_is_not_saved_as_one() {
+    let rule = Rule::<f32>::from_terms(&[&Spoof]).unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(encode::<f32, Tiny, 10>(&rule, 10.0, &mut buf), Err(DeployError::UnknownTerm { index: 0 }));
+    // The real F^0, under the same name, is saved.
+    assert!(encode::<f32, Tiny, 10>(&Rule::fa(), 10.0, &mut buf).is_ok());
+}
+
 #[test]
 fn writing_refuses_what_cannot_be_read_back() {
     let rule = Rule::<f32>::fa().with(&Mine, 0.1, LayerSet::ALL).unwrap();

@@ -106,3 +106,21 @@ fn impossible_tasks_are_refused() {
     assert!(matches!(bad(TaskSpec { train: 170, query: 20, ..config().task }), Some(TrainError::Task(_))));
     assert!(matches!(bad(TaskSpec { train: 0, ..config().task }), Some(TrainError::Task(_))));
 }
+
+/// The trainer's rule holds its current coefficients after every episode
+/// (it held those from before the last step), and `beta` comes with it.
+#[test]
+fn the_trainers_rule_is_its_theta_after_every_episode() {
+    let owned = OwnedDataset::optdigits_shipped().unwrap();
+    let data = owned.view();
+    let config = Config { task: TaskSpec { train: 5, query: 2, ..TaskSpec::default() }, lr: 1e-2, ..Config::default() };
+    let mut t = Trainer::<f32, shape![64, 32, 16, 10]>::new(Rule::bio(), &data, config).unwrap();
+    for _ in 0..4 {
+        let record = t.episode(&data).unwrap();
+        let rule: Vec<f32> = (0..3).map(|r| t.rule().theta(r).unwrap()).collect();
+        let theta: Vec<f32> = t.theta().iter().map(|&x| x as f32).collect();
+        assert_eq!(rule, theta);
+        assert_ne!(record.theta, t.theta(), "the step moved Theta");
+    }
+    assert_eq!(t.beta(), 10.0);
+}

@@ -524,7 +524,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
             return Err(TrainError::State(Error::NonFiniteTheta { index }));
         }
         self.state = state;
-        Ok(())
+        self.sync_rule()
     }
 
     /// Everything needed to resume.
@@ -543,9 +543,24 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         &self.rates
     }
 
-    /// The rule being trained (its coefficients are those of the last episode).
+    /// The rule being trained, with the current coefficients
+    /// ([`Trainer::theta`] rounded to `T`): after an episode, those its
+    /// optimiser step gave, ready to encode for a device with
+    /// [`Trainer::beta`].
     pub fn rule(&self) -> &Rule<'r, T, N> {
         &self.rule
+    }
+
+    /// The softplus sharpness `beta` of the trainer's networks (the rule
+    /// was learned for it; [`deploy::encode`](crate::deploy::encode) records it).
+    pub fn beta(&self) -> T {
+        self.net.beta()
+    }
+
+    /// Puts the current `Theta` into the rule.
+    fn sync_rule(&mut self) -> Result<(), TrainError> {
+        let theta: Vec<T> = self.state.theta.iter().map(|&t| T::of(t)).collect();
+        self.rule.set_thetas(&theta).map_err(TrainError::State)
     }
 
     /// The configuration.
@@ -597,6 +612,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
                     if let Some(undo) = self.state.undo.take() {
                         self.state.theta = undo.theta;
                         self.state.adam = undo.adam;
+                        self.sync_rule()?;
                     }
                 }
             }
@@ -669,7 +685,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         }
         .map_err(TrainError::Optimizer)?;
         self.state.undo = undo;
-        Ok(())
+        self.sync_rule()
     }
 }
 

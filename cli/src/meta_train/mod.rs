@@ -218,11 +218,9 @@ impl Paths {
 /// Writes the current rule for deployment: the binary rule file and the
 /// `const` snippet (see `metaplasticity::deploy`).
 fn export<S: Shape>(trainer: &Trainer<'_, f32, S>, paths: &Paths) -> Result<(), Box<dyn Error>> {
-    let mut rule = trainer.rule().clone();
-    let theta: Vec<f32> = trainer.theta().iter().map(|&t| t as f32).collect();
-    rule.set_thetas(&theta)?;
+    let rule = trainer.rule();
     let mut bytes = vec![0u8; deploy::encoded_len(S::DEPTH, rule.len())];
-    let n = deploy::encode::<f32, S, 10>(&rule, 10.0, &mut bytes)?;
+    let n = deploy::encode::<f32, S, 10>(rule, trainer.beta(), &mut bytes)?;
     write_atomic(&paths.rule, &bytes[..n])?;
     let snippet = deploy::RuleFile::decode(&bytes[..n])?.const_snippet();
     write_atomic(&paths.snippet, snippet.as_bytes())?;
