@@ -152,7 +152,17 @@ fn read_with_hint(path: &Path, limit: u64, hint: &'static str) -> Result<Vec<u8>
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
-    read_capped(MultiGzDecoder::new(raw.as_slice()), limit)
+    decompress(&raw, path, limit)
+}
+
+/// `raw` decompressed if it is gzip (at most `limit` bytes), else copied;
+/// `path` names it in errors.
+fn decompress(raw: &[u8], path: &Path, limit: u64) -> Result<Vec<u8>, LoadError> {
+    let too_large = || LoadError::TooLarge { path: path.to_path_buf(), limit };
+    if !raw.starts_with(&GZIP_MAGIC) {
+        return if raw.len() as u64 <= limit { Ok(raw.to_vec()) } else { Err(too_large()) };
+    }
+    read_capped(MultiGzDecoder::new(raw), limit)
         .map_err(|source| LoadError::Gzip { path: path.to_path_buf(), source })?
         .ok_or_else(too_large)
 }
@@ -232,12 +242,54 @@ impl OwnedDataset {
     ) -> Result<Self, LoadError> {
         let image_bytes = read_with_hint(images_path, MAX_FILE_BYTES, hint)?;
         let label_bytes = read_with_hint(labels_path, MAX_FILE_BYTES, hint)?;
+        Self::parse(&image_bytes, &label_bytes, (images_path, labels_path), orientation, classes)
+    }
+
+    /// A data set from the bytes of an images file and a labels file
+    /// already in memory (each plain or gzip-compressed, at most
+    /// [`MAX_FILE_BYTES`] decompressed), for data compiled into a program
+    /// with `include_bytes!`. `names` stand for the files' paths in errors.
+    ///
+    /// ```
+    /// use metaplasticity::data::OwnedDataset;
+    /// use metaplasticity::idx::Orientation;
+    /// let images = [0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 255, 255, 0];
+    /// let labels = [0, 0, 8, 1, 0, 0, 0, 1, 3];
+    /// let data = OwnedDataset::from_bytes(&images, &labels, ("images", "labels"), Orientation::RowMajor, None)?;
+    /// assert_eq!((data.len(), data.classes()), (1, 4));
+    /// # Ok::<(), metaplasticity::data::LoadError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`OwnedDataset::load`], but for a missing or unreadable file.
+    pub fn from_bytes(
+        images: &[u8],
+        labels: &[u8],
+        names: (&str, &str),
+        orientation: Orientation,
+        classes: Option<usize>,
+    ) -> Result<Self, LoadError> {
+        let paths = (Path::new(names.0), Path::new(names.1));
+        let image_bytes = decompress(images, paths.0, MAX_FILE_BYTES)?;
+        let label_bytes = decompress(labels, paths.1, MAX_FILE_BYTES)?;
+        Self::parse(&image_bytes, &label_bytes, paths, orientation, classes)
+    }
+
+    /// Parses and checks the (decompressed) bytes of the two files.
+    fn parse(
+        image_bytes: &[u8],
+        label_bytes: &[u8],
+        (images_path, labels_path): (&Path, &Path),
+        orientation: Orientation,
+        classes: Option<usize>,
+    ) -> Result<Self, LoadError> {
         let format = |path: &Path| {
             let path = path.to_path_buf();
             move |source| LoadError::Format { path, source }
         };
-        let images = idx::parse_images(&image_bytes).map_err(format(images_path))?;
-        let labels = idx::parse_labels(&label_bytes).map_err(format(labels_path))?;
+        let images = idx::parse_images(image_bytes).map_err(format(images_path))?;
+        let labels = idx::parse_labels(label_bytes).map_err(format(labels_path))?;
         let inconsistent = |source| LoadError::Inconsistent {
             images: images_path.to_path_buf(),
             labels: labels_path.to_path_buf(),

@@ -13,6 +13,7 @@ mod online;
 mod parse;
 mod reproduce;
 mod rule;
+mod shipped;
 
 use clap::{Parser, Subcommand};
 

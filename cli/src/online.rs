@@ -12,7 +12,6 @@ use std::path::PathBuf;
 
 use crate::parse::positive;
 use clap::Parser;
-use metaplasticity::data::OwnedDataset;
 use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
 use metaplasticity::online::{correct, learn};
@@ -69,7 +68,7 @@ fn finite(s: &str) -> Result<f32, String> {
 
 /// Runs `metaplasticity online`.
 pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
-    let owned = OwnedDataset::mnist_shipped()?;
+    let owned = crate::shipped::mnist()?;
     let data = owned.view();
     if args.test >= data.len() || args.samples.checked_add(args.test).is_none_or(|n| n > data.len()) {
         return Err(format!(

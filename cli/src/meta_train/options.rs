@@ -262,7 +262,7 @@ impl Args {
     /// Loads the chosen data set.
     pub fn dataset(&self) -> Result<OwnedDataset, Box<dyn Error>> {
         Ok(match self.data {
-            DataChoice::Mnist => OwnedDataset::mnist_shipped()?,
+            DataChoice::Mnist => crate::shipped::mnist()?,
             DataChoice::Fashion => OwnedDataset::fashion_mnist(Split::Train)?,
             DataChoice::Idx => {
                 let (Some(images), Some(labels)) = (&self.images, &self.labels) else {

@@ -51,7 +51,7 @@ pub fn fig_s1(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
         &theta,
         &[PathwayKind::Backprop, PathwayKind::Alignment, PathwayKind::Direct],
     )?;
-    let owned = OwnedDataset::mnist_shipped()?;
+    let owned = crate::shipped::mnist()?;
     let data = owned.view();
     let samples = if ctx.args.quick { 2000 } else { 8000 };
     let stream = Stream {

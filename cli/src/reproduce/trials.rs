@@ -298,7 +298,7 @@ impl Datasets {
     /// Loads the data sets that `arms` use.
     pub fn for_arms<'a>(arms: impl IntoIterator<Item = &'a Arm>) -> Result<Self, Box<dyn Error>> {
         let arms: Vec<&Arm> = arms.into_iter().collect();
-        let mnist = arms.iter().any(|a| a.data == Data::Mnist).then(OwnedDataset::mnist_shipped).transpose()?;
+        let mnist = arms.iter().any(|a| a.data == Data::Mnist).then(crate::shipped::mnist).transpose()?;
         let fashion = arms
             .iter()
             .any(|a| a.data == Data::Fashion)
