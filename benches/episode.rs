@@ -1,14 +1,19 @@
 //! One meta-training episode of the paper's 784-170-130-100-70-10 network
 //! (M=5, K=50, Q=10: 250 online steps plus the adjoint), single thread, on
-//! the shipped MNIST digits; and one online step on its own.
+//! the shipped MNIST digits; one online step on its own; and `pass`, one
+//! streaming pass over the network's 176,080 `f32` weights (a plain
+//! matrix-vector product per layer), the unit the others are reported in:
+//! a shared machine moves milliseconds by 2x from day to day, the ratio to
+//! a pass measured in the same run far less.
 //!
-//! `cargo bench --bench episode`
+//! `cargo bench --bench episode`; `tools/bench_table.py` turns criterion's
+//! estimates into the README's table (ms and pass-equivalents per step).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use metaplasticity::data::OwnedDataset;
 use metaplasticity::meta::{ClassIndex, MetaGradient, Penalty, TaskSpec};
 use metaplasticity::online::learn;
-use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule, shape};
+use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule, Shape, shape};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 use std::hint::black_box;
@@ -62,5 +67,49 @@ fn step(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, episode, step);
+/// `y_l = W_l y_{l-1}` for every layer, reading each weight once.
+fn pass_over(w: &[f32], x: &[f32], ys: &mut [Vec<f32>]) {
+    let mut offset = 0;
+    let mut input: &[f32] = x;
+    for (l, y) in (1..=Paper::DEPTH).zip(ys.iter_mut()) {
+        let cols = Paper::width(l - 1);
+        let layer = &w[offset..offset + Paper::width(l) * cols];
+        for (yi, row) in y.iter_mut().zip(layer.chunks_exact(cols)) {
+            *yi = dot(row, input);
+        }
+        offset += layer.len();
+        input = y;
+    }
+}
+
+/// A dot product with eight independent sums, so that the compiler can keep
+/// it in vector registers and the loop runs at the speed of the loads (a
+/// single running sum would be bound by the latency of its additions).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8.remainder().iter().zip(b8.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a8.zip(b8) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+fn pass(c: &mut Criterion) {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+    let mut net = Network::<f32, Paper, _>::zeros();
+    net.init(&mut rng, Init::XavierUniform);
+    let x = vec![0.5f32; Paper::INPUT];
+    let mut ys: Vec<Vec<f32>> = (1..=Paper::DEPTH).map(|l| vec![0.0; Paper::width(l)]).collect();
+    c.bench_function("pass/784-170-130-100-70-10", |b| {
+        b.iter(|| {
+            pass_over(black_box(net.as_slice()), black_box(&x), &mut ys);
+            black_box(&ys);
+        })
+    });
+}
+
+criterion_group!(benches, pass, episode, step);
 criterion_main!(benches);
