@@ -2,12 +2,12 @@
 //! updates the weights, kept in one caller-provided buffer.
 
 use core::marker::PhantomData;
-use core::ops::Range;
 
 use crate::activation::softplus_slope;
+use crate::buffer::units;
 use crate::error::{BufferKind, Error};
+use crate::forward::forward_layer;
 use crate::kernel::{part, part_mut, split_mut};
-use crate::network::forward_layer;
 use crate::{Real, Shape, Storage};
 
 /// The activity of a network of shape `S` for one sample, in one buffer of
@@ -46,13 +46,6 @@ pub(crate) struct Blocks<'a, T> {
     pub f: &'a mut [T],
     pub g: &'a mut [T],
     pub scratch: &'a mut [T],
-}
-
-/// Range of layer `l`'s units inside a block.
-#[inline(always)]
-pub(crate) fn units<S: Shape>(l: usize) -> Range<usize> {
-    let o = S::unit_offset(l);
-    o..o + S::width(l)
 }
 
 impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
@@ -209,6 +202,16 @@ fn slopes<T: Real>(y: &[T], g: &mut [T], beta: T) {
 impl<T: Real, S: Shape> Activity<T, S, alloc::boxed::Box<[T]>> {
     /// An activity buffer on the heap.
     pub fn zeros() -> Self {
-        Self::new(crate::network::zeroed_box(S::ACTIVITY)).unwrap_or_else(|_| unreachable!("length is S::ACTIVITY"))
+        Self::new(crate::buffer::zeroed_box(S::ACTIVITY)).unwrap_or_else(|_| unreachable!("length is S::ACTIVITY"))
     }
+}
+
+/// Copies a sample of length `n_0` into `y_0` (its finiteness is checked by
+/// the forward pass).
+pub(crate) fn load_input<T: Real, S: Shape, A: Storage<T>>(act: &mut Activity<T, S, A>, x: &[T]) -> Result<(), Error> {
+    if x.len() != S::INPUT {
+        return Err(Error::BufferLength { what: BufferKind::Input, expected: S::INPUT, found: x.len() });
+    }
+    crate::kernel::copy(act.input_mut(), x);
+    Ok(())
 }

@@ -25,7 +25,7 @@
 use core::marker::PhantomData;
 
 use crate::activation::softplus_slope_derivative;
-use crate::activity::units;
+use crate::buffer::units;
 use crate::error::{BufferKind, Error};
 use crate::kernel::{self, axpy, dot, part, part_mut, split_mut};
 use crate::pathway::FeedbackPathway;
@@ -90,7 +90,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Adjoint<T, S, B> {
 impl<T: Real, S: Shape> Adjoint<T, S, alloc::boxed::Box<[T]>> {
     /// An adjoint work space on the heap.
     pub fn zeros() -> Self {
-        Self::new(crate::network::zeroed_box(S::ADJOINT)).unwrap_or_else(|_| unreachable!("length is S::ADJOINT"))
+        Self::new(crate::buffer::zeroed_box(S::ADJOINT)).unwrap_or_else(|_| unreachable!("length is S::ADJOINT"))
     }
 }
 

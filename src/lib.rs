@@ -18,10 +18,12 @@ extern crate std;
 pub mod activation;
 pub mod activity;
 pub mod adjoint;
+mod buffer;
 #[cfg(feature = "std")]
 pub mod data;
 pub mod deploy;
 pub mod error;
+mod forward;
 pub mod idx;
 pub mod init;
 pub mod kernel;
@@ -35,6 +37,7 @@ pub mod real;
 pub mod report;
 pub mod rule;
 pub mod shape;
+mod signals;
 #[cfg(feature = "std")]
 pub mod stats;
 pub mod step;

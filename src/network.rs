@@ -7,7 +7,11 @@ use core::marker::PhantomData;
 use nalgebra::DMatrixView;
 use rand_core::Rng;
 
-use crate::activation::{DEFAULT_BETA, softmax, softplus};
+use crate::activation::DEFAULT_BETA;
+use crate::activity::load_input;
+use crate::buffer::check_buffer;
+#[cfg(feature = "alloc")]
+use crate::buffer::zeroed_box;
 use crate::error::{BufferKind, Error};
 use crate::init::Init;
 use crate::kernel;
@@ -175,7 +179,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
         P: crate::FeedbackPathway<T, S> + ?Sized,
         A: Storage<T>,
     {
-        crate::step::signals(pathway, self.w.as_ref(), act, if with_input { 0 } else { 1 })
+        crate::signals::signals(pathway, self.w.as_ref(), act, if with_input { 0 } else { 1 })
     }
 
     pub(crate) fn layer_slice(&self, l: usize) -> &[T] {
@@ -203,49 +207,9 @@ impl<T: Real, S: Shape, B: Storage<T> + Clone> Clone for Network<T, S, B> {
     }
 }
 
-/// A boxed slice of `n` zeros, built on the heap without a stack temporary.
-#[cfg(feature = "alloc")]
-pub(crate) fn zeroed_box<T: Real>(n: usize) -> alloc::boxed::Box<[T]> {
-    alloc::vec![T::zero(); n].into_boxed_slice()
-}
-
-pub(crate) fn check_buffer<T: Real>(b: &[T], expected: usize, what: BufferKind) -> Result<(), Error> {
-    if b.len() != expected {
-        return Err(Error::BufferLength { what, expected, found: b.len() });
-    }
-    if !crate::real::all_finite(b) {
-        return Err(Error::NonFiniteWeights { what });
-    }
-    Ok(())
-}
-
 pub(crate) fn check_layer<S: Shape>(l: usize) -> Result<(), Error> {
     if l == 0 || l > S::DEPTH {
         return Err(Error::LayerOutOfRange { layer: l, depth: S::DEPTH });
     }
     Ok(())
-}
-
-/// Copies a sample of length `n_0` into `y_0` (its finiteness is checked by
-/// the forward pass).
-pub(crate) fn load_input<T: Real, S: Shape, A: Storage<T>>(act: &mut Activity<T, S, A>, x: &[T]) -> Result<(), Error> {
-    if x.len() != S::INPUT {
-        return Err(Error::BufferLength { what: BufferKind::Input, expected: S::INPUT, found: x.len() });
-    }
-    kernel::copy(act.input_mut(), x);
-    Ok(())
-}
-
-/// `z = W y_prev` then the layer's non-linearity; returns `ln sum exp z` at
-/// the top layer (for the cross-entropy) and zero elsewhere.
-pub(crate) fn forward_layer<T: Real>(w: &[T], y_prev: &[T], z: &mut [T], y: &mut [T], top: bool, beta: T) -> T {
-    kernel::mul(w, y_prev, z);
-    if top {
-        softmax(z, y)
-    } else {
-        for (yi, &zi) in y.iter_mut().zip(z.iter()) {
-            *yi = softplus(zi, beta);
-        }
-        T::zero()
-    }
 }

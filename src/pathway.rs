@@ -14,11 +14,11 @@ use core::marker::PhantomData;
 
 use rand_core::Rng;
 
-use crate::activity::units;
+use crate::buffer::check_buffer;
+use crate::buffer::units;
 use crate::error::{BufferKind, Error};
 use crate::init::Init;
 use crate::kernel::{self, part, part_mut};
-use crate::network::check_buffer;
 use crate::{Real, Shape, Storage};
 
 /// A feedback pathway for networks of shape `S`.
@@ -140,7 +140,7 @@ impl<T: Real, S: Shape, B: Storage<T>> DirectFeedbackAlignment<T, S, B> {
 impl<T: Real, S: Shape> FeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
     /// Feedback matrices drawn from `rng` on the heap.
     pub fn random<R: Rng + ?Sized>(rng: &mut R, init: Init) -> Self {
-        let mut fa = Self { b: crate::network::zeroed_box(S::WEIGHTS), shape: PhantomData };
+        let mut fa = Self { b: crate::buffer::zeroed_box(S::WEIGHTS), shape: PhantomData };
         fa.reinit(rng, init);
         fa
     }
@@ -150,7 +150,7 @@ impl<T: Real, S: Shape> FeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
 impl<T: Real, S: Shape> DirectFeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
     /// Direct feedback matrices drawn from `rng` on the heap.
     pub fn random<R: Rng + ?Sized>(rng: &mut R, init: Init) -> Self {
-        let mut dfa = Self { d: crate::network::zeroed_box(S::DIRECT), shape: PhantomData };
+        let mut dfa = Self { d: crate::buffer::zeroed_box(S::DIRECT), shape: PhantomData };
         dfa.reinit(rng, init);
         dfa
     }

@@ -217,3 +217,19 @@ fn errors_chain_their_causes_and_print_each_once() {
     assert_eq!(length.to_string(), "the forward weights buffer has 3 entries, the network's shape needs 4");
     assert!(!error_chain(&e).contains("{") && !error_chain(&e).contains("Weights"));
 }
+
+/// Found by the property test: a learning rate of 2e278 is finite, but its
+/// step takes `theta` beyond `f32`; that is an error naming the value, and
+/// the step is not taken.
+#[test]
+fn a_step_past_the_scalar_types_range_is_refused() {
+    let owned = digits();
+    let data = owned.view();
+    let mut t = Trainer::<f32, Tiny>::new(Rule::bio(), &data, Config { lr: 1e300, ..small() }).unwrap();
+    let before = t.theta().to_vec();
+    let e = t.episode(&data).unwrap_err();
+    assert!(matches!(e, TrainError::ThetaRange { index: 0, value } if value.abs() > 1e290), "{e:?}");
+    assert_eq!(t.theta(), &before[..], "the step was not taken");
+    assert_eq!(t.state().episode, 0);
+    assert!(e.to_string().contains("learning rate"), "{e}");
+}

@@ -16,9 +16,9 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::adjoint::{Adjoint, loss_adjoint, step_adjoint};
+use crate::buffer::zeroed_box;
 use crate::idx::Dataset;
 use crate::meta::{Penalty, Task};
-use crate::network::zeroed_box;
 use crate::online::load;
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;

@@ -47,6 +47,7 @@
 //! ```
 
 pub mod adam;
+pub mod config;
 pub mod gradient;
 pub mod penalty;
 pub mod scale;
@@ -54,10 +55,9 @@ pub mod task;
 pub mod trainer;
 
 pub use adam::{Adam, AdamError, StepOptions};
+pub use config::{BackOff, Config, ConfigError, L1Form, OnDivergence, Optimizer, StepScale};
 pub use gradient::{EpisodeError, EpisodeResult, MetaGradient, WorkSpaceError};
 pub use penalty::Penalty;
 pub use scale::{rates_from_magnitudes, term_magnitudes};
-pub use task::{ClassIndex, Sampling, Task, TaskError, TaskSpec};
-pub use trainer::{
-    BackOff, Config, ConfigError, L1Form, OnDivergence, Optimizer, Record, State, StepScale, TrainError, Trainer, Undo,
-};
+pub use task::{ClassIndex, Sampling, Task, TaskError, TaskSpec, episode_rng};
+pub use trainer::{Record, State, TrainError, Trainer, Undo};

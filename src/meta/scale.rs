@@ -14,9 +14,8 @@ use alloc::vec::Vec;
 
 use crate::idx::Dataset;
 use crate::init::Init;
-use crate::meta::Config;
-use crate::meta::task::ClassIndex;
-use crate::meta::trainer::{TrainError, episode_rng};
+use crate::meta::config::Config;
+use crate::meta::task::{ClassIndex, TaskError, episode_rng};
 use crate::online::load;
 use crate::pathway::AnyPathway;
 use crate::rule::Rule;
@@ -34,15 +33,15 @@ pub fn term_magnitudes<T: Real, S: Shape, const N: usize>(
     rule: &Rule<'_, T, N>,
     data: &Dataset<'_>,
     config: &Config,
-) -> Result<Vec<f64>, TrainError> {
+) -> Result<Vec<f64>, TaskError> {
     let classes = ClassIndex::new(data);
     let mut rng = episode_rng(config.seed, 0);
-    let task = config.task.draw(&classes, &mut rng).map_err(TrainError::Task)?;
+    let task = config.task.draw(&classes, &mut rng)?;
     let mut net = Network::<T, S, _>::zeros();
     net.init(&mut rng, Init::XavierUniform);
     let pathway = AnyPathway::<T, S>::new(config.pathway, &mut rng, config.feedback_init);
     let mut act = Activity::<T, S, _>::zeros();
-    let mut scratch = crate::network::zeroed_box::<T>(S::WEIGHTS);
+    let mut scratch = crate::buffer::zeroed_box::<T>(S::WEIGHTS);
     let mut sums = alloc::vec![0.0f64; rule.len()];
     let beta = net.beta();
     'steps: for &i in &task.train {

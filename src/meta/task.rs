@@ -5,6 +5,8 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use rand_core::Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::SeedableRng;
 
 use crate::idx::Dataset;
 use crate::init::index;
@@ -235,4 +237,10 @@ fn partial_shuffle<T, R: Rng + ?Sized>(v: &mut [T], k: usize, rng: &mut R) {
         let j = i + index(rng, v.len() - i);
         v.swap(i, j);
     }
+}
+
+/// The generator of episode `n` of a run seeded with `seed`.
+pub fn episode_rng(seed: u64, n: usize) -> Xoshiro256PlusPlus {
+    // Distinct, well-mixed 64-bit seeds per (seed, n): SplitMix-style odd multiplier.
+    Xoshiro256PlusPlus::seed_from_u64(seed ^ (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }

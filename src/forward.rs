@@ -1,0 +1,20 @@
+//! The forward pass of one layer on slices: the computation `Network` and
+//! `Activity` share, below both.
+
+use crate::Real;
+use crate::activation::{softmax, softplus};
+use crate::kernel;
+
+/// `z = W y_prev` then the layer's non-linearity; returns `ln sum exp z` at
+/// the top layer (for the cross-entropy) and zero elsewhere.
+pub(crate) fn forward_layer<T: Real>(w: &[T], y_prev: &[T], z: &mut [T], y: &mut [T], top: bool, beta: T) -> T {
+    kernel::mul(w, y_prev, z);
+    if top {
+        softmax(z, y)
+    } else {
+        for (yi, &zi) in y.iter_mut().zip(z.iter()) {
+            *yi = softplus(zi, beta);
+        }
+        T::zero()
+    }
+}
