@@ -13,8 +13,7 @@
 
 use metaplasticity::data::OwnedDataset;
 use metaplasticity::meta::{Config, TaskSpec, Trainer};
-use metaplasticity::term::{Column, ColumnBar, Mix, Mixes, PlasticityTerm, Signals};
-use metaplasticity::{LayerSet, Real, Rule, shape, terms};
+use metaplasticity::{Column, ColumnBar, LayerSet, Mix, Mixes, PlasticityTerm, Real, Rule, Signals, shape, terms};
 
 /// Plain Hebbian plasticity, `F = y_l y_{l-1}^T`.
 struct Hebb;

@@ -55,7 +55,8 @@ pub use real::Real;
 pub use rule::{LayerSet, Rule};
 pub use shape::Shape;
 pub use step::{Outcome, step};
-pub use term::PlasticityTerm;
+// What a term of your own needs (see [`PlasticityTerm`]).
+pub use term::{Column, ColumnBar, Mix, Mixes, Needs, PlasticityTerm, Signals, SignalsBar};
 
 /// Anything that owns a slice of scalars: `Box<[T]>`, `&mut [T]`,
 /// `[T; N]`, `Vec<T>`. Buffers of the core are generic over it so that the
