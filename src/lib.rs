@@ -3,6 +3,9 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+// On docs.rs (nightly, `--cfg docsrs`), items behind a feature carry a badge
+// naming it.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(any(feature = "std", feature = "libm")))]
 compile_error!(
