@@ -1,6 +1,8 @@
 //! The error type of the core: small, `Copy`, allocation-free.
 
 use core::fmt;
+#[cfg(feature = "alloc")]
+use core::fmt::Write as _;
 
 /// Which buffer a length error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,4 +160,28 @@ impl From<crate::idx::IdxError> for Error {
     fn from(e: crate::idx::IdxError) -> Self {
         Error::Data(e)
     }
+}
+
+/// An error and its causes, one per line: `error: <e>`, then
+/// `  caused by: <source>` down the [`source`](core::error::Error::source)
+/// chain, as the programs print them.
+///
+/// ```
+/// use metaplasticity::idx::IdxError;
+/// use metaplasticity::Error;
+/// let e = Error::Data(IdxError::IndexOutOfRange { index: 7, count: 5 });
+/// assert_eq!(
+///     metaplasticity::error::chain(&e),
+///     "error: a sample could not be read from the data set\n  caused by: index 7 is out of range for 5 items"
+/// );
+/// ```
+#[cfg(feature = "alloc")]
+pub fn chain(e: &(dyn core::error::Error + 'static)) -> alloc::string::String {
+    let mut s = alloc::format!("error: {e}");
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let _ = write!(s, "\n  caused by: {cause}");
+        source = cause.source();
+    }
+    s
 }

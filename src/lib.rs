@@ -36,13 +36,9 @@ pub mod network;
 pub mod online;
 pub mod pathway;
 pub mod real;
-#[cfg(feature = "std")]
-pub mod report;
 pub mod rule;
 pub mod shape;
 mod signals;
-#[cfg(feature = "std")]
-pub mod stats;
 pub mod step;
 pub mod term;
 pub mod terms;

@@ -10,12 +10,12 @@ use std::error::Error as _;
 use std::path::PathBuf;
 
 use metaplasticity::data::{LoadError, OwnedDataset};
+use metaplasticity::error::chain as error_chain;
 use metaplasticity::idx::{Dataset, IdxError, Images, Labels, MAX_CLASSES, Orientation};
 use metaplasticity::meta::{
     Adam, AdamError, ClassIndex, Config, ConfigError, EpisodeError, MetaGradient, OnDivergence, Penalty, Sampling,
     Task, TaskError, TaskSpec, TrainError, Trainer,
 };
-use metaplasticity::report::error_chain;
 use metaplasticity::{BufferKind, Error, FeedbackAlignment, Init, Network, Rule, shape};
 
 type Tiny = shape![64, 32, 16, 10];

@@ -622,5 +622,5 @@ fn images_of_the_wrong_size_are_refused_by_the_learner() {
     );
     assert_eq!(net.as_slice(), &before[..]);
     // The cause is the error's source; the chain the programs print names the sizes.
-    assert!(metaplasticity::report::error_chain(&r.unwrap_err()).contains("image has 64 pixels"));
+    assert!(metaplasticity::error::chain(&r.unwrap_err()).contains("image has 64 pixels"));
 }

@@ -43,7 +43,7 @@ fn main() {
         Command::Rule(args) => rule::run(args),
     };
     if let Err(e) = result {
-        eprintln!("{}", metaplasticity::report::error_chain(&*e));
+        eprintln!("{}", metaplasticity::error::chain(&*e));
         std::process::exit(1);
     }
 }

@@ -15,10 +15,10 @@ use clap::Parser;
 use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
 use metaplasticity::online::{correct, learn};
-use metaplasticity::report::{check_writable, write_atomic};
 use metaplasticity::{
     Activity, Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, Network, Rule, shape,
 };
+use metaplasticity_cli::report::{check_writable, write_atomic};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 

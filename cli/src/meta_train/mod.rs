@@ -24,8 +24,8 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use metaplasticity::idx::Dataset;
 use metaplasticity::meta::{Config, MetaGradient, Record, Trainer};
-use metaplasticity::report::{csv_header, csv_row, write_atomic};
 use metaplasticity::{PathwayKind, Rule, Shape, deploy, shape};
+use metaplasticity_cli::report::{csv_header, csv_row, write_atomic};
 
 pub use options::Args;
 use state::{RunState, TrainerState};
@@ -79,7 +79,7 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>) -> Result<(), Box<dyn Error>
     let paths = Paths::new(&args.out);
     // Temporary files a killed run left behind (this program writes every
     // file through a temporary one, see write_atomic).
-    for stale in metaplasticity::report::remove_stale_temporaries(&args.out, &paths.all())? {
+    for stale in metaplasticity_cli::report::remove_stale_temporaries(&args.out, &paths.all())? {
         eprintln!("removed {}, left by an interrupted run", stale.display());
     }
     let mut rows = csv_header(&names, hidden);

@@ -5,8 +5,8 @@ use std::error::Error;
 use std::path::Path;
 
 use metaplasticity::meta::Penalty;
-use metaplasticity::report::write_atomic;
-use metaplasticity::stats::mann_whitney_greater;
+use metaplasticity_cli::report::write_atomic;
+use metaplasticity_cli::stats::mann_whitney_greater;
 
 use crate::reproduce::plot::{Panel, Series, figure};
 use crate::reproduce::summary::{Estimate, band, bands_csv, columns_csv, table, tail, tail_len};
@@ -475,7 +475,7 @@ fn mann_whitney(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String,
     Ok(format!(
         "One-sided Mann-Whitney U test per episode: H1 = the rule's meta-accuracies tend to exceed FA's \
          ({} trials each, raw per-episode accuracies, a diverged episode counted as 0; \
-         `metaplasticity::stats::mann_whitney_greater`). The per-episode tests are not corrected for \
+         `metaplasticity_cli::stats::mann_whitney_greater`). The per-episode tests are not corrected for \
          multiplicity: an isolated p < 0.05 is expected by chance; the episode from which p stays below 0.05 \
          is the robust reading.\n\n{}\n{}",
         ctx.trials,

@@ -280,7 +280,7 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
         };
         let md = format!("# {}\n\n{table}", e.name());
         let path = ctx.folder(e)?.join(format!("{}.md", e.name()));
-        metaplasticity::report::write_atomic(&path, md.as_bytes())?;
+        metaplasticity_cli::report::write_atomic(&path, md.as_bytes())?;
         println!("\n{md}");
         eprintln!("{} done in {:.1} s; files in {}", e.name(), clock.elapsed().as_secs_f64(), ctx.folder(e)?.display());
     }

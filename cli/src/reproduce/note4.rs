@@ -18,7 +18,7 @@ use std::error::Error;
 
 use metaplasticity::Init;
 use metaplasticity::init::unit;
-use metaplasticity::report::write_atomic;
+use metaplasticity_cli::report::write_atomic;
 use nalgebra::DMatrix;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;

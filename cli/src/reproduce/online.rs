@@ -8,9 +8,9 @@ use metaplasticity::data::{OwnedDataset, Split};
 use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
 use metaplasticity::online::{correct, learn};
-use metaplasticity::report::write_atomic;
-use metaplasticity::stats::mann_whitney_greater;
 use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule};
+use metaplasticity_cli::report::write_atomic;
+use metaplasticity_cli::stats::mann_whitney_greater;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use metaplasticity::stats::{bootstrap_mean_ci, moving_average};
+use metaplasticity_cli::stats::{bootstrap_mean_ci, moving_average};
 
 /// Resamples of every bootstrap.
 const RESAMPLES: usize = 2000;

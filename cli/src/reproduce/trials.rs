@@ -2,7 +2,7 @@
 //! many of them on all cores with a progress bar, and the per-trial cache.
 //!
 //! Every trial is written to `<out>/trials/<key>.csv` (the columns of
-//! `metaplasticity::report::csv_header`) when it ends. A later experiment that
+//! `metaplasticity_cli::report::csv_header`) when it ends. A later experiment that
 //! needs the same trial for at most as many episodes reads it back instead of
 //! running it again: episode `n` of a seed depends on `(seed, n)` alone, so
 //! the first `n` episodes of a longer run are the run of `n` episodes.
@@ -18,9 +18,9 @@ use indicatif::ProgressBar;
 use metaplasticity::data::{OwnedDataset, Split};
 use metaplasticity::idx::Dataset;
 use metaplasticity::meta::{Config, OnDivergence, Penalty, Trainer};
-use metaplasticity::report::{csv_header, csv_row, write_atomic};
 use metaplasticity::terms::{ErrorHebb, PseudoGradient};
 use metaplasticity::{Init, LayerSet, PathwayKind, Rule, Shape, shape};
+use metaplasticity_cli::report::{csv_header, csv_row, write_atomic};
 
 /// The paper's 5-layer network (Figs. S1, S2, S4-S7).
 pub type Five = shape![784, 170, 130, 100, 70, 10];

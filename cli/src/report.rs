@@ -1,4 +1,4 @@
-//! Writing results (feature `std`): CSV tables of episode records, and
+//! Writing results: CSV tables of episode records, and
 //! atomic file replacement so that an interrupted run never leaves a
 //! half-written file in place of a good one.
 
@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::string::String;
 
-use crate::meta::Record;
+use metaplasticity::meta::Record;
 
 /// Replaces `path` with `contents` atomically: writes a temporary file
 /// `.<name>.<pid>.tmp` in the same folder, flushes it to disk, then renames
@@ -89,32 +89,9 @@ pub fn remove_stale_temporaries(dir: &Path, files: &[&Path]) -> io::Result<std::
     Ok(removed)
 }
 
-/// An error and its causes, one per line: `error: <e>`, then
-/// `  caused by: <source>` down the [`source`](std::error::Error::source)
-/// chain, as the programs print them.
-///
-/// ```
-/// use metaplasticity::idx::IdxError;
-/// use metaplasticity::Error;
-/// let e = Error::Data(IdxError::IndexOutOfRange { index: 7, count: 5 });
-/// assert_eq!(
-///     metaplasticity::report::error_chain(&e),
-///     "error: a sample could not be read from the data set\n  caused by: index 7 is out of range for 5 items"
-/// );
-/// ```
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = std::format!("error: {e}");
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let _ = write!(s, "\n  caused by: {cause}");
-        source = cause.source();
-    }
-    s
-}
-
 /// The header of the rows [`csv_row`] writes: `episode, ok, meta_loss, query_loss,
 /// accuracy, train_loss, retries` (back-off retries, see
-/// [`crate::meta::BackOff`]), then `theta_<name>` and `grad_<name>` per term and
+/// [`metaplasticity::meta::BackOff`]), then `theta_<name>` and `grad_<name>` per term and
 /// `angle_<l>` for `l = 1 .. hidden`.
 pub fn csv_header(terms: &[&str], hidden: usize) -> String {
     let mut h = String::from("episode,ok,meta_loss,query_loss,accuracy,train_loss,retries");

@@ -18,7 +18,7 @@ use std::vec::Vec;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 
-use crate::init;
+use metaplasticity::init;
 
 /// Why a statistic could not be computed.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,12 +1,10 @@
 //! Result files are replaced atomically: a failed write leaves the previous
 //! file as it was, leaves no temporary file behind, and names the file.
 
-#![cfg(feature = "std")]
-
 use std::fs;
 use std::path::PathBuf;
 
-use metaplasticity::report::write_atomic;
+use metaplasticity_cli::report::write_atomic;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("metaplasticity-report-{}-{name}", std::process::id()));

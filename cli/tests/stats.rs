@@ -1,4 +1,4 @@
-//! Statistics for the figures (`metaplasticity::stats`): the one-sided
+//! Statistics for the figures (`metaplasticity_cli::stats`): the one-sided
 //! Mann-Whitney U test against SciPy and against brute-force enumeration, the
 //! percentile bootstrap's determinism and coverage, and the NaN-skipping
 //! moving average.
@@ -32,10 +32,9 @@
 //! "docs" is the example of SciPy's documentation (Conover's male/female
 //! ages), "wiki_T_H" the tortoise-and-hare race of Wikipedia's article
 //! (`U = 25` for the tortoise).
-#![cfg(feature = "std")]
 
 use metaplasticity::init;
-use metaplasticity::stats::{
+use metaplasticity_cli::stats::{
     MannWhitney, MannWhitneyMethod, StatsError, bootstrap_mean_ci, mann_whitney_greater, moving_average,
 };
 use rand_xoshiro::Xoshiro256PlusPlus;
