@@ -44,8 +44,8 @@ use metaplasticity::adjoint::{Adjoint, loss_adjoint, step_adjoint};
 use metaplasticity::deploy::{DeployError, RuleFile, encode};
 use metaplasticity::step::step_loaded;
 use metaplasticity::{
-    Activity, Backprop, DirectFeedbackAlignment, Error, FeedbackAlignment, LayerSet, Network, Real, Rule, Shape, shape,
-    step, terms,
+    Activity, Backprop, DirectFeedbackAlignment, Error, FeedbackAlignment, FeedbackPathway, LayerSet, Network, Real,
+    Rule, Shape, Storage, shape, step, terms,
 };
 
 /// The network of the proof: 64 inputs, hidden layers of 32 and 16 units,
@@ -167,6 +167,28 @@ fn digest<T: Real>(v: &[T]) -> u64 {
     v.iter().fold(0u64, |h, &x| h.rotate_left(5) ^ x.to_f64().to_bits())
 }
 
+/// One online step through `pathway` from the weights of `net` (saved into
+/// `before`), then its adjoint into `wbar` and `thetabar`, each reported
+/// under its name.
+#[allow(clippy::too_many_arguments)]
+fn step_with_adjoint<T: Real, P: FeedbackPathway<T, Tiny>, B: Storage<T>>(
+    names: [&[u8]; 2],
+    net: &mut Network<T, Tiny, B>,
+    pathway: &P,
+    rule: &Rule<'_, T>,
+    act: &mut Activity<T, Tiny, B>,
+    x: &[T],
+    label: usize,
+    (before, wbar, thetabar): (&mut [T], &mut [T], &mut [T]),
+    adj: &mut Adjoint<T, Tiny, B>,
+) -> Result<(), Error> {
+    copy(before, net.as_slice());
+    black_box(report(names[0], step(net, pathway, rule, act, black_box(x), label))?);
+    let adjoint =
+        step_adjoint(black_box(&*before), net.beta(), pathway, rule, act, black_box(wbar), black_box(thetabar), adj);
+    report(names[1], adjoint)
+}
+
 /// Runs every covered call in scalar type `T`; `Ok(true)` if the rule file
 /// was accepted and used, `Ok(false)` if it was rejected.
 fn run<T: Real>(file: &[u8]) -> Result<bool, Error> {
@@ -227,36 +249,12 @@ fn run<T: Real>(file: &[u8]) -> Result<bool, Error> {
     let mut direct = [T::zero(); Tiny::DIRECT];
     g.fill(&mut direct, 0.3);
     let dfa = report(b"direct", DirectFeedbackAlignment::<T, Tiny, _>::new(black_box(&mut direct[..])))?;
-    copy(&mut before, net.as_slice());
-    black_box(report(b"bp_step", step(&mut net, &Backprop, &rule, &mut act, black_box(&x[..]), label))?);
-    report(
-        b"bp_step_adjoint",
-        step_adjoint(
-            black_box(&before[..]),
-            net.beta(),
-            &Backprop,
-            &rule,
-            &act,
-            black_box(&mut wbar[..]),
-            black_box(&mut thetabar[..]),
-            &mut adj,
-        ),
-    )?;
-    copy(&mut before, net.as_slice());
-    black_box(report(b"dfa_step", step(&mut net, &dfa, &rule, &mut act, black_box(&x[..]), label))?);
-    report(
-        b"dfa_step_adjoint",
-        step_adjoint(
-            black_box(&before[..]),
-            net.beta(),
-            &dfa,
-            &rule,
-            &act,
-            black_box(&mut wbar[..]),
-            black_box(&mut thetabar[..]),
-            &mut adj,
-        ),
-    )?;
+    let names = [&b"bp_step"[..], b"bp_step_adjoint"];
+    let buffers = (&mut before[..], &mut wbar[..], &mut thetabar[..]);
+    step_with_adjoint(names, &mut net, &Backprop, &rule, &mut act, &x, label, buffers, &mut adj)?;
+    let names = [&b"dfa_step"[..], b"dfa_step_adjoint"];
+    let buffers = (&mut before[..], &mut wbar[..], &mut thetabar[..]);
+    step_with_adjoint(names, &mut net, &dfa, &rule, &mut act, &x, label, buffers, &mut adj)?;
     say(b" digest=");
     say_hex(digest(net.as_slice()) ^ digest(&wbar) ^ digest(&thetabar));
 
