@@ -92,48 +92,9 @@ pub fn read_all(fd: i32, buf: &mut [u8]) -> Option<usize> {
     }
 }
 
-/// `write(2)`: writes all of `bytes` to file descriptor `fd` (retrying on
-/// short writes; gives up silently on an error, there is nowhere to report
-/// it).
-pub fn write_all(fd: i32, mut bytes: &[u8]) {
-    while !bytes.is_empty() {
-        let ret: isize;
-        // SAFETY: syscall 1 is `write(fd, buf, count)`; `buf` points to
-        // `count` readable bytes borrowed for the duration of the call. The
-        // kernel clobbers only `rax` (the result), `rcx` and `r11`, all
-        // declared; it touches no memory we own except reading `bytes`.
-        unsafe {
-            asm!(
-                "syscall",
-                inlateout("rax") 1isize => ret,
-                in("rdi") fd as isize,
-                in("rsi") bytes.as_ptr(),
-                in("rdx") bytes.len(),
-                lateout("rcx") _,
-                lateout("r11") _,
-                options(nostack, readonly),
-            );
-        }
-        if ret <= 0 {
-            return;
-        }
-        bytes = bytes.get(ret as usize..).unwrap_or(&[]);
-    }
-}
-
-/// `exit_group(2)`: ends the process with `code`.
-pub fn exit(code: i32) -> ! {
-    // SAFETY: syscall 231 is `exit_group(status)`; it does not return, so
-    // no register or memory state is observed afterwards.
-    unsafe {
-        asm!(
-            "syscall",
-            in("rax") 231isize,
-            in("rdi") code as isize,
-            options(noreturn, nostack),
-        );
-    }
-}
+#[path = "../../ensure_no_std/src/sys.rs"]
+mod sys;
+pub use sys::{exit, write_all};
 
 #[cfg(not(feature = "locate"))]
 unsafe extern "C" {
