@@ -177,6 +177,11 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             return Err(error);
         }
         let c = self.interval.min(steps).max(1);
+        let (segments, segment) = (steps.div_ceil(c), c - 1);
+        if self.checkpoints.len() >= segments && self.segment.len() >= segment && self.acts.len() >= steps {
+            // Already there (every episode after the first): no allocation.
+            return Ok(());
+        }
         // The whole work space is first asked for as one block and given
         // back: a size the system cannot provide (more than its memory and
         // swap, or past `ulimit -v`) is refused here, before thousands of
@@ -192,8 +197,8 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             }
             Some(())
         };
-        grow(&mut self.checkpoints, steps.div_ceil(c)).ok_or(error)?;
-        grow(&mut self.segment, c - 1).ok_or(error)?;
+        grow(&mut self.checkpoints, segments).ok_or(error)?;
+        grow(&mut self.segment, segment).ok_or(error)?;
         self.acts.try_reserve_exact(steps.saturating_sub(self.acts.len())).map_err(|_| error)?;
         while self.acts.len() < steps {
             let buf = try_zeroed(S::ACTIVITY).ok_or(error)?;
