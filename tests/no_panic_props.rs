@@ -130,6 +130,7 @@ proptest! {
         mask in 0usize..5,
         shrink in scalar(),
         tries in size(),
+        depth in size(),
         rates in proptest::collection::vec(scalar(), 0..5),
     ) {
         let config = Config {
@@ -137,7 +138,7 @@ proptest! {
             penalty: Penalty::L1(lambda),
             interval,
             trainable: vec![true; mask],
-            on_divergence: OnDivergence::BackOff(BackOff { shrink, tries }),
+            on_divergence: OnDivergence::BackOff(BackOff { shrink, tries, depth }),
             step_scale: StepScale::Given(rates.clone()),
             ..Config::default()
         };
@@ -149,6 +150,7 @@ proptest! {
             && shrink > 0.0
             && shrink < 1.0
             && tries > 0
+            && depth > 0
             && rates.len() == 3
             && rates.iter().all(|&r| positive_finite(r));
         prop_assert_eq!(config.check(3).is_ok(), valid);

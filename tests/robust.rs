@@ -10,7 +10,7 @@ use metaplasticity::idx::{Dataset, Images, Labels};
 use metaplasticity::meta::adam::soft_threshold;
 use metaplasticity::meta::{
     Adam, BackOff, Config, ConfigError, L1Form, MetaGradient, OnDivergence, Optimizer, Penalty, Record, Sampling,
-    StepOptions, StepScale, Task, TaskSpec, TrainError, Trainer, rates_from_magnitudes, term_magnitudes,
+    StepOptions, StepScale, Task, TaskSpec, TrainError, Trainer, Undo, rates_from_magnitudes, term_magnitudes,
 };
 use metaplasticity::{FeedbackAlignment, Init, Network, Rule, shape};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -200,12 +200,12 @@ fn measured_rates_slow_the_large_terms_only() {
 }
 
 /// A trainer whose steps are so large that an episode diverges after the first.
-fn wild(tries: usize) -> (OwnedDataset, Config) {
+fn wild(tries: usize, depth: usize) -> (OwnedDataset, Config) {
     let owned = OwnedDataset::optdigits_shipped().unwrap();
     let config = Config {
         lr: 1e3,
         optimizer: Optimizer::Normalized,
-        on_divergence: OnDivergence::BackOff(BackOff { shrink: 0.5, tries }),
+        on_divergence: OnDivergence::BackOff(BackOff { shrink: 0.5, tries, depth }),
         ..tiny_config()
     };
     (owned, config)
@@ -213,27 +213,74 @@ fn wild(tries: usize) -> (OwnedDataset, Config) {
 
 #[test]
 fn back_off_that_gives_up_restores_the_state_before_the_step_bit_for_bit() {
-    let (owned, config) = wild(3);
+    let (owned, config) = wild(3, 1);
     let data = owned.view();
     let mut t = Trainer::<f32, Tiny>::new(Rule::bio(), &data, config).unwrap();
     let first = t.episode(&data).unwrap();
     assert!(first.ok);
-    let undo = t.state().undo.clone().expect("a step to undo");
+    let undo = t.state().undo.last().cloned().expect("a step to undo");
     let second = t.episode(&data).unwrap();
     assert!(!second.ok && second.retries == 3, "{second:?}");
     assert_eq!(t.theta(), &undo.theta[..], "Theta is the one before the rejected step");
     assert_eq!(t.state().adam, undo.adam, "Adam's state is the one before the rejected step");
-    assert_eq!(t.state().undo, None, "nothing left to undo");
+    assert!(t.state().undo.is_empty(), "nothing left to undo");
     assert_eq!(t.state().episode, 2);
+}
+
+/// Runs two episodes of a trainer with `depth` from a state whose history
+/// holds two accepted steps, both from `Theta`s that diverge at every
+/// retried rate: episode 0's (from the rule's own `Theta`) and a second one
+/// along the same gradient. Returns the trainer after them and the history.
+fn walk_back(depth: usize) -> (Vec<f64>, metaplasticity::meta::State, Vec<Undo>) {
+    let (owned, config) = wild(2, 2);
+    let data = owned.view();
+    let mut t = Trainer::<f32, Tiny>::new(Rule::bio(), &data, config.clone()).unwrap();
+    assert!(t.episode(&data).unwrap().ok);
+    let first = t.state().undo[0].clone();
+    let (mut theta, mut adam) = (t.theta().to_vec(), t.state().adam.clone());
+    adam.step_normalized(&mut theta, &first.gradient, StepOptions::default()).unwrap();
+    let second = Undo { theta: t.theta().to_vec(), adam: t.state().adam.clone(), gradient: first.gradient.clone() };
+    let history = vec![first, second];
+    let state = metaplasticity::meta::State { episode: 1, theta, adam, undo: history.clone() };
+    let depth_config =
+        Config { on_divergence: OnDivergence::BackOff(BackOff { shrink: 0.5, tries: 2, depth }), ..config };
+    let mut t = Trainer::<f32, Tiny>::new(Rule::bio(), &data, depth_config).unwrap();
+    t.resume(state).unwrap();
+    let mut after_first = None;
+    for n in 0..2 {
+        let r = t.episode(&data).unwrap();
+        assert!(!r.ok, "episode {n} must diverge: {r:?}");
+        if n == 0 {
+            after_first = Some(t.state().clone());
+        }
+    }
+    (t.theta().to_vec(), after_first.unwrap(), history)
+}
+
+#[test]
+fn a_deeper_back_off_walks_back_one_step_per_rejection() {
+    let (theta, after_first, history) = walk_back(2);
+    // The first rejection undoes the newest step and keeps the one before it.
+    assert_eq!(after_first.theta, history[1].theta);
+    assert_eq!(after_first.adam, history[1].adam);
+    assert_eq!(after_first.undo, history[..1]);
+    // The second undoes that one too: back to the rule's own Theta.
+    assert_eq!(theta, history[0].theta);
+    // With depth 1 (the resumed history is cut to the newest step) the
+    // second diverged episode has nothing to undo and Theta stays.
+    let (theta, after_first, history) = walk_back(1);
+    assert_eq!(after_first.theta, history[1].theta);
+    assert!(after_first.undo.is_empty());
+    assert_eq!(theta, history[1].theta);
 }
 
 #[test]
 fn back_off_retries_the_step_smaller_until_an_episode_succeeds() {
-    let (owned, config) = wild(40);
+    let (owned, config) = wild(40, 1);
     let data = owned.view();
     let mut t = Trainer::<f32, Tiny>::new(Rule::bio(), &data, config.clone()).unwrap();
     t.episode(&data).unwrap();
-    let undo = t.state().undo.clone().unwrap();
+    let undo = t.state().undo.last().cloned().unwrap();
     let r = t.episode(&data).unwrap();
     assert!(r.ok && r.retries > 0, "{r:?}");
     // The accepted Theta is the undone step retaken at 0.5^retries times the rate.
@@ -242,7 +289,7 @@ fn back_off_retries_the_step_smaller_until_an_episode_succeeds() {
     adam.step_normalized(&mut theta, &undo.gradient, StepOptions { rates: &rates, ..StepOptions::default() }).unwrap();
     assert_eq!(r.theta, theta);
     // The next step is at the full rate again.
-    let undo = t.state().undo.clone().unwrap();
+    let undo = t.state().undo.last().cloned().unwrap();
     let (mut theta, mut adam) = (undo.theta.clone(), undo.adam.clone());
     adam.step_normalized(&mut theta, &undo.gradient, StepOptions::default()).unwrap();
     assert_eq!(t.theta(), &theta[..]);
@@ -290,14 +337,18 @@ fn bad_settings_are_refused_before_any_work() {
     assert!(matches!(bad(Config { lr: f64::NAN, ..tiny_config() }), ConfigError::LearningRate(lr) if lr.is_nan()));
     assert_eq!(bad(Config { lr: -1.0, ..tiny_config() }), ConfigError::LearningRate(-1.0));
     assert_eq!(bad(Config { penalty: Penalty::L2(-1.0), ..tiny_config() }), ConfigError::Lambda(-1.0));
-    let backoff = |shrink, tries| OnDivergence::BackOff(BackOff { shrink, tries });
+    let backoff = |shrink, tries, depth| OnDivergence::BackOff(BackOff { shrink, tries, depth });
     assert_eq!(
-        bad(Config { on_divergence: backoff(1.0, 2), ..tiny_config() }),
-        ConfigError::BackOff { shrink: 1.0, tries: 2 }
+        bad(Config { on_divergence: backoff(1.0, 2, 1), ..tiny_config() }),
+        ConfigError::BackOff { shrink: 1.0, tries: 2, depth: 1 }
     );
     assert_eq!(
-        bad(Config { on_divergence: backoff(0.5, 0), ..tiny_config() }),
-        ConfigError::BackOff { shrink: 0.5, tries: 0 }
+        bad(Config { on_divergence: backoff(0.5, 0, 1), ..tiny_config() }),
+        ConfigError::BackOff { shrink: 0.5, tries: 0, depth: 1 }
+    );
+    assert_eq!(
+        bad(Config { on_divergence: backoff(0.5, 2, 0), ..tiny_config() }),
+        ConfigError::BackOff { shrink: 0.5, tries: 2, depth: 0 }
     );
     assert_eq!(
         bad(Config { step_scale: StepScale::Given(vec![1.0, 1.0]), ..tiny_config() }),

@@ -34,8 +34,17 @@ pub enum OnDivergence {
 /// rate times `shrink^k` at try `k`, and reruns the episode (same task, same
 /// initial weights): at most `tries` times. If every try diverges, the step
 /// is rejected altogether (`Theta` and Adam as before it) and the episode
-/// is recorded as skipped. An episode with no step before it to undo (the
-/// first, or the one after a rejection) is skipped. The smaller rate serves
+/// is recorded as skipped.
+///
+/// The trainer keeps the last `depth` accepted steps. With `depth = 1` (the
+/// default) an episode with no step before it to undo (the first, or the
+/// one after a rejection) is skipped, and `Theta` stays where it is. With a
+/// deeper history a rejection leaves the step before it to undo, so a run
+/// that keeps diverging walks back along its own path, one step per
+/// rejection, up to `depth` steps. Why: with `depth = 1`, 2 of 10 trials of
+/// the robust pool without a penalty drifted into a region where most tasks
+/// diverge and stayed there (seed 4: 215 diverged episodes after episode
+/// 367; `docs/REPRODUCTION.md`, Fig. S5). The smaller rate serves
 /// the retried step only: later steps use the full rate again, since a
 /// reduction that stayed would compound over rare task-specific
 /// divergences (measured in an earlier version that kept it: five diverged
@@ -47,11 +56,13 @@ pub struct BackOff {
     pub shrink: f64,
     /// Retries per diverged episode, at least 1.
     pub tries: usize,
+    /// Accepted steps kept to undo, at least 1.
+    pub depth: usize,
 }
 
 impl Default for BackOff {
     fn default() -> Self {
-        BackOff { shrink: 0.5, tries: 4 }
+        BackOff { shrink: 0.5, tries: 4, depth: 1 }
     }
 }
 
@@ -162,9 +173,9 @@ impl Config {
             return Err(ConfigError::Trainable { expected: terms, found: self.trainable.len() });
         }
         if let OnDivergence::BackOff(b) = self.on_divergence
-            && !(b.shrink > 0.0 && b.shrink < 1.0 && b.tries >= 1)
+            && !(b.shrink > 0.0 && b.shrink < 1.0 && b.tries >= 1 && b.depth >= 1)
         {
-            return Err(ConfigError::BackOff { shrink: b.shrink, tries: b.tries });
+            return Err(ConfigError::BackOff { shrink: b.shrink, tries: b.tries, depth: b.depth });
         }
         if let StepScale::Given(rates) = &self.step_scale {
             if rates.len() != terms {
@@ -196,12 +207,14 @@ pub enum ConfigError {
         /// Entries of the mask.
         found: usize,
     },
-    /// [`BackOff`] needs `0 < shrink < 1` and `tries >= 1`.
+    /// [`BackOff`] needs `0 < shrink < 1`, `tries >= 1` and `depth >= 1`.
     BackOff {
         /// The factor given.
         shrink: f64,
         /// The tries given.
         tries: usize,
+        /// The depth given.
+        depth: usize,
     },
     /// [`StepScale::Given`] needs one multiplier per coefficient.
     StepScaleLength {
@@ -251,9 +264,10 @@ impl fmt::Display for ConfigError {
                 f,
                 "the trainable mask has {found} entries; it must be empty or have one per coefficient ({expected})"
             ),
-            ConfigError::BackOff { shrink, tries } => write!(
+            ConfigError::BackOff { shrink, tries, depth } => write!(
                 f,
-                "the back-off has shrink {shrink} and {tries} tries; it needs 0 < shrink < 1 and at least one try"
+                "the back-off has shrink {shrink}, {tries} tries and depth {depth}; it needs 0 < shrink < 1, \
+                 at least one try and a depth of at least one step"
             ),
             ConfigError::StepScaleLength { expected, found } => {
                 write!(f, "{found} step scales given; the rule has {expected} coefficients")

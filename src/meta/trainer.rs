@@ -130,8 +130,8 @@ impl core::error::Error for TrainError {
     }
 }
 
-/// The undo record of the back-off: the state before the last Adam step
-/// and the gradient that step used.
+/// An undo record of the back-off: the state before an accepted optimiser
+/// step and the gradient that step used.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Undo {
     /// `Theta` before the step.
@@ -152,8 +152,9 @@ pub struct State {
     pub theta: Vec<f64>,
     /// Adam's state.
     pub adam: Adam,
-    /// The last step, for the back-off to undo (`None` when there is none).
-    pub undo: Option<Undo>,
+    /// The last accepted steps, oldest first, for the back-off to undo (at
+    /// most [`BackOff::depth`](crate::meta::BackOff::depth); empty without a back-off).
+    pub undo: Vec<Undo>,
 }
 
 /// A meta-trainer for networks of shape `S` and rules of up to `N` terms.
@@ -219,12 +220,15 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
             episode: 0,
             theta: theta.iter().map(|t| t.to_f64()).collect(),
             adam: Adam::new(rule.len(), config.lr).map_err(TrainError::Optimizer)?,
-            undo: None,
+            undo: Vec::new(),
         };
         Ok(Trainer { work, state, rates, config, rule, classes, net: Network::zeros(), act: Activity::zeros() })
     }
 
-    /// Continues a run from a saved state (from [`Trainer::state`]).
+    /// Continues a run from a saved state (from [`Trainer::state`]). Of
+    /// the back-off's history ([`State::undo`]) the newest
+    /// [`BackOff::depth`](crate::meta::BackOff::depth) steps are kept (none
+    /// without a back-off).
     ///
     /// # Errors
     ///
@@ -234,7 +238,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         let n = self.rule.len();
         let lengths = |theta: &[f64], adam: &Adam| [theta.len(), adam.m().len(), adam.v().len()];
         let mut all = lengths(&state.theta, &state.adam).to_vec();
-        if let Some(u) = &state.undo {
+        for u in &state.undo {
             all.extend(lengths(&u.theta, &u.adam));
             all.push(u.gradient.len());
         }
@@ -245,6 +249,13 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
             return Err(TrainError::State(Error::NonFiniteTheta { index }));
         }
         self.state = state;
+        // A history from a run with a deeper back-off keeps its newest steps.
+        let depth = match self.config.on_divergence {
+            OnDivergence::BackOff(b) => b.depth,
+            _ => 0,
+        };
+        let extra = self.state.undo.len().saturating_sub(depth);
+        self.state.undo.drain(..extra);
         self.sync_rule()
     }
 
@@ -300,7 +311,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
             let theta = self.state.theta.clone();
             let error = match self.attempt(data, n)? {
                 Ok(done) => {
-                    self.step(&done.gradient, 1.0)?;
+                    self.step(theta.clone(), self.state.adam.clone(), &done.gradient, 1.0, false)?;
                     self.state.episode += 1;
                     return Ok(Record {
                         episode: n,
@@ -322,15 +333,17 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
                 OnDivergence::Skip => {}
                 OnDivergence::BackOff(b) => {
                     if retries < b.tries
-                        && let Some(undo) = self.state.undo.clone()
+                        && let Some(undo) = self.state.undo.last().cloned()
                     {
+                        // The newest step, retaken smaller from where it started.
                         retries += 1;
-                        self.state.theta = undo.theta;
-                        self.state.adam = undo.adam;
-                        self.step(&undo.gradient, libm::pow(b.shrink, retries as f64))?;
+                        self.step(undo.theta, undo.adam, &undo.gradient, libm::pow(b.shrink, retries as f64), true)?;
                         continue;
                     }
-                    if let Some(undo) = self.state.undo.take() {
+                    // Rejected: back to before the step; the one before it
+                    // (if the history holds one) is what the next diverged
+                    // episode undoes.
+                    if let Some(undo) = self.state.undo.pop() {
                         self.state.theta = undo.theta;
                         self.state.adam = undo.adam;
                         self.sync_rule()?;
@@ -382,35 +395,47 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         }
     }
 
-    /// The optimiser's step along `gradient` at `rate` times the learning
-    /// rate, remembering how to undo it.
-    fn step(&mut self, gradient: &[f64], rate: f64) -> Result<(), TrainError> {
+    /// The optimiser's step from `theta` and `adam` along `gradient` at
+    /// `rate` times the learning rate; the result becomes the state, and the
+    /// step is remembered for the back-off (in place of the newest one if
+    /// `retake`). A step refused here leaves the state as it was.
+    fn step(
+        &mut self,
+        theta: Vec<f64>,
+        adam: Adam,
+        gradient: &[f64],
+        rate: f64,
+        retake: bool,
+    ) -> Result<(), TrainError> {
         let scaled: Vec<f64>;
         let rates = if rate == 1.0 {
             &self.rates[..]
         } else {
             let base = |r: usize| self.rates.get(r).copied().unwrap_or(1.0);
-            scaled = (0..self.state.theta.len()).map(|r| base(r) * rate).collect();
+            scaled = (0..theta.len()).map(|r| base(r) * rate).collect();
             &scaled[..]
         };
         let options = StepOptions { mask: &self.config.trainable, rates, l1: self.proximal_l1() };
-        // Stepped on copies: a step refused here leaves the state as it was.
-        let (mut adam, mut theta) = (self.state.adam.clone(), self.state.theta.clone());
+        let (mut next_adam, mut next_theta) = (adam.clone(), theta.clone());
         match self.config.optimizer {
-            Optimizer::Adam => adam.step_with(&mut theta, gradient, options),
-            Optimizer::Normalized => adam.step_normalized(&mut theta, gradient, options),
+            Optimizer::Adam => next_adam.step_with(&mut next_theta, gradient, options),
+            Optimizer::Normalized => next_adam.step_normalized(&mut next_theta, gradient, options),
         }
         .map_err(TrainError::Optimizer)?;
-        if let Some((index, &value)) = theta.iter().enumerate().find(|&(_, &t)| !T::of(t).to_f64().is_finite()) {
+        if let Some((index, &value)) = next_theta.iter().enumerate().find(|&(_, &t)| !T::of(t).to_f64().is_finite()) {
             return Err(TrainError::ThetaRange { index, value });
         }
-        let old_theta = core::mem::replace(&mut self.state.theta, theta);
-        let old_adam = core::mem::replace(&mut self.state.adam, adam);
-        self.state.undo = matches!(self.config.on_divergence, OnDivergence::BackOff(_)).then(|| Undo {
-            theta: old_theta,
-            adam: old_adam,
-            gradient: gradient.to_vec(),
-        });
+        self.state.theta = next_theta;
+        self.state.adam = next_adam;
+        if let OnDivergence::BackOff(b) = self.config.on_divergence {
+            if retake {
+                self.state.undo.pop();
+            }
+            if self.state.undo.len() == b.depth {
+                self.state.undo.remove(0);
+            }
+            self.state.undo.push(Undo { theta, adam, gradient: gradient.to_vec() });
+        }
         self.sync_rule()
     }
 }

@@ -135,6 +135,13 @@ pub struct Args {
     #[arg(long, default_value_t = 4)]
     #[serde(default = "default_tries")]
     pub backoff_tries: usize,
+    /// Back-off: accepted steps kept to undo, at least 1. With 1, a
+    /// rejected step leaves nothing to undo and a run that keeps diverging
+    /// stays where it is; with more, each further rejection walks one more
+    /// step back along the run's path.
+    #[arg(long, default_value_t = 1)]
+    #[serde(default = "default_depth")]
+    pub backoff_depth: usize,
     /// Output folder for episodes.csv, baseline.csv and summary.json.
     #[arg(long, default_value = "out/meta_train")]
     pub out: PathBuf,
@@ -157,6 +164,10 @@ fn default_shrink() -> f64 {
 
 fn default_tries() -> usize {
     4
+}
+
+fn default_depth() -> usize {
+    1
 }
 
 const AFTER_HELP: &str = "Examples:
@@ -355,15 +366,22 @@ impl Args {
                 DivergenceChoice::Stop => OnDivergence::Stop,
                 DivergenceChoice::Skip => OnDivergence::Skip,
                 DivergenceChoice::BackOff => {
-                    if !(self.backoff_shrink > 0.0 && self.backoff_shrink < 1.0) || self.backoff_tries == 0 {
+                    if !(self.backoff_shrink > 0.0 && self.backoff_shrink < 1.0)
+                        || self.backoff_tries == 0
+                        || self.backoff_depth == 0
+                    {
                         return Err(format!(
-                            "--backoff-shrink {} --backoff-tries {}: the factor must lie between 0 and 1 \
-                             and at least one retry is needed",
-                            self.backoff_shrink, self.backoff_tries
+                            "--backoff-shrink {} --backoff-tries {} --backoff-depth {}: the factor must lie \
+                             between 0 and 1, and at least one retry and one step of depth are needed",
+                            self.backoff_shrink, self.backoff_tries, self.backoff_depth
                         )
                         .into());
                     }
-                    OnDivergence::BackOff(BackOff { shrink: self.backoff_shrink, tries: self.backoff_tries })
+                    OnDivergence::BackOff(BackOff {
+                        shrink: self.backoff_shrink,
+                        tries: self.backoff_tries,
+                        depth: self.backoff_depth,
+                    })
                 }
             },
             step_scale: self.step_scale(terms)?,

@@ -52,9 +52,10 @@ pub struct TrainerState {
     /// Adam's state.
     #[serde(flatten)]
     pub adam: AdamState,
-    /// The last step, for the back-off.
-    #[serde(default)]
-    pub undo: Option<UndoState>,
+    /// The last accepted steps, oldest first, for the back-off (a single
+    /// step or `null` in files written before `--backoff-depth` existed).
+    #[serde(default, deserialize_with = "undo_history")]
+    pub undo: Vec<UndoState>,
 }
 
 impl TrainerState {
@@ -63,22 +64,42 @@ impl TrainerState {
         TrainerState {
             theta: s.theta.clone(),
             adam: AdamState::of(&s.adam),
-            undo: s.undo.as_ref().map(|u| UndoState {
-                theta: u.theta.clone(),
-                adam: AdamState::of(&u.adam),
-                gradient: u.gradient.clone(),
-            }),
+            undo: s
+                .undo
+                .iter()
+                .map(|u| UndoState {
+                    theta: u.theta.clone(),
+                    adam: AdamState::of(&u.adam),
+                    gradient: u.gradient.clone(),
+                })
+                .collect(),
         }
     }
 
     /// The trainer's state at episode `episode`.
     pub fn state(&self, episode: usize) -> Result<State, AdamError> {
-        let undo = match &self.undo {
-            Some(u) => Some(Undo { theta: u.theta.clone(), adam: u.adam.adam()?, gradient: u.gradient.clone() }),
-            None => None,
-        };
+        let undo = self
+            .undo
+            .iter()
+            .map(|u| Ok(Undo { theta: u.theta.clone(), adam: u.adam.adam()?, gradient: u.gradient.clone() }))
+            .collect::<Result<_, AdamError>>()?;
         Ok(State { episode, theta: self.theta.clone(), adam: self.adam.adam()?, undo })
     }
+}
+
+/// Reads the back-off's history: a list, or (files written before
+/// `--backoff-depth`) one step or `null`.
+fn undo_history<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<UndoState>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Saved {
+        Many(Vec<UndoState>),
+        One(Option<UndoState>),
+    }
+    Ok(match Saved::deserialize(d)? {
+        Saved::Many(all) => all,
+        Saved::One(one) => one.into_iter().collect(),
+    })
 }
 
 /// `summary.json`.
@@ -143,6 +164,7 @@ impl RunState {
             ("--optimizer", a.optimizer != b.optimizer),
             ("--backoff-shrink", a.backoff_shrink != b.backoff_shrink),
             ("--backoff-tries", a.backoff_tries != b.backoff_tries),
+            ("--backoff-depth", a.backoff_depth != b.backoff_depth),
             ("--no-baseline", a.no_baseline != b.no_baseline),
         ];
         let names: Vec<&str> = differs.iter().filter(|(_, d)| *d).map(|(name, _)| *name).collect();
@@ -243,5 +265,27 @@ mod records {
                 angles: r.angles.into_iter().map(|a| a.unwrap_or(f64::NAN)).collect(),
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ADAM: &str = r#""adam_t": 1, "adam_m": [0.5], "adam_v": [0.25], "lr": 0.001"#;
+
+    fn read(undo: &str) -> Vec<f64> {
+        let text = format!(r#"{{"theta": [1.0], {ADAM}{undo}}}"#);
+        let state: TrainerState = serde_json::from_str(&text).unwrap();
+        state.undo.iter().map(|u| u.theta[0]).collect()
+    }
+
+    #[test]
+    fn the_back_off_history_reads_lists_and_the_single_step_of_older_files() {
+        let step = |theta: f64| format!(r#"{{"theta": [{theta}], {ADAM}, "gradient": [2.0]}}"#);
+        assert_eq!(read(""), Vec::<f64>::new());
+        assert_eq!(read(r#", "undo": null"#), Vec::<f64>::new());
+        assert_eq!(read(&format!(r#", "undo": {}"#, step(3.0))), vec![3.0]);
+        assert_eq!(read(&format!(r#", "undo": [{}, {}]"#, step(3.0), step(4.0))), vec![3.0, 4.0]);
     }
 }
