@@ -23,6 +23,7 @@
 //! computes the exact gradient of the computation it runs.)
 
 use core::marker::PhantomData;
+use multiversion::multiversion;
 
 use crate::activation::softplus_slope_derivative;
 use crate::buffer::units;
@@ -228,6 +229,7 @@ fn softmax_adjoint<T: Real>(p: &[T], pbar: &[T], zbar: &mut [T]) {
 /// Step 4: from `zbar_L` (in `bars.z`) down to layer 1. On entry `bars.z`
 /// holds the direct contributions to every `zbar_l` and `bars.y` those to
 /// every `ybar_l`; on return `wbar` has `zbar_l y_{l-1}^T` added for all `l`.
+#[multiversion(targets("x86_64+avx2+fma"))]
 fn backward<T: Real, S: Shape>(weights: &[T], y: &[T], slope: &[T], bars: &mut Bars<'_, T>, wbar: &mut [T]) {
     for l in (1..=S::DEPTH).rev() {
         let o = S::weight_offset(l);
@@ -248,6 +250,7 @@ fn backward<T: Real, S: Shape>(weights: &[T], y: &[T], slope: &[T], bars: &mut B
 
 /// Step 1 for layer `l`: `w` is `W_l`, `wbar` on entry `dL/dW_l'` and on
 /// return the update's share of `dL/dW_l`.
+#[multiversion(targets("x86_64+avx2+fma"))]
 fn update_adjoint<T: Real, S: Shape, const N: usize>(
     w: &[T],
     wbar: &mut [T],

@@ -5,6 +5,8 @@
 //! A matrix `M` of shape `rows x cols` is stored column by column:
 //! `M[i, j] = m[j * rows + i]`, nalgebra's layout.
 
+use multiversion::multiversion;
+
 use crate::Real;
 
 /// `out = M x` for `M` of shape `out.len() x x.len()`.
@@ -15,7 +17,7 @@ pub fn mul<T: Real>(m: &[T], x: &[T], out: &mut [T]) {
 }
 
 /// `out += M x` for `M` of shape `out.len() x x.len()`.
-#[inline]
+#[multiversion(targets("x86_64+avx2+fma"))]
 pub fn mul_add<T: Real>(m: &[T], x: &[T], out: &mut [T]) {
     let rows = out.len();
     if rows == 0 {
@@ -29,7 +31,7 @@ pub fn mul_add<T: Real>(m: &[T], x: &[T], out: &mut [T]) {
 }
 
 /// `out = M^T v` for `M` of shape `v.len() x out.len()`.
-#[inline]
+#[multiversion(targets("x86_64+avx2+fma"))]
 pub fn tr_mul<T: Real>(m: &[T], v: &[T], out: &mut [T]) {
     let rows = v.len();
     if rows == 0 {
@@ -44,7 +46,7 @@ pub fn tr_mul<T: Real>(m: &[T], v: &[T], out: &mut [T]) {
 /// `out = M^T v` for `M` of shape `v.len() x out.len()`, computing only the
 /// entries whose `gate` is non-zero (others are set to zero); an empty
 /// `gate` computes every entry.
-#[inline]
+#[multiversion(targets("x86_64+avx2+fma"))]
 pub fn tr_mul_gated<T: Real>(m: &[T], v: &[T], gate: &[T], out: &mut [T]) {
     if gate.is_empty() {
         return tr_mul(m, v, out);
@@ -60,7 +62,7 @@ pub fn tr_mul_gated<T: Real>(m: &[T], v: &[T], gate: &[T], out: &mut [T]) {
 }
 
 /// `out += M^T v` for `M` of shape `v.len() x out.len()`.
-#[inline]
+#[multiversion(targets("x86_64+avx2+fma"))]
 pub fn tr_mul_add<T: Real>(m: &[T], v: &[T], out: &mut [T]) {
     let rows = v.len();
     if rows == 0 {
@@ -72,7 +74,7 @@ pub fn tr_mul_add<T: Real>(m: &[T], v: &[T], out: &mut [T]) {
 }
 
 /// `M += a b^T` for `M` of shape `a.len() x b.len()`.
-#[inline]
+#[multiversion(targets("x86_64+avx2+fma"))]
 pub fn rank_one<T: Real>(m: &mut [T], a: &[T], b: &[T]) {
     let rows = a.len();
     if rows == 0 {

@@ -1,6 +1,9 @@
 #![no_std]
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
+// No unsafe code of our own. With `std` on x86_64, the `multiversion`
+// attribute on the weight sweeps generates a dispatcher whose unsafe call
+// of the AVX2 version follows its run-time check of the CPU's features.
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 // On docs.rs (nightly, `--cfg docsrs`), items behind a feature carry a badge

@@ -11,6 +11,7 @@ use crate::rule::Rule;
 use crate::signals::signals;
 use crate::term::{Columns, Mix, Signals};
 use crate::{Activity, Network, Real, Shape, Storage};
+use multiversion::multiversion;
 
 /// What a step reports about the sample it learned from (computed before
 /// the update).
@@ -204,6 +205,7 @@ pub(crate) fn layer_signals<'a, T: Real, S: Shape>(
 
 /// Applies the rule to `W_l` (one sweep over its columns): in place, or
 /// from `src` (the old `W_l`) into `w`.
+#[multiversion(targets("x86_64+avx2+fma"))]
 fn update_layer<T: Real, S: Shape, const N: usize>(
     src: Option<&[T]>,
     w: &mut [T],

@@ -1,36 +1,58 @@
 #!/usr/bin/env python3
 """The README's speed table from criterion's estimates of `cargo bench --bench episode`.
 
-Reads target/criterion/*/new/estimates.json (median of each bench) and prints
-each bench in milliseconds (microseconds for one step) and as pass-equivalents
-per online step: its time over the time of `pass` (one streaming pass over the
+Reads <root>/*/new/estimates.json (the median of each bench) and prints each
+bench in milliseconds (microseconds for one step) and as pass-equivalents per
+online step: its time over the time of `pass` (one streaming pass over the
 paper network's weights) measured in the same run, divided by the 250 online
-steps of an episode. Usage: python3 tools/bench_table.py [target/criterion]
+steps of an episode.
+
+Usage: python3 tools/bench_table.py [ROOT [DEPENDENT_ROOT]]
+
+ROOT defaults to target/criterion. With DEPENDENT_ROOT (the criterion folder
+of a build with default flags, as `tools/dependent_bench.sh` makes it), two
+more columns give that build's medians and their ratio to ROOT's.
 """
 import json
 import pathlib
 import sys
 
 STEPS = 250  # online steps per episode: M K = 5 x 50
+NET = "784-170-130-100-70-10"
+BENCHES = [
+    ("one pass over the 176,080 weights (`pass`)", ("pass_" + NET,), None),
+    ("`F^0` episode, feedback alignment", ("episode", "F0_fa_" + NET), STEPS),
+    ("`F^bio` episode, feedback alignment", ("episode", "bio_fa_" + NET), STEPS),
+    ("one online step of `F^bio`", ("step_bio_fa_" + NET,), 1),
+]
 
-root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/criterion")
 
-
-def median_ns(*parts):
-    path = root.joinpath(*parts, "new", "estimates.json")
+def median_ns(root, parts):
+    path = pathlib.Path(root).joinpath(*parts, "new", "estimates.json")
     return json.loads(path.read_text())["median"]["point_estimate"]
 
 
-net = "784-170-130-100-70-10"
-pass_ns = median_ns("pass_" + net)
-rows = [
-    ("`F^0` episode, feedback alignment", median_ns("episode", "F0_fa_" + net), STEPS),
-    ("`F^bio` episode, feedback alignment", median_ns("episode", "bio_fa_" + net), STEPS),
-    ("one online step of `F^bio`", median_ns("step_bio_fa_" + net), 1),
-]
-print("| bench | median | pass-equivalents per online step |")
-print("|---|---:|---:|")
-print(f"| one pass over the 176,080 weights (`pass`) | {pass_ns / 1e3:.1f} us | 1 |")
-for name, ns, steps in rows:
-    time = f"{ns / 1e6:.1f} ms" if ns > 1e6 else f"{ns / 1e3:.0f} us"
-    print(f"| {name} | {time} | {ns / pass_ns / steps:.1f} |")
+def shown(ns):
+    if ns > 1e6:
+        return f"{ns / 1e6:.1f} ms"
+    return f"{ns / 1e3:.1f} us" if ns < 1e5 else f"{ns / 1e3:.0f} us"
+
+
+root = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
+dependent = sys.argv[2] if len(sys.argv) > 2 else None
+pass_ns = median_ns(root, BENCHES[0][1])
+head = "| bench | median | pass-equivalents per online step |"
+rule = "|---|---:|---:|"
+if dependent:
+    head += " median, default flags | default / repository build |"
+    rule += "---:|---:|"
+print(head)
+print(rule)
+for name, parts, steps in BENCHES:
+    ns = median_ns(root, parts)
+    passes = "1" if steps is None else f"{ns / pass_ns / steps:.1f}"
+    row = f"| {name} | {shown(ns)} | {passes} |"
+    if dependent:
+        other = median_ns(dependent, parts)
+        row += f" {shown(other)} | {other / ns:.2f} |"
+    print(row)
