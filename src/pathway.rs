@@ -26,6 +26,58 @@ use crate::{Real, Shape, Storage};
 /// Implementors compute the feedback `f_l` for `0 <= l < L`; the step then
 /// forms `e_l = f_l ⊙ g(y_l)`. Random pathways redraw their matrices in
 /// [`FeedbackPathway::reinit`] (the meta-trainer does so every episode).
+///
+/// The trait is dyn-compatible: `&dyn FeedbackPathway<T, S>` goes wherever a
+/// pathway does, and the meta-trainer takes any boxed pathway
+/// ([`Trainer::with_pathway`](crate::meta::Trainer::with_pathway)).
+///
+/// A pathway of one's own, here feedback through a fixed scaled copy of
+/// each `B_l = c W_{l+1}^T` taken at the weights it was built from (so the
+/// signals stop following the weights as they learn):
+///
+/// ```
+/// use metaplasticity::{shape, FeedbackPathway, Init, Network, Shape};
+/// use rand_core::{Rng, SeedableRng};
+///
+/// type Small = shape![4, 3, 2];
+///
+/// struct Frozen { copy: Vec<f64>, c: f64 }
+///
+/// impl FeedbackPathway<f64, Small> for Frozen {
+///     fn feedback(&self, l: usize, _w: &[f64], e_next: &[f64], _e_out: &[f64], _gate: &[f64], f: &mut [f64]) {
+///         // f_l = c W_{l+1}^T e_{l+1}: one dot product per unit of layer l.
+///         let o = Small::weight_offset(l + 1);
+///         let rows = Small::width(l + 1);
+///         for (j, fj) in f.iter_mut().enumerate() {
+///             let col = &self.copy[o + j * rows..o + (j + 1) * rows];
+///             *fj = self.c * col.iter().zip(e_next).map(|(w, e)| w * e).sum::<f64>();
+///         }
+///     }
+///     fn feedback_adjoint(&self, l: usize, _w: &[f64], _e: &[f64], s: &[f64], ebar: &mut [f64], _wbar: &mut [f64]) {
+///         // ebar_{l+1} += c W_{l+1} s; the copy does not depend on the weights.
+///         let (o, rows) = (Small::weight_offset(l + 1), Small::width(l + 1));
+///         let next = Small::unit_offset(l + 1);
+///         for (j, &sj) in s.iter().enumerate() {
+///             for i in 0..rows {
+///                 ebar[next + i] += self.c * self.copy[o + j * rows + i] * sj;
+///             }
+///         }
+///     }
+///     fn reinit(&mut self, _rng: &mut dyn Rng, _init: Init) {}
+///     fn name(&self) -> &'static str { "frozen" }
+/// }
+///
+/// let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
+/// let mut net = Network::<f64, Small, _>::zeros();
+/// net.init(&mut rng, Init::XavierUniform);
+/// let pathway: Box<dyn FeedbackPathway<f64, Small>> = Box::new(Frozen { copy: net.as_slice().to_vec(), c: 0.5 });
+/// assert_eq!(pathway.name(), "frozen");
+/// let mut f = [0.0; 3];
+/// pathway.feedback(1, net.as_slice(), &[1.0, 0.0], &[1.0, 0.0], &[], &mut f);
+/// // Column 0 of W_2, halved.
+/// let w2 = &net.as_slice()[Small::weight_offset(2)..];
+/// assert!((f[0] - 0.5 * w2[0]).abs() < 1e-15);
+/// ```
 pub trait FeedbackPathway<T: Real, S: Shape> {
     /// Writes `f_l` (length `n_l`) given all forward weights `weights`
     /// (the layout of [`Network::as_slice`](crate::Network::as_slice)),
@@ -44,7 +96,7 @@ pub trait FeedbackPathway<T: Real, S: Shape> {
     fn feedback_adjoint(&self, l: usize, weights: &[T], e: &[T], s: &[T], ebar: &mut [T], wbar: &mut [T]);
 
     /// Redraws the pathway's fixed random matrices, if it has any.
-    fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init);
+    fn reinit(&mut self, rng: &mut dyn Rng, init: Init);
 
     /// A short name for reports: `"bp"`, `"fa"`, `"dfa"`.
     fn name(&self) -> &'static str;
@@ -68,7 +120,7 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for Backprop {
         let o = S::weight_offset(l + 1);
         kernel::rank_one(part_mut(wbar, o..o + S::width(l + 1) * S::width(l)), part(e, next), s);
     }
-    fn reinit<R: Rng + ?Sized>(&mut self, _rng: &mut R, _init: Init) {}
+    fn reinit(&mut self, _rng: &mut dyn Rng, _init: Init) {}
     fn name(&self) -> &'static str {
         "bp"
     }
@@ -139,7 +191,7 @@ impl<T: Real, S: Shape, B: Storage<T>> DirectFeedbackAlignment<T, S, B> {
 #[cfg(feature = "alloc")]
 impl<T: Real, S: Shape> FeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
     /// Feedback matrices drawn from `rng` on the heap.
-    pub fn random<R: Rng + ?Sized>(rng: &mut R, init: Init) -> Self {
+    pub fn random(rng: &mut dyn Rng, init: Init) -> Self {
         let mut fa = Self { b: crate::buffer::zeroed_box(S::WEIGHTS), shape: PhantomData };
         fa.reinit(rng, init);
         fa
@@ -149,7 +201,7 @@ impl<T: Real, S: Shape> FeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
 #[cfg(feature = "alloc")]
 impl<T: Real, S: Shape> DirectFeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
     /// Direct feedback matrices drawn from `rng` on the heap.
-    pub fn random<R: Rng + ?Sized>(rng: &mut R, init: Init) -> Self {
+    pub fn random(rng: &mut dyn Rng, init: Init) -> Self {
         let mut dfa = Self { d: crate::buffer::zeroed_box(S::DIRECT), shape: PhantomData };
         dfa.reinit(rng, init);
         dfa
@@ -164,7 +216,7 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for FeedbackAlignme
     fn feedback_adjoint(&self, l: usize, _weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
         kernel::mul_add(self.transposed(l), s, part_mut(ebar, units::<S>(l + 1)));
     }
-    fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
+    fn reinit(&mut self, rng: &mut dyn Rng, init: Init) {
         for l in 0..S::DEPTH {
             let o = S::weight_offset(l + 1);
             let (rows, cols) = (S::width(l), S::width(l + 1));
@@ -184,7 +236,7 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for DirectFeedbackA
     fn feedback_adjoint(&self, l: usize, _weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
         kernel::mul_add(self.transposed(l), s, part_mut(ebar, units::<S>(S::DEPTH)));
     }
-    fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
+    fn reinit(&mut self, rng: &mut dyn Rng, init: Init) {
         for l in 0..S::DEPTH {
             let o = S::unit_offset(l) * S::OUTPUT;
             let (rows, cols) = (S::width(l), S::OUTPUT);
@@ -223,7 +275,7 @@ pub enum PathwayKind {
 #[cfg(feature = "alloc")]
 impl<T: Real, S: Shape> AnyPathway<T, S> {
     /// A pathway of the given kind, random matrices drawn from `rng`.
-    pub fn new<R: Rng + ?Sized>(kind: PathwayKind, rng: &mut R, init: Init) -> Self {
+    pub fn new(kind: PathwayKind, rng: &mut dyn Rng, init: Init) -> Self {
         match kind {
             PathwayKind::Backprop => AnyPathway::Backprop,
             PathwayKind::Alignment => AnyPathway::Alignment(FeedbackAlignment::random(rng, init)),
@@ -249,7 +301,7 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
             AnyPathway::Direct(p) => p.feedback_adjoint(l, weights, e, s, ebar, wbar),
         }
     }
-    fn reinit<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
+    fn reinit(&mut self, rng: &mut dyn Rng, init: Init) {
         match self {
             AnyPathway::Backprop => {}
             AnyPathway::Alignment(p) => p.reinit(rng, init),

@@ -55,46 +55,13 @@ fn episode(
     let dfa = DirectFeedbackAlignment::<f64, Small, _>::random(&mut rng, Init::XavierUniform);
     let mut mg = MetaGradient::<f64, Small>::new(interval);
     let mut grad = vec![0.0; theta.len()];
-    let run = |p: &dyn DynPath,
-               net: &mut Network<f64, Small, Box<[f64]>>,
-               grad: &mut [f64],
-               mg: &mut MetaGradient<f64, Small>| { p.run(mg, net, &rule, data, &task(), penalty, grad) };
-    let r = match path {
-        Path::Bp => run(&Backprop, &mut net, &mut grad, &mut mg),
-        Path::Fa => run(&fa, &mut net, &mut grad, &mut mg),
-        Path::Dfa => run(&dfa, &mut net, &mut grad, &mut mg),
+    let pathway: &dyn FeedbackPathway<f64, Small> = match path {
+        Path::Bp => &Backprop,
+        Path::Fa => &fa,
+        Path::Dfa => &dfa,
     };
+    let r = mg.run(&mut net, pathway, &rule, data, &task(), penalty, &mut grad).expect("episode runs").meta_loss;
     (r, grad)
-}
-
-/// Object-safe shim so one closure serves the three pathway types.
-trait DynPath {
-    #[allow(clippy::too_many_arguments)]
-    fn run(
-        &self,
-        mg: &mut MetaGradient<f64, Small>,
-        net: &mut Network<f64, Small, Box<[f64]>>,
-        rule: &Rule<'_, f64, 10>,
-        data: &Dataset<'_>,
-        task: &Task,
-        penalty: Penalty,
-        grad: &mut [f64],
-    ) -> f64;
-}
-
-impl<P: FeedbackPathway<f64, Small>> DynPath for P {
-    fn run(
-        &self,
-        mg: &mut MetaGradient<f64, Small>,
-        net: &mut Network<f64, Small, Box<[f64]>>,
-        rule: &Rule<'_, f64, 10>,
-        data: &Dataset<'_>,
-        task: &Task,
-        penalty: Penalty,
-        grad: &mut [f64],
-    ) -> f64 {
-        mg.run(net, self, rule, data, task, penalty, grad).expect("episode runs").meta_loss
-    }
 }
 
 /// Largest relative error between the adjoint gradient and central

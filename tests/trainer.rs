@@ -6,7 +6,9 @@
 
 use metaplasticity::data::OwnedDataset;
 use metaplasticity::meta::{Config, OnDivergence, Penalty, Record, Sampling, TaskSpec, TrainError, Trainer};
-use metaplasticity::{PathwayKind, Rule, shape};
+use metaplasticity::{FeedbackAlignment, FeedbackPathway, Init, PathwayKind, Rule, shape};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::SeedableRng;
 
 type Tiny = shape![64, 32, 16, 10];
 
@@ -123,4 +125,38 @@ fn the_trainers_rule_is_its_theta_after_every_episode() {
         assert_ne!(record.theta, t.theta(), "the step moved Theta");
     }
     assert_eq!(t.beta(), 10.0);
+}
+
+/// A pathway of the user's: feedback alignment behind a type of its own,
+/// reaching the trainer only as `dyn FeedbackPathway`.
+struct Mine(FeedbackAlignment<f64, Tiny, Box<[f64]>>);
+
+impl FeedbackPathway<f64, Tiny> for Mine {
+    fn feedback(&self, l: usize, w: &[f64], e_next: &[f64], e_out: &[f64], gate: &[f64], f: &mut [f64]) {
+        self.0.feedback(l, w, e_next, e_out, gate, f)
+    }
+    fn feedback_adjoint(&self, l: usize, w: &[f64], e: &[f64], s: &[f64], ebar: &mut [f64], wbar: &mut [f64]) {
+        self.0.feedback_adjoint(l, w, e, s, ebar, wbar)
+    }
+    fn reinit(&mut self, rng: &mut dyn rand_core::Rng, init: Init) {
+        self.0.reinit(rng, init)
+    }
+    fn name(&self) -> &'static str {
+        "mine"
+    }
+}
+
+#[test]
+fn a_users_pathway_is_meta_trained_like_the_built_in_one() {
+    let owned = OwnedDataset::optdigits_shipped().unwrap();
+    let data = owned.view();
+    let config = Config { pathway: PathwayKind::Alignment, ..config() };
+    let (built_in, theta) = run(Rule::bio(), config.clone(), 4);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(99);
+    let mine = Box::new(Mine(FeedbackAlignment::random(&mut rng, Init::XavierNormal)));
+    let mut t = Trainer::<f64, Tiny>::with_pathway(Rule::bio(), &data, config, mine).unwrap();
+    let records: Vec<Record> = (0..4).map(|_| t.episode(&data).unwrap()).collect();
+    // Its matrices are redrawn from each episode's stream, so the run is the same to the bit.
+    assert_eq!(records, built_in);
+    assert_eq!(t.theta(), &theta[..]);
 }

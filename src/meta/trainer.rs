@@ -31,6 +31,9 @@ use crate::online::load;
 use crate::pathway::AnyPathway;
 use crate::rule::Rule;
 use crate::{Activity, Backprop, Error, FeedbackPathway, Network, Real, Shape};
+use alloc::boxed::Box;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::SeedableRng;
 
 /// One episode's record.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +164,7 @@ pub struct State {
 pub struct Trainer<'r, T, S, const N: usize = 10> {
     config: Config,
     rule: Rule<'r, T, N>,
+    pathway: Box<dyn FeedbackPathway<T, S> + Send + 'r>,
     state: State,
     rates: Vec<f64>,
     classes: ClassIndex,
@@ -187,6 +191,39 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
     /// rule's coefficients (finite), and the meta-gradient's work space for
     /// `M K` steps, which is allocated here.
     pub fn new(rule: Rule<'r, T, N>, data: &Dataset<'_>, config: Config) -> Result<Self, TrainError> {
+        // Its matrices are redrawn at the start of every episode.
+        let mut unused = Xoshiro256PlusPlus::seed_from_u64(0);
+        let pathway = Box::new(AnyPathway::<T, S>::new(config.pathway, &mut unused, config.feedback_init));
+        Self::with_pathway(rule, data, config, pathway)
+    }
+
+    /// A trainer that meta-learns the rule through `pathway`, any
+    /// implementation of [`FeedbackPathway`] (a user's own included), in
+    /// place of the built-in one [`Config::pathway`] names (which is then
+    /// not used). Every episode starts with
+    /// [`pathway.reinit`](FeedbackPathway::reinit) from the episode's random
+    /// stream, as the built-in pathways do; otherwise as [`Trainer::new`].
+    ///
+    /// ```
+    /// use metaplasticity::data::OwnedDataset;
+    /// use metaplasticity::meta::{Config, Sampling, TaskSpec, Trainer};
+    /// use metaplasticity::{shape, Backprop, Rule};
+    ///
+    /// type Digits = shape![64, 20, 10];
+    /// let owned = OwnedDataset::optdigits_shipped()?;
+    /// let data = owned.view();
+    /// let config = Config { task: TaskSpec::new(5, 4, 2, Sampling::Disjoint)?, ..Config::default() };
+    /// let mut trainer = Trainer::<f32, Digits>::with_pathway(Rule::fa(), &data, config, Box::new(Backprop))?;
+    /// let record = trainer.episode(&data)?;
+    /// assert!(record.ok && record.angles.iter().all(|&a| a.abs() < 1e-3), "backprop aligns with itself");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_pathway(
+        rule: Rule<'r, T, N>,
+        data: &Dataset<'_>,
+        config: Config,
+        pathway: Box<dyn FeedbackPathway<T, S> + Send + 'r>,
+    ) -> Result<Self, TrainError> {
         config.check(rule.len()).map_err(TrainError::Config)?;
         let entries = rule.entries();
         let twice =
@@ -222,7 +259,17 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
             adam: Adam::new(rule.len(), config.lr).map_err(TrainError::Optimizer)?,
             undo: Vec::new(),
         };
-        Ok(Trainer { work, state, rates, config, rule, classes, net: Network::zeros(), act: Activity::zeros() })
+        Ok(Trainer {
+            work,
+            state,
+            rates,
+            config,
+            rule,
+            pathway,
+            classes,
+            net: Network::zeros(),
+            act: Activity::zeros(),
+        })
     }
 
     /// Continues a run from a saved state (from [`Trainer::state`]). Of
@@ -371,19 +418,19 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         let mut rng = episode_rng(self.config.seed, n);
         let task = self.config.task.draw(&self.classes, &mut rng).map_err(TrainError::Task)?;
         self.net.init(&mut rng, Init::XavierUniform);
-        let pathway = AnyPathway::<T, S>::new(self.config.pathway, &mut rng, self.config.feedback_init);
+        self.pathway.reinit(&mut rng, self.config.feedback_init);
         let theta_t: Vec<T> = self.state.theta.iter().map(|&t| T::of(t)).collect();
         self.rule.set_thetas(&theta_t).map_err(TrainError::State)?;
         let mut grad = alloc::vec![T::zero(); self.rule.len()];
         // With the proximal form, L1 enters through the step, not the gradient.
         let penalty = self.config.penalty;
         let smooth = if self.proximal_l1() > 0.0 { Penalty::None } else { penalty };
-        let result = match self.work.run(&mut self.net, &pathway, &self.rule, data, &task, smooth, &mut grad) {
+        let result = match self.work.run(&mut self.net, &*self.pathway, &self.rule, data, &task, smooth, &mut grad) {
             Ok(r) => r,
             Err(e) => return Ok(Err(e)),
         };
         let result = crate::meta::EpisodeResult { meta_loss: result.query_loss + penalty.value(&theta_t), ..result };
-        let angles = alignment(&self.net, &pathway, &mut self.act, data, &task.query);
+        let angles = alignment(&self.net, &*self.pathway, &mut self.act, data, &task.query);
         Ok(Ok(Attempt { result, gradient: grad.iter().map(|g| g.to_f64()).collect(), angles }))
     }
 
