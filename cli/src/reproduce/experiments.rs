@@ -200,34 +200,30 @@ fn panel(title: &str, y_label: &str, series: Vec<Series>) -> Panel {
         y_label: y_label.into(),
         series,
         y_range: None,
-        legend: plotters::prelude::SeriesLabelPosition::UpperRight,
+        log_y: false,
     }
 }
 
-/// Meta-loss, on an axis that a few exploding episodes cannot stretch: up
-/// to 1.5 times the largest 90th percentile of a curve (the CSV has everything).
+/// The caption line of a meta-training figure.
+fn caption(ctx: &Ctx) -> String {
+    format!(
+        "Lines: mean over {} trials of each trial's trailing {}-episode moving average (Theta not smoothed); \
+         bands: {:.0}% bootstrap interval of that mean.",
+        ctx.trials,
+        ctx.args.window,
+        ctx.args.level * 100.0
+    )
+}
+
+/// Meta-loss on a logarithmic axis, so that a few exploding episodes do not
+/// flatten the rest.
 fn loss_panel(series: Vec<Series>) -> Panel {
-    let top = series
-        .iter()
-        .map(|s| {
-            let mut ys: Vec<f64> = s.points.iter().map(|p| p.1).filter(|y| y.is_finite()).collect();
-            ys.sort_by(f64::total_cmp);
-            ys.get(ys.len() * 9 / 10).copied().unwrap_or(f64::NAN)
-        })
-        .fold(f64::NAN, f64::max);
-    Panel {
-        y_range: top.is_finite().then_some((0.0, 1.5 * top)),
-        ..panel("(b) meta-loss (axis clipped at rare exploding episodes)", "query cross-entropy", series)
-    }
+    Panel { log_y: true, ..panel("(b) meta-loss", "query cross-entropy", series) }
 }
 
-/// Meta-accuracy on a fixed `[0, 1]` axis, legend at the bottom.
+/// Meta-accuracy on a fixed `[0, 1]` axis.
 fn accuracy_panel(title: &str, series: Vec<Series>) -> Panel {
-    Panel {
-        y_range: Some((0.0, 1.0)),
-        legend: plotters::prelude::SeriesLabelPosition::LowerRight,
-        ..panel(title, "accuracy on query images", series)
-    }
+    Panel { y_range: Some((0.0, 1.0)), ..panel(title, "accuracy on query images", series) }
 }
 
 /// Figs. S2, S4 and S6: the first arm against the others.
@@ -257,10 +253,12 @@ fn compare(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<
     let mut thetas = Vec::new();
     for (r, name) in first.arm.terms().iter().enumerate() {
         let b = first.band(1, level, |e| e.theta[r]);
-        let mut s = columns.add(format!("{}_theta_{}", first.key(), &name[1..]), format!("theta_{}", &name[1..]), r, b);
-        // Seven colours: the pool's last three coefficients are dashed.
-        s.dashed = r >= 7;
-        thetas.push(s);
+        thetas.push(columns.add(
+            format!("{}_theta_{}", first.key(), &name[1..]),
+            format!("theta_{}", &name[1..]),
+            r,
+            b,
+        ));
     }
     columns.write(stem)?;
     let acc_panel = accuracy_panel("(a) meta-accuracy", acc);
@@ -277,6 +275,7 @@ fn compare(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<
             panel(&format!("(d) Theta of {}", first.label), "theta_r", thetas),
         ],
         2,
+        &caption(ctx),
     )?;
     Ok(arm_table(ctx, groups))
 }
@@ -366,9 +365,7 @@ fn penalties(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Bo
         for (k, name) in g.arm.terms().iter().enumerate() {
             let r: usize = name[1..].parse()?;
             let b = g.band(1, level, |e| e.theta[k]);
-            let mut s = columns.add(format!("{}_theta_{r}", g.key()), format!("theta_{r}"), r, b);
-            s.dashed = r >= 7;
-            thetas.push(s);
+            thetas.push(columns.add(format!("{}_theta_{r}", g.key()), format!("theta_{r}"), r, b));
         }
         let letter = char::from(b'a' + i as u8);
         panels.push(panel(&format!("({letter}) Theta, {}", g.label), "theta_r", thetas));
@@ -377,7 +374,7 @@ fn penalties(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Bo
     let letter = char::from(b'a' + trained.len() as u8);
     panels.push(accuracy_panel(&format!("({letter}) meta-accuracy of F^pool"), acc));
     columns.write(stem)?;
-    figure(stem, &panels, 2)?;
+    figure(stem, &panels, 2, &caption(ctx))?;
     let mut rows: Vec<Vec<String>> = (0..10)
         .map(|r| {
             let mut row = vec![format!("theta_{r}")];
@@ -422,7 +419,7 @@ fn sweep(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<dy
         .map(|(i, g)| columns.add(format!("{}_accuracy", g.key()), g.label, i, g.band(w, level, |e| e.accuracy)))
         .collect();
     columns.write(stem)?;
-    figure(stem, &[accuracy_panel("meta-accuracy of the robust F^pool with L1", acc)], 1)?;
+    figure(stem, &[accuracy_panel("meta-accuracy of the robust F^pool with L1", acc)], 1, &caption(ctx))?;
     let rows: Vec<Vec<String>> = groups
         .iter()
         .map(|g| {
@@ -457,20 +454,26 @@ fn mann_whitney(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String,
     for (i, g) in groups[1..].iter().enumerate() {
         let (p, row) = per_episode_test(g, &groups[0], ctx.episodes);
         rows.push(row);
-        let log_p: Vec<(f64, f64)> = xs.iter().zip(&p).map(|(&x, &v)| (x, v.log10())).collect();
         let threshold = Series {
             label: "p = 0.05".into(),
-            points: vec![(1.0, 0.05f64.log10()), (ctx.episodes as f64, 0.05f64.log10())],
+            points: vec![(1.0, 0.05), (ctx.episodes as f64, 0.05)],
             dashed: true,
             ..Series::default()
         };
-        let line = Series { label: format!("FA vs {}", g.label), points: log_p, color: Some(i), ..Series::default() };
-        panels.push(panel(&format!("({}) FA vs {}", letters[i], g.label), "log10 p-value", vec![line, threshold]));
+        let points = xs.iter().copied().zip(p.iter().copied()).collect();
+        let line = Series { label: format!("{} > FA", g.label), points, color: Some(i), ..Series::default() };
+        let title = format!("({}) {} against FA", letters[i], g.label);
+        panels.push(Panel { log_y: true, ..panel(&title, "one-sided p-value", vec![line, threshold]) });
         columns.push((format!("p_{}", key(g.label)), p));
     }
     let csv = columns_csv("episode", &xs, &columns);
     write_atomic(&stem.with_extension("csv"), csv.as_bytes())?;
-    figure(stem, &panels, 2)?;
+    let note = format!(
+        "One-sided Mann-Whitney U test per episode over {} trials (H1: the rule's meta-accuracy exceeds FA's); \
+         dashed: p = 0.05.",
+        ctx.trials
+    );
+    figure(stem, &panels, 2, &note)?;
     let header = test_header("rule (vs FA)");
     Ok(format!(
         "One-sided Mann-Whitney U test per episode: H1 = the rule's meta-accuracies tend to exceed FA's \
@@ -569,6 +572,6 @@ fn layers(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<d
     }
     panels.push(accuracy_panel("meta-accuracy", acc));
     columns.write(stem)?;
-    figure(stem, &panels, 2)?;
+    figure(stem, &panels, 2, &caption(ctx))?;
     Ok(format!("Network 784-130-70-10.\n\n{}", arm_table(ctx, groups)))
 }

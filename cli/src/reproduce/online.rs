@@ -198,9 +198,14 @@ fn curves(
         y_label: format!("accuracy on {} held-out images", stream.held_out.len()),
         series,
         y_range: Some((0.0, 1.0)),
-        legend: plotters::prelude::SeriesLabelPosition::LowerRight,
+        log_y: false,
     };
-    figure(&stem, &[panel], 1)?;
+    let note = format!(
+        "Lines: mean over {} seeds; bands: {:.0}% bootstrap interval of the mean.",
+        ctx.trials,
+        ctx.args.level * 100.0
+    );
+    figure(&stem, &[panel], 1, &note)?;
     let header: Vec<String> = std::iter::once("learner".to_string())
         .chain(checkpoints.iter().map(|c| format!("accuracy after {c} samples")))
         .chain(std::iter::once("diverged seeds".to_string()))
