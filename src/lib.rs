@@ -32,7 +32,7 @@ pub mod error;
 mod forward;
 pub mod idx;
 pub mod init;
-pub mod kernel;
+mod kernel;
 #[cfg(feature = "alloc")]
 pub mod meta;
 pub mod network;

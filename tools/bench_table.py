@@ -7,11 +7,14 @@ online step: its time over the time of `pass` (one streaming pass over the
 paper network's weights) measured in the same run, divided by the 250 online
 steps of an episode.
 
-Usage: python3 tools/bench_table.py [ROOT [DEPENDENT_ROOT]]
+Usage: python3 tools/bench_table.py [ROOT [OTHER_ROOT [OTHER [RATIO]]]]
 
-ROOT defaults to target/criterion. With DEPENDENT_ROOT (the criterion folder
-of a build with default flags, as `tools/dependent_bench.sh` makes it), two
-more columns give that build's medians and their ratio to ROOT's.
+ROOT defaults to target/criterion. With OTHER_ROOT (the criterion folder of
+a second run: a build with default flags from `tools/dependent_bench.sh`, or
+a run beside a memory-streaming process from `tools/contended_bench.sh`), two
+more columns give its medians, headed "median, OTHER" (default: "default
+flags"), and their ratio to ROOT's, headed RATIO (default: "default /
+repository build").
 """
 import json
 import pathlib
@@ -40,11 +43,13 @@ def shown(ns):
 
 root = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
 dependent = sys.argv[2] if len(sys.argv) > 2 else None
+other = sys.argv[3] if len(sys.argv) > 3 else "default flags"
+ratio = sys.argv[4] if len(sys.argv) > 4 else "default / repository build"
 pass_ns = median_ns(root, BENCHES[0][1])
 head = "| bench | median | pass-equivalents per online step |"
 rule = "|---|---:|---:|"
 if dependent:
-    head += " median, default flags | default / repository build |"
+    head += f" median, {other} | {ratio} |"
     rule += "---:|---:|"
 print(head)
 print(rule)
