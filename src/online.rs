@@ -9,6 +9,35 @@ use crate::{Activity, Error, Network, Real, Shape, Storage};
 
 /// Learns from sample `i` of `data` (pixels scaled to `[0, 1]`); see
 /// [`step`](crate::step()). The image size must be `n_0` and the label below `n_L`.
+///
+/// One pass of online learning, batch size one, on the first 1,000 of the
+/// shipped 8x8 digits through feedback alignment, then the accuracy on the
+/// next 500 with [`correct`]:
+///
+/// ```
+/// use metaplasticity::data::OwnedDataset;
+/// use metaplasticity::online::{correct, learn};
+/// use metaplasticity::{shape, Activity, FeedbackAlignment, Init, Network, Rule};
+/// use rand_xoshiro::{rand_core::SeedableRng, Xoshiro256PlusPlus};
+///
+/// type Digits = shape![64, 32, 16, 10];
+/// let owned = OwnedDataset::optdigits_shipped()?;
+/// let data = owned.view();
+/// let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+/// let mut net = Network::<f32, Digits, _>::zeros();
+/// net.init(&mut rng, Init::XavierUniform);
+/// let fa = FeedbackAlignment::<f32, Digits, _>::random(&mut rng, Init::XavierUniform);
+/// let mut act = Activity::<f32, Digits, _>::zeros();
+/// let mut rule: Rule<f32> = Rule::fa(); // F^0, the pseudo-gradient
+/// rule.set_thetas(&[0.05])?;
+/// let before = correct(&net, &mut act, &data, 1000..1500)?;
+/// for i in 0..1000 {
+///     learn(&mut net, &fa, &rule, &mut act, &data, i)?;
+/// }
+/// let after = correct(&net, &mut act, &data, 1000..1500)?;
+/// assert!(after > 250 && after > 2 * before, "{before} -> {after} of 500");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn learn<T, S, W, P, A, const N: usize>(
     net: &mut Network<T, S, W>,
     pathway: &P,

@@ -53,6 +53,33 @@ pub struct Outcome<T> {
 /// invalid operations give infinities and NaN, which the step detects and
 /// reports. A user-defined [`PlasticityTerm`](crate::PlasticityTerm) or
 /// [`FeedbackPathway`] runs its own code and may panic.
+///
+/// Repeated steps on one sample through backprop drive its loss down; a
+/// bad label is refused with the weights untouched:
+///
+/// ```
+/// use metaplasticity::{shape, step, Activity, Backprop, Error, Init, Network, Rule};
+/// use rand_xoshiro::{rand_core::SeedableRng, Xoshiro256PlusPlus};
+///
+/// type Small = shape![4, 8, 3];
+/// let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+/// let mut net = Network::<f64, Small, _>::zeros();
+/// net.init(&mut rng, Init::XavierUniform);
+/// let mut act = Activity::<f64, Small, _>::zeros();
+/// let mut rule: Rule<f64> = Rule::fa();
+/// rule.set_thetas(&[0.5])?;
+/// let x = [0.9, 0.1, 0.4, 0.7];
+/// let first = step(&mut net, &Backprop, &rule, &mut act, &x, 2)?;
+/// let mut last = first;
+/// for _ in 0..20 {
+///     last = step(&mut net, &Backprop, &rule, &mut act, &x, 2)?;
+/// }
+/// assert!(last.loss < first.loss / 2.0 && last.prediction == 2);
+/// let weights = net.as_slice().to_vec();
+/// assert!(matches!(step(&mut net, &Backprop, &rule, &mut act, &x, 3), Err(Error::LabelOutOfRange { label: 3, classes: 3 })));
+/// assert_eq!(net.as_slice(), &weights[..]);
+/// # Ok::<(), Error>(())
+/// ```
 pub fn step<T, S, W, P, A, const N: usize>(
     net: &mut Network<T, S, W>,
     pathway: &P,

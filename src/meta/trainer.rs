@@ -161,6 +161,38 @@ pub struct State {
 }
 
 /// A meta-trainer for networks of shape `S` and rules of up to `N` terms.
+///
+/// Each [`episode`](Trainer::episode) draws a task, learns it online from
+/// fresh weights with the current `Theta`, scores the query images and
+/// takes one optimiser step along the exact meta-gradient. Here `F^bio` on
+/// the shipped 8x8 digits for a few episodes, then the learned rule saved
+/// for a device with [`deploy::encode`](crate::deploy::encode) and read back:
+///
+/// ```
+/// use metaplasticity::data::OwnedDataset;
+/// use metaplasticity::deploy::{encode, encoded_len, RuleFile};
+/// use metaplasticity::meta::{Config, Sampling, TaskSpec, Trainer};
+/// use metaplasticity::{shape, Rule};
+///
+/// type Digits = shape![64, 32, 16, 10];
+/// let owned = OwnedDataset::optdigits_shipped()?;
+/// let data = owned.view();
+/// let config = Config { task: TaskSpec::new(5, 10, 5, Sampling::Disjoint)?, lr: 1e-3, ..Config::default() };
+/// let mut trainer = Trainer::<f32, Digits>::new(Rule::bio(), &data, config)?;
+/// for _ in 0..3 {
+///     let record = trainer.episode(&data)?;
+///     assert!(record.ok && record.accuracy >= 0.0 && record.gradient.len() == 3);
+/// }
+/// assert_ne!(trainer.theta(), &[1e-3, 0.0, 0.0][..], "Theta moved");
+/// let mut bytes = vec![0u8; encoded_len(3, trainer.rule().len())];
+/// let n = encode::<f32, Digits, 10>(trainer.rule(), trainer.beta(), &mut bytes)?;
+/// let file = RuleFile::decode(&bytes[..n])?;
+/// let back = file.rule::<f32, 3>()?;
+/// let mut theta = [0.0f32; 3];
+/// back.thetas(&mut theta)?;
+/// assert_eq!(theta.map(f64::from), [trainer.theta()[0], trainer.theta()[1], trainer.theta()[2]].map(|t| t as f32 as f64));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Trainer<'r, T, S, const N: usize = 10> {
     config: Config,
     rule: Rule<'r, T, N>,
