@@ -86,6 +86,13 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
     }
 
     /// `W_l` as an `n_l x n_{l-1}` matrix view, `1 <= l <= L`.
+    ///
+    /// The view is dynamically sized although the shape is a type: a
+    /// fixed-size `MatrixView<T, Const<R>, Const<C>>` would need `R` and `C`
+    /// computed from the shape's associated constants (`Const<{ S::WIDTHS[l] }>`),
+    /// which stable Rust does not allow (`generic_const_exprs` is unstable).
+    /// The sizes are still checked: the view is built from exactly
+    /// `n_l n_{l-1}` entries.
     pub fn layer(&self, l: usize) -> Result<DMatrixView<'_, T>, Error> {
         check_layer::<S>(l)?;
         Ok(DMatrixView::from_slice(self.layer_slice(l), S::width(l), S::width(l - 1)))
