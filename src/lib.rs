@@ -41,6 +41,7 @@ pub mod pathway;
 pub mod real;
 pub mod rule;
 pub mod shape;
+pub mod sign_symmetric;
 mod signals;
 pub mod step;
 pub mod term;
@@ -56,6 +57,7 @@ pub use pathway::{Backprop, DirectFeedbackAlignment, FeedbackAlignment, Feedback
 pub use real::Real;
 pub use rule::{LayerSet, Rule};
 pub use shape::Shape;
+pub use sign_symmetric::{RandomSignSymmetric, SignSymmetric};
 pub use step::{Outcome, step};
 // What a term of your own needs (see [`PlasticityTerm`]).
 pub use term::{Column, ColumnBar, Mix, Mixes, Needs, PlasticityTerm, Signals, SignalsBar};

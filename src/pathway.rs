@@ -6,6 +6,8 @@
 //! | [`Backprop`] | `W_{l+1}^T e_{l+1}` (always the current weights) | `e_l = dLoss/dz_l` exactly |
 //! | [`FeedbackAlignment`] | `B_l e_{l+1}`, `B_l` fixed random `n_l x n_{l+1}` | Lillicrap et al. 2016 |
 //! | [`DirectFeedbackAlignment`] | `D_l e_L`, `D_l` fixed random `n_l x n_L` | Nøkland 2016, supplementary note 1 |
+//! | [`SignSymmetric`](crate::SignSymmetric) | `c_l sign(W_{l+1})^T e_{l+1}` | Liao, Leibo & Poggio 2016 (uSF) |
+//! | [`RandomSignSymmetric`](crate::RandomSignSymmetric) | `(abs(R_l) ⊙ sign(W_{l+1})^T) e_{l+1}` | the same (frSF) |
 //!
 //! The same rule gives the presynaptic signal of the first layer,
 //! `e_0 = f_0 ⊙ (1 - exp(-beta y_0))`, when a plasticity term needs it.
@@ -258,6 +260,10 @@ pub enum AnyPathway<T, S> {
     Alignment(FeedbackAlignment<T, S, alloc::boxed::Box<[T]>>),
     /// [`DirectFeedbackAlignment`].
     Direct(DirectFeedbackAlignment<T, S, alloc::boxed::Box<[T]>>),
+    /// [`SignSymmetric`](crate::SignSymmetric) (uSF).
+    SignSymmetric,
+    /// [`RandomSignSymmetric`](crate::RandomSignSymmetric) (frSF).
+    RandomSignSymmetric(crate::RandomSignSymmetric<T, S, alloc::boxed::Box<[T]>>),
 }
 
 /// Which pathway, without its matrices.
@@ -270,6 +276,10 @@ pub enum PathwayKind {
     Alignment,
     /// Direct feedback alignment, fixed random `D_l`.
     Direct,
+    /// Uniform sign-concordant feedback, `B_l = c_l sign(W_{l+1})^T` (uSF).
+    SignSymmetric,
+    /// Sign-concordant feedback with fixed random magnitudes (frSF).
+    RandomSignSymmetric,
 }
 
 #[cfg(feature = "alloc")]
@@ -280,6 +290,10 @@ impl<T: Real, S: Shape> AnyPathway<T, S> {
             PathwayKind::Backprop => AnyPathway::Backprop,
             PathwayKind::Alignment => AnyPathway::Alignment(FeedbackAlignment::random(rng, init)),
             PathwayKind::Direct => AnyPathway::Direct(DirectFeedbackAlignment::random(rng, init)),
+            PathwayKind::SignSymmetric => AnyPathway::SignSymmetric,
+            PathwayKind::RandomSignSymmetric => {
+                AnyPathway::RandomSignSymmetric(crate::RandomSignSymmetric::random(rng, init))
+            }
         }
     }
 }
@@ -292,6 +306,10 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
             AnyPathway::Backprop => FeedbackPathway::<T, S>::feedback(&Backprop, l, weights, e_next, e_out, gate, f),
             AnyPathway::Alignment(p) => p.feedback(l, weights, e_next, e_out, gate, f),
             AnyPathway::Direct(p) => p.feedback(l, weights, e_next, e_out, gate, f),
+            AnyPathway::SignSymmetric => {
+                FeedbackPathway::<T, S>::feedback(&crate::SignSymmetric, l, weights, e_next, e_out, gate, f)
+            }
+            AnyPathway::RandomSignSymmetric(p) => p.feedback(l, weights, e_next, e_out, gate, f),
         }
     }
     fn feedback_adjoint(&self, l: usize, weights: &[T], e: &[T], s: &[T], ebar: &mut [T], wbar: &mut [T]) {
@@ -299,6 +317,10 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
             AnyPathway::Backprop => FeedbackPathway::<T, S>::feedback_adjoint(&Backprop, l, weights, e, s, ebar, wbar),
             AnyPathway::Alignment(p) => p.feedback_adjoint(l, weights, e, s, ebar, wbar),
             AnyPathway::Direct(p) => p.feedback_adjoint(l, weights, e, s, ebar, wbar),
+            AnyPathway::SignSymmetric => {
+                FeedbackPathway::<T, S>::feedback_adjoint(&crate::SignSymmetric, l, weights, e, s, ebar, wbar)
+            }
+            AnyPathway::RandomSignSymmetric(p) => p.feedback_adjoint(l, weights, e, s, ebar, wbar),
         }
     }
     fn reinit(&mut self, rng: &mut dyn Rng, init: Init) {
@@ -306,6 +328,8 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
             AnyPathway::Backprop => {}
             AnyPathway::Alignment(p) => p.reinit(rng, init),
             AnyPathway::Direct(p) => p.reinit(rng, init),
+            AnyPathway::SignSymmetric => {}
+            AnyPathway::RandomSignSymmetric(p) => p.reinit(rng, init),
         }
     }
     fn name(&self) -> &'static str {
@@ -313,6 +337,8 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
             AnyPathway::Backprop => "bp",
             AnyPathway::Alignment(_) => "fa",
             AnyPathway::Direct(_) => "dfa",
+            AnyPathway::SignSymmetric => "usf",
+            AnyPathway::RandomSignSymmetric(_) => "frsf",
         }
     }
 }

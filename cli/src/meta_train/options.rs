@@ -266,6 +266,8 @@ pub fn pathway_name(kind: PathwayKind) -> &'static str {
         PathwayKind::Backprop => "backprop",
         PathwayKind::Alignment => "feedback alignment",
         PathwayKind::Direct => "direct feedback alignment",
+        PathwayKind::SignSymmetric => "uniform sign-concordant feedback",
+        PathwayKind::RandomSignSymmetric => "sign-concordant feedback, random magnitudes",
     }
 }
 

@@ -133,6 +133,8 @@ fn learners(
             PathwayKind::Backprop => "BP",
             PathwayKind::Alignment => "FA",
             PathwayKind::Direct => "DFA",
+            PathwayKind::SignSymmetric => "uSF",
+            PathwayKind::RandomSignSymmetric => "frSF",
         };
         out.push(Learner { label, pathway, rule: f0.clone() });
     }

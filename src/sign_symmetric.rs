@@ -1,0 +1,185 @@
+//! Sign-symmetric feedback (Liao, Leibo & Poggio, AAAI 2016; the variants
+//! of the biotorch library): the feedback shares only the signs of the
+//! forward weights,
+//!
+//! | pathway | `B_l` (`n_l x n_{l+1}`) |
+//! |---|---|
+//! | [`SignSymmetric`] (uSF) | `c_l sign(W_{l+1})^T`, `c_l = sqrt(2 / (n_l + n_{l+1}))` |
+//! | [`RandomSignSymmetric`] (frSF) | `abs(R_l) ⊙ sign(W_{l+1})^T`, `R_l` fixed random |
+//!
+//! with `sign(0) = 0`. `c_l` is the standard deviation of a Xavier draw, so
+//! uSF's entries have the root mean square of feedback alignment's random
+//! matrices; frSF's `R_l` are drawn like feedback alignment's.
+//!
+//! `B_l` is read from the current forward weights at every step, like
+//! backprop's `W_{l+1}^T`, but through `sign`, whose derivative is zero
+//! wherever it is defined (everywhere but `W = 0`, a set of measure zero).
+//! The exact gradient of a step with respect to the weights therefore has
+//! no term through the feedback: [`FeedbackPathway::feedback_adjoint`]
+//! carries the gradient to `e_{l+1}` through the fixed magnitudes and signs
+//! and adds nothing to `Wbar`. That is the gradient of the computation
+//! everywhere a small change of `Theta` flips no sign; the finite-difference
+//! tests check it there.
+
+use core::marker::PhantomData;
+
+use rand_core::Rng;
+
+use crate::buffer::{check_buffer, units};
+use crate::error::{BufferKind, Error};
+use crate::init::Init;
+use crate::kernel::{part, part_mut};
+use crate::pathway::FeedbackPathway;
+use crate::{Real, Shape, Storage};
+
+/// Uniform sign-concordant feedback (uSF): `B_l = c_l sign(W_{l+1})^T`
+/// with `c_l = sqrt(2 / (n_l + n_{l+1}))`. No state: nothing to store or
+/// redraw, so it runs without a heap (and in firmware).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignSymmetric;
+
+/// Sign-symmetric feedback with fixed random magnitudes (frSF):
+/// `B_l = abs(R_l) ⊙ sign(W_{l+1})^T`. `R` is one buffer of
+/// [`Shape::WEIGHTS`] entries laid out like
+/// [`FeedbackAlignment`](crate::FeedbackAlignment)'s (each `R_l` stored as
+/// its transpose, at the offset of `W_{l+1}`), drawn with the feedback
+/// initialisation and redrawn by [`FeedbackPathway::reinit`].
+pub struct RandomSignSymmetric<T, S, B> {
+    r: B,
+    shape: PhantomData<(T, S)>,
+}
+
+impl<T: Real, S: Shape, B: Storage<T>> RandomSignSymmetric<T, S, B> {
+    /// Wraps a buffer of [`Shape::WEIGHTS`] finite magnitudes (their signs
+    /// are not used).
+    pub fn new(r: B) -> Result<Self, Error> {
+        check_buffer(r.as_ref(), S::WEIGHTS, BufferKind::Feedback)?;
+        Ok(Self { r, shape: PhantomData })
+    }
+    /// All magnitudes `R`, in the layout of `W`.
+    pub fn as_slice(&self) -> &[T] {
+        self.r.as_ref()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: Shape> RandomSignSymmetric<T, S, alloc::boxed::Box<[T]>> {
+    /// Magnitudes drawn from `rng` on the heap.
+    pub fn random(rng: &mut dyn Rng, init: Init) -> Self {
+        let mut p = Self { r: crate::buffer::zeroed_box(S::WEIGHTS), shape: PhantomData };
+        p.reinit(rng, init);
+        p
+    }
+}
+
+/// `sign(w)`, with `sign(0) = 0` (and NaN for NaN, which the step reports).
+#[inline(always)]
+fn sign<T: Real>(w: T) -> T {
+    if w > T::zero() {
+        T::one()
+    } else if w < T::zero() {
+        -T::one()
+    } else {
+        w
+    }
+}
+
+/// `W_{l+1}` within all the weights (also the place of `R_l` within `R`).
+fn next<T, S: Shape>(all: &[T], l: usize) -> &[T] {
+    let o = S::weight_offset(l + 1);
+    part(all, o..o + S::width(l + 1) * S::width(l))
+}
+
+/// `f_j = sum_i m_ij sign(w_ij) v_i` for the columns `j` of `w`
+/// (`v.len()` rows) whose `gate` is non-zero (all if `gate` is empty); the
+/// magnitude `m_ij` is `abs(r_ij)`, or `c` where `r` is empty.
+fn feedback<T: Real>(w: &[T], r: &[T], c: T, v: &[T], gate: &[T], f: &mut [T]) {
+    let rows = v.len();
+    if rows == 0 {
+        f.fill(T::zero());
+        return;
+    }
+    for (j, (fj, col)) in f.iter_mut().zip(w.chunks_exact(rows)).enumerate() {
+        if gate.get(j).is_some_and(|g| *g == T::zero()) {
+            *fj = T::zero();
+            continue;
+        }
+        let mut sum = T::zero();
+        if r.is_empty() {
+            for (&wi, &vi) in col.iter().zip(v) {
+                sum += sign(wi) * vi;
+            }
+            sum *= c;
+        } else {
+            let mags = part(r, j * rows..(j + 1) * rows);
+            for ((&wi, &ri), &vi) in col.iter().zip(mags).zip(v) {
+                sum += ri.abs() * sign(wi) * vi;
+            }
+        }
+        *fj = sum;
+    }
+}
+
+/// The adjoint of [`feedback`]: `vbar_i += sum_j m_ij sign(w_ij) s_j`.
+fn feedback_adjoint<T: Real>(w: &[T], r: &[T], c: T, s: &[T], vbar: &mut [T]) {
+    let rows = vbar.len();
+    if rows == 0 {
+        return;
+    }
+    for (j, (col, &sj)) in w.chunks_exact(rows).zip(s).enumerate() {
+        if sj == T::zero() {
+            continue;
+        }
+        if r.is_empty() {
+            let k = c * sj;
+            for (vb, &wi) in vbar.iter_mut().zip(col) {
+                *vb += k * sign(wi);
+            }
+        } else {
+            let mags = part(r, j * rows..(j + 1) * rows);
+            for ((vb, &wi), &ri) in vbar.iter_mut().zip(col).zip(mags) {
+                *vb += ri.abs() * sign(wi) * sj;
+            }
+        }
+    }
+}
+
+/// `c_l = sqrt(2 / (n_l + n_{l+1}))`.
+fn scale<T: Real, S: Shape>(l: usize) -> T {
+    T::of(libm::sqrt(2.0 / (S::width(l) + S::width(l + 1)) as f64))
+}
+
+impl<T: Real, S: Shape> FeedbackPathway<T, S> for SignSymmetric {
+    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], _e_out: &[T], gate: &[T], f: &mut [T]) {
+        feedback(next::<T, S>(weights, l), &[], scale::<T, S>(l), e_next, gate, f);
+    }
+    fn feedback_adjoint(&self, l: usize, weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
+        let w = next::<T, S>(weights, l);
+        feedback_adjoint(w, &[], scale::<T, S>(l), s, part_mut(ebar, units::<S>(l + 1)));
+    }
+    fn reinit(&mut self, _rng: &mut dyn Rng, _init: Init) {}
+    fn name(&self) -> &'static str {
+        "usf"
+    }
+}
+
+impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for RandomSignSymmetric<T, S, B> {
+    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], _e_out: &[T], gate: &[T], f: &mut [T]) {
+        let r = next::<T, S>(self.r.as_ref(), l);
+        feedback(next::<T, S>(weights, l), r, T::zero(), e_next, gate, f);
+    }
+    fn feedback_adjoint(&self, l: usize, weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
+        let r = next::<T, S>(self.r.as_ref(), l);
+        feedback_adjoint(next::<T, S>(weights, l), r, T::zero(), s, part_mut(ebar, units::<S>(l + 1)));
+    }
+    fn reinit(&mut self, rng: &mut dyn Rng, init: Init) {
+        for l in 0..S::DEPTH {
+            let o = S::weight_offset(l + 1);
+            let (rows, cols) = (S::width(l), S::width(l + 1));
+            init.fill(rng, part_mut(self.r.as_mut(), o..o + rows * cols), cols, rows);
+        }
+    }
+    fn name(&self) -> &'static str {
+        "frsf"
+    }
+}
