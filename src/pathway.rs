@@ -129,7 +129,7 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for Backprop {
 }
 
 /// `W_{l+1}` within all the weights.
-fn next_weights<T: Real, S: Shape>(weights: &[T], l: usize) -> &[T] {
+pub(crate) fn next_weights<T: Real, S: Shape>(weights: &[T], l: usize) -> &[T] {
     let o = S::weight_offset(l + 1);
     part(weights, o..o + S::width(l + 1) * S::width(l))
 }

@@ -21,15 +21,13 @@
 //! everywhere a small change of `Theta` flips no sign; the finite-difference
 //! tests check it there.
 
-use core::marker::PhantomData;
-
 use rand_core::Rng;
 
-use crate::buffer::{check_buffer, units};
-use crate::error::{BufferKind, Error};
+use crate::buffer::units;
+use crate::error::Error;
 use crate::init::Init;
 use crate::kernel::{part, part_mut};
-use crate::pathway::FeedbackPathway;
+use crate::pathway::{FeedbackAlignment, FeedbackPathway, next_weights};
 use crate::{Real, Shape, Storage};
 
 /// Uniform sign-concordant feedback (uSF): `B_l = c_l sign(W_{l+1})^T`
@@ -39,36 +37,30 @@ use crate::{Real, Shape, Storage};
 pub struct SignSymmetric;
 
 /// Sign-symmetric feedback with fixed random magnitudes (frSF):
-/// `B_l = abs(R_l) ⊙ sign(W_{l+1})^T`. `R` is one buffer of
-/// [`Shape::WEIGHTS`] entries laid out like
-/// [`FeedbackAlignment`](crate::FeedbackAlignment)'s (each `R_l` stored as
-/// its transpose, at the offset of `W_{l+1}`), drawn with the feedback
-/// initialisation and redrawn by [`FeedbackPathway::reinit`].
+/// `B_l = abs(R_l) ⊙ sign(W_{l+1})^T`. The magnitudes `R` are a
+/// [`FeedbackAlignment`]'s matrices (same layout, same draw, redrawn by
+/// [`FeedbackPathway::reinit`]); only their absolute values are used.
 pub struct RandomSignSymmetric<T, S, B> {
-    r: B,
-    shape: PhantomData<(T, S)>,
+    r: FeedbackAlignment<T, S, B>,
 }
 
 impl<T: Real, S: Shape, B: Storage<T>> RandomSignSymmetric<T, S, B> {
-    /// Wraps a buffer of [`Shape::WEIGHTS`] finite magnitudes (their signs
-    /// are not used).
+    /// Wraps a buffer of [`Shape::WEIGHTS`] finite magnitudes, laid out as
+    /// [`FeedbackAlignment::new`] takes them (their signs are not used).
     pub fn new(r: B) -> Result<Self, Error> {
-        check_buffer(r.as_ref(), S::WEIGHTS, BufferKind::Feedback)?;
-        Ok(Self { r, shape: PhantomData })
+        FeedbackAlignment::new(r).map(|r| Self { r })
     }
     /// All magnitudes `R`, in the layout of `W`.
     pub fn as_slice(&self) -> &[T] {
-        self.r.as_ref()
+        self.r.as_slice()
     }
 }
 
 #[cfg(feature = "alloc")]
 impl<T: Real, S: Shape> RandomSignSymmetric<T, S, alloc::boxed::Box<[T]>> {
-    /// Magnitudes drawn from `rng` on the heap.
+    /// Magnitudes drawn from `rng` on the heap, as [`FeedbackAlignment::random`] draws them.
     pub fn random(rng: &mut dyn Rng, init: Init) -> Self {
-        let mut p = Self { r: crate::buffer::zeroed_box(S::WEIGHTS), shape: PhantomData };
-        p.reinit(rng, init);
-        p
+        Self { r: FeedbackAlignment::random(rng, init) }
     }
 }
 
@@ -82,12 +74,6 @@ fn sign<T: Real>(w: T) -> T {
     } else {
         w
     }
-}
-
-/// `W_{l+1}` within all the weights (also the place of `R_l` within `R`).
-fn next<T, S: Shape>(all: &[T], l: usize) -> &[T] {
-    let o = S::weight_offset(l + 1);
-    part(all, o..o + S::width(l + 1) * S::width(l))
 }
 
 /// `f_j = sum_i m_ij sign(w_ij) v_i` for the columns `j` of `w`
@@ -151,10 +137,10 @@ fn scale<T: Real, S: Shape>(l: usize) -> T {
 
 impl<T: Real, S: Shape> FeedbackPathway<T, S> for SignSymmetric {
     fn feedback(&self, l: usize, weights: &[T], e_next: &[T], _e_out: &[T], gate: &[T], f: &mut [T]) {
-        feedback(next::<T, S>(weights, l), &[], scale::<T, S>(l), e_next, gate, f);
+        feedback(next_weights::<T, S>(weights, l), &[], scale::<T, S>(l), e_next, gate, f);
     }
     fn feedback_adjoint(&self, l: usize, weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
-        let w = next::<T, S>(weights, l);
+        let w = next_weights::<T, S>(weights, l);
         feedback_adjoint(w, &[], scale::<T, S>(l), s, part_mut(ebar, units::<S>(l + 1)));
     }
     fn reinit(&mut self, _rng: &mut dyn Rng, _init: Init) {}
@@ -165,19 +151,14 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for SignSymmetric {
 
 impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for RandomSignSymmetric<T, S, B> {
     fn feedback(&self, l: usize, weights: &[T], e_next: &[T], _e_out: &[T], gate: &[T], f: &mut [T]) {
-        let r = next::<T, S>(self.r.as_ref(), l);
-        feedback(next::<T, S>(weights, l), r, T::zero(), e_next, gate, f);
+        feedback(next_weights::<T, S>(weights, l), self.r.transposed(l), T::zero(), e_next, gate, f);
     }
     fn feedback_adjoint(&self, l: usize, weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
-        let r = next::<T, S>(self.r.as_ref(), l);
-        feedback_adjoint(next::<T, S>(weights, l), r, T::zero(), s, part_mut(ebar, units::<S>(l + 1)));
+        let r = self.r.transposed(l);
+        feedback_adjoint(next_weights::<T, S>(weights, l), r, T::zero(), s, part_mut(ebar, units::<S>(l + 1)));
     }
     fn reinit(&mut self, rng: &mut dyn Rng, init: Init) {
-        for l in 0..S::DEPTH {
-            let o = S::weight_offset(l + 1);
-            let (rows, cols) = (S::width(l), S::width(l + 1));
-            init.fill(rng, part_mut(self.r.as_mut(), o..o + rows * cols), cols, rows);
-        }
+        self.r.reinit(rng, init);
     }
     fn name(&self) -> &'static str {
         "frsf"
