@@ -94,7 +94,8 @@ pub struct Args {
     pub checkpoint_interval: usize,
     /// What to do if an episode diverges (non-finite weights or gradient):
     /// stop; skip the episode and keep Theta; or back-off: undo the step that
-    /// led there, retry it smaller (--backoff-shrink, --backoff-tries) and
+    /// led there, retry it smaller (--backoff-shrink, --backoff-tries,
+    /// --backoff-depth) and
     /// rerun the episode. [default: stop, --robust: back-off]
     #[arg(long, value_enum)]
     pub on_divergence: Option<DivergenceChoice>,
