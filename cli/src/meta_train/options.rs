@@ -95,8 +95,8 @@ pub struct Args {
     /// What to do if an episode diverges (non-finite weights or gradient):
     /// stop; skip the episode and keep Theta; or back-off: undo the step that
     /// led there, retry it smaller (--backoff-shrink, --backoff-tries,
-    /// --backoff-depth) and
-    /// rerun the episode. [default: stop, --robust: back-off]
+    /// --backoff-depth) and rerun the episode. [default: stop, --robust:
+    /// back-off]
     #[arg(long, value_enum)]
     pub on_divergence: Option<DivergenceChoice>,
     /// The robust meta-optimiser for pools whose terms differ in size by
