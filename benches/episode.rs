@@ -1,5 +1,7 @@
 //! One meta-training episode of the paper's 784-170-130-100-70-10 network
-//! (M=5, K=50, Q=10: 250 online steps plus the adjoint), single thread, on
+//! (M=5, K=50, Q=10: 250 online steps plus the adjoint; with the weights of
+//! each step recomputed from checkpoints, and walked back in place by
+//! inverting the updates), single thread, on
 //! the shipped MNIST digits; one online step on its own; and `pass`, one
 //! streaming pass over the network's 176,080 `f32` weights (a plain
 //! matrix-vector product per layer), the unit the others are reported in:
@@ -11,7 +13,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use metaplasticity::data::OwnedDataset;
-use metaplasticity::meta::{ClassIndex, MetaGradient, Penalty, TaskSpec};
+use metaplasticity::meta::{ClassIndex, MetaGradient, Penalty, Reversal, TaskSpec};
 use metaplasticity::online::learn;
 use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule, Shape, shape};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -36,14 +38,18 @@ fn episode(c: &mut Criterion) {
         let mut net0 = Network::<f32, Paper, _>::zeros();
         net0.init(&mut rng, Init::XavierUniform);
         let mut net = Network::<f32, Paper, _>::zeros();
-        let mut mg = MetaGradient::<f32, Paper>::new(16);
         let mut grad = vec![0.0f32; rule.len()];
-        group.bench_function(format!("{name}/fa/784-170-130-100-70-10"), |b| {
-            b.iter(|| {
-                net.as_mut_slice().copy_from_slice(net0.as_slice());
-                black_box(mg.run(&mut net, &fa, &rule, &data, &task, Penalty::None, &mut grad).unwrap());
-            })
-        });
+        // The weights of each step recomputed from checkpoints (the
+        // default, "fa"), and walked back in place ("fa-invert").
+        for (suffix, reversal) in [("", Reversal::Recompute), ("-invert", Reversal::Invert)] {
+            let mut mg = MetaGradient::<f32, Paper>::new(16).with_reversal(reversal);
+            group.bench_function(format!("{name}/fa{suffix}/784-170-130-100-70-10"), |b| {
+                b.iter(|| {
+                    net.as_mut_slice().copy_from_slice(net0.as_slice());
+                    black_box(mg.run(&mut net, &fa, &rule, &data, &task, Penalty::None, &mut grad).unwrap());
+                })
+            });
+        }
     }
     group.finish();
 }

@@ -70,6 +70,13 @@ impl<T: Real, S: Shape, B: Storage<T>> Adjoint<T, S, B> {
         part(part(self.buf.as_ref(), S::UNITS..), units::<S>(l))
     }
 
+    /// `dL/dz_l` of the last call for every layer, in one block of
+    /// [`Shape::UNITS`] entries.
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+    pub(crate) fn z_all(&self) -> &[T] {
+        part(self.buf.as_ref(), 2 * S::UNITS..3 * S::UNITS)
+    }
+
     /// Errors unless the buffer (still) has [`Shape::ADJOINT`] entries.
     fn check_len(&self) -> Result<(), Error> {
         let found = self.buf.as_ref().len();
@@ -121,6 +128,50 @@ where
     A: Storage<T>,
     J: Storage<T>,
 {
+    step_adjoint_with(weights, beta, pathway, rule, act, wbar, thetabar, adj, None, Tail::Full)
+}
+
+/// How much of the adjoint of a step [`step_adjoint_with`] runs past the
+/// update (step 1), which alone adds into `dL/dTheta`.
+#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tail {
+    /// Everything: `wbar` is `dL/dW^t` on return.
+    Full,
+    /// Everything but the outer products `zbar_l y_{l-1}^T` of step 4,
+    /// left in the adjoint's `zbar` for the earlier step's update adjoint
+    /// to add as it reads each column (one read-write sweep over `Wbar`
+    /// less per step, with the same additions in the same order).
+    Defer,
+    /// Step 1 only: the first step of an episode, whose `dL/dW^0` nobody
+    /// needs (the initial weights do not depend on `Theta`).
+    None,
+}
+
+/// [`step_adjoint`], first adding the deferred outer products
+/// `deferred = (zbar, y)` of the later step (all layers' `zbar_l` and
+/// `y_{l-1}`, as [`Tail::Defer`] left them) into `wbar`, and running as much
+/// as `tail` says.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn step_adjoint_with<T, S, P, A, J, const N: usize>(
+    weights: &[T],
+    beta: T,
+    pathway: &P,
+    rule: &Rule<'_, T, N>,
+    act: &Activity<T, S, A>,
+    wbar: &mut [T],
+    thetabar: &mut [T],
+    adj: &mut Adjoint<T, S, J>,
+    deferred: Option<(&[T], &[T])>,
+    tail: Tail,
+) -> Result<(), Error>
+where
+    T: Real,
+    S: Shape,
+    P: FeedbackPathway<T, S> + ?Sized,
+    A: Storage<T>,
+    J: Storage<T>,
+{
     check_lengths::<T, S>(weights, wbar)?;
     if thetabar.len() != rule.len() {
         return Err(Error::BufferLength { what: BufferKind::Theta, expected: rule.len(), found: thetabar.len() });
@@ -136,15 +187,12 @@ where
     for l in 1..=S::DEPTH {
         let o = S::weight_offset(l);
         let n = S::width(l) * S::width(l - 1);
-        update_adjoint::<T, S, N>(
-            part(weights, o..o + n),
-            part_mut(wbar, o..o + n),
-            rule,
-            [y, z, e],
-            &mut bars,
-            l,
-            thetabar,
-        );
+        let later = deferred.map(|(zbar, y)| (part(zbar, units::<S>(l)), part(y, units::<S>(l - 1))));
+        let bar = WeightBar { bar: part_mut(wbar, o..o + n), deferred: later };
+        update_adjoint::<T, S, N>(part(weights, o..o + n), bar, rule, [y, z, e], &mut bars, l, thetabar);
+    }
+    if tail == Tail::None {
+        return Ok(());
     }
     // 2. The signals, in the reverse of the order they were computed.
     let lowest = if rule.needs(1).pre_error { 0 } else { 1 };
@@ -173,7 +221,7 @@ where
     let zbar = part_mut(bars.z, top);
     softmax_adjoint(p, pbar, zbar);
     // 4. The forward pass, top-down.
-    backward::<T, S>(weights, y, slope, &mut bars, wbar);
+    backward::<T, S>(weights, y, slope, &mut bars, wbar, tail == Tail::Defer);
     Ok(())
 }
 
@@ -205,7 +253,7 @@ where
     for (zb, &el) in part_mut(bars.z, top.clone()).iter_mut().zip(part(e, top)) {
         *zb = scale * el;
     }
-    backward::<T, S>(weights, y, slope, &mut bars, wbar);
+    backward::<T, S>(weights, y, slope, &mut bars, wbar, false);
     Ok(())
 }
 
@@ -228,15 +276,25 @@ fn softmax_adjoint<T: Real>(p: &[T], pbar: &[T], zbar: &mut [T]) {
 
 /// Step 4: from `zbar_L` (in `bars.z`) down to layer 1. On entry `bars.z`
 /// holds the direct contributions to every `zbar_l` and `bars.y` those to
-/// every `ybar_l`; on return `wbar` has `zbar_l y_{l-1}^T` added for all `l`.
+/// every `ybar_l`; on return `bars.z` holds every `zbar_l` and `wbar` has
+/// `zbar_l y_{l-1}^T` added for all `l`, unless `defer` (see [`Tail::Defer`]).
 #[multiversion(targets("x86_64+avx2+fma"))]
-fn backward<T: Real, S: Shape>(weights: &[T], y: &[T], slope: &[T], bars: &mut Bars<'_, T>, wbar: &mut [T]) {
+fn backward<T: Real, S: Shape>(
+    weights: &[T],
+    y: &[T],
+    slope: &[T],
+    bars: &mut Bars<'_, T>,
+    wbar: &mut [T],
+    defer: bool,
+) {
     for l in (1..=S::DEPTH).rev() {
         let o = S::weight_offset(l);
         let n = S::width(l) * S::width(l - 1);
         let (below, above) = split_mut(bars.z, S::unit_offset(l));
         let zbar = part(above, ..S::width(l));
-        kernel::rank_one(part_mut(wbar, o..o + n), zbar, part(y, units::<S>(l - 1)));
+        if !defer {
+            kernel::rank_one(part_mut(wbar, o..o + n), zbar, part(y, units::<S>(l - 1)));
+        }
         if l > 1 {
             let prev = units::<S>(l - 1);
             let ybar = part_mut(bars.y, prev.clone());
@@ -248,18 +306,28 @@ fn backward<T: Real, S: Shape>(weights: &[T], y: &[T], slope: &[T], bars: &mut B
     }
 }
 
-/// Step 1 for layer `l`: `w` is `W_l`, `wbar` on entry `dL/dW_l'` and on
-/// return the update's share of `dL/dW_l`.
+/// `Wbar_l` as the update adjoint of layer `l` receives it: `bar` (on
+/// entry `dL/dW_l'`, on return the update's share of `dL/dW_l`) and, if
+/// `deferred = Some((zbar_l, y_{l-1}))`, the later step's outer product
+/// still to be added into each column as the sweep reaches it (see
+/// [`Tail::Defer`]).
+struct WeightBar<'a, T> {
+    bar: &'a mut [T],
+    deferred: Option<(&'a [T], &'a [T])>,
+}
+
+/// Step 1 for layer `l`: `w` is `W_l`, `wbar` its gradient.
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn update_adjoint<T: Real, S: Shape, const N: usize>(
     w: &[T],
-    wbar: &mut [T],
+    wbar: WeightBar<'_, T>,
     rule: &Rule<'_, T, N>,
     [y, z, e]: [&[T]; 3],
     bars: &mut Bars<'_, T>,
     l: usize,
     thetabar: &mut [T],
 ) {
+    let WeightBar { bar: wbar, deferred } = wbar;
     let needs = rule.needs(l);
     let rows = S::width(l);
     if rows == 0 {
@@ -283,6 +351,9 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         let _ = active.push((r, en.term, en.theta * scale, scale, en.theta));
     }
     if active.is_empty() {
+        if let Some((zbar, y_pre)) = deferred {
+            kernel::rank_one(wbar, zbar, y_pre);
+        }
         return;
     }
     let used = active.iter().fold(crate::term::Mixes::NONE, |m, a| m.union(a.1.mixes()));
@@ -301,6 +372,10 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
     let mut mixes = [Mix::zero(); BLOCK];
     let mut partials = [Mix::zero(); BLOCK];
     let mut column_bars = [ColumnBar::zero(); BLOCK];
+    let dots = [needs.wt_post && !needs.wt_post_vector, used.post_error, used.post, used.weights];
+    // On layer 1, columns of zero pixels contribute nothing under terms that
+    // vanish there (see `vanishes_without_input`).
+    let sparse = l == 1 && active.iter().all(|a| crate::term::vanishes_without_input(a.1));
     for j0 in (0..cols).step_by(BLOCK) {
         let n = BLOCK.min(cols - j0);
         let w_block = part(w, j0 * rows..(j0 + n) * rows);
@@ -310,18 +385,32 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         let wtu_block = part(wtu, j0..j0 + n);
         for (i, ((w_col, g_col), (t, p))) in w_block
             .chunks_exact(rows)
-            .zip(g_block.chunks_exact(rows))
+            .zip(g_block.chunks_exact_mut(rows))
             .zip(wt.iter_mut().zip(partials.iter_mut()))
             .enumerate()
         {
-            *t = if needs.wt_post_vector {
-                wtu_block.get(i).copied().unwrap_or(T::zero())
-            } else if needs.wt_post {
-                dot(w_col, s.post)
-            } else {
-                T::zero()
-            };
-            *p = column_partials(used, g_col, s.post_error, s.post, w_col);
+            if let Some((zbar, y_pre)) = deferred {
+                // The later step's `Wbar_l += zbar_l y_{l-1}^T`, column j
+                // (as `kernel::rank_one` adds it).
+                let yj = y_pre.get(j0 + i).copied().unwrap_or(T::zero());
+                if yj != T::zero() {
+                    axpy(yj, zbar, g_col);
+                }
+            }
+            let z = T::zero();
+            if sparse && s.pre.get(j0 + i).is_none_or(|&y| y == z) && s.pre_error.get(j0 + i).is_none_or(|&e| e == z) {
+                (*t, *p) = (z, Mix::zero());
+                continue;
+            }
+            let [wu, ga, gu, gw] = [
+                if dots[0] { dot(w_col, s.post) } else { z },
+                if dots[1] { dot(g_col, s.post_error) } else { z },
+                if dots[2] { dot(g_col, s.post) } else { z },
+                if dots[3] { dot(g_col, w_col) } else { z },
+            ];
+            *t = if needs.wt_post_vector { wtu_block.get(i).copied().unwrap_or(T::zero()) } else { wu };
+            let ones = if used.ones { g_col.iter().fold(T::zero(), |s, &x| s + x) } else { T::zero() };
+            *p = Mix { post_error: ga, post: gu, ones, weights: gw };
         }
         let c = Columns { j0, rows, weights: w_block, wt_post: wt };
         let mixes = part_mut(&mut mixes, ..n);
@@ -380,19 +469,5 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         // (W^T yhat) as a whole: Wbar += yhat wtbar^T, yhatbar += W wtbar.
         kernel::rank_one(wbar, s.post, sbar.wt_post);
         kernel::mul_add(w, sbar.wt_post, sbar.post);
-    }
-}
-
-/// `dL/dA, dL/dB, dL/dC, dL/dD` for a column `W_j' = W_j + A a + B u + C 1 + D W_j`
-/// with gradient `g = dL/dW_j'`: `g . a`, `g . u`, `sum g`, `g . W_j`, each
-/// only if `used` says a term writes that coefficient (zero otherwise).
-#[inline(always)]
-fn column_partials<T: Real>(used: crate::term::Mixes, g: &[T], a: &[T], u: &[T], w: &[T]) -> Mix<T> {
-    let z = T::zero();
-    Mix {
-        post_error: if used.post_error { dot(g, a) } else { z },
-        post: if used.post { dot(g, u) } else { z },
-        ones: if used.ones { g.iter().fold(z, |s, &x| s + x) } else { z },
-        weights: if used.weights { dot(g, w) } else { z },
     }
 }

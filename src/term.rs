@@ -29,6 +29,17 @@ pub(crate) fn pool_index<T: Real>(term: &dyn PlasticityTerm<T>) -> Option<u8> {
     term.pool_index(sealed::Token)
 }
 
+/// Whether `term` is one of the pool's terms whose column `j` and whose
+/// derivative with respect to its coefficient vanish when `y_{l-1,j}` and
+/// `e_{l-1,j}` are both zero (all but weight decay `F^3` and Oja's `F^9`).
+/// On layer 1 such a column is a zero pixel of the input, and what the
+/// adjoint would compute for it there is discarded anyway (`dL/dy_0` is not
+/// needed, and `dL/de_0` is multiplied by the slope `g(0) = 0`): the update
+/// adjoint skips it. A term of your own is never assumed to vanish.
+pub(crate) fn vanishes_without_input<T: Real>(term: &dyn PlasticityTerm<T>) -> bool {
+    matches!(pool_index(term), Some(r) if r != 3 && r != 9)
+}
+
 /// What a term reads beyond `e_l`, `yhat_l`, `y_{l-1}` and `z_l` (always
 /// available). The step computes only what some term needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

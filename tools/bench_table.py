@@ -25,7 +25,9 @@ NET = "784-170-130-100-70-10"
 BENCHES = [
     ("one pass over the 176,080 weights (`pass`)", ("pass_" + NET,), None),
     ("`F^0` episode, feedback alignment", ("episode", "F0_fa_" + NET), STEPS),
+    ("`F^0` episode, feedback alignment, in-place reversal", ("episode", "F0_fa-invert_" + NET), STEPS),
     ("`F^bio` episode, feedback alignment", ("episode", "bio_fa_" + NET), STEPS),
+    ("`F^bio` episode, feedback alignment, in-place reversal", ("episode", "bio_fa-invert_" + NET), STEPS),
     ("one online step of `F^bio`", ("step_bio_fa_" + NET,), 1),
 ]
 

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::init::Init;
-use crate::meta::{Penalty, TaskSpec};
+use crate::meta::{Penalty, Reversal, TaskSpec};
 use crate::pathway::PathwayKind;
 
 /// What to do when an episode produces non-finite values.
@@ -120,6 +120,9 @@ pub struct Config {
     pub feedback_init: Init,
     /// Checkpoint interval of the meta-gradient.
     pub interval: usize,
+    /// How the meta-gradient gets back the weights of each step: recomputed
+    /// from checkpoints (the default, bit for bit) or walked back in place.
+    pub reversal: Reversal,
     /// Seed of every random draw.
     pub seed: u64,
     /// Which coefficients Adam may change (empty: all).
@@ -301,6 +304,7 @@ impl Default for Config {
             pathway: PathwayKind::Alignment,
             feedback_init: Init::XavierUniform,
             interval: 16,
+            reversal: Reversal::Recompute,
             seed: 0,
             trainable: Vec::new(),
             on_divergence: OnDivergence::Stop,

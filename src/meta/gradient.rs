@@ -6,18 +6,27 @@
 //! steps, last first, the segment is recomputed from its checkpoint, keeping
 //! the weights of each of its steps (the activities of all steps, and the
 //! last segment's weights, are kept from the forward pass), and
-//! [`step_adjoint`] runs over them backwards. Memory: `ceil(T/c) + c`
+//! [`step_adjoint`](crate::adjoint::step_adjoint) runs over them backwards. Memory: `ceil(T/c) + c`
 //! weight-sized buffers and `T + 1` activities; work: every update but those
 //! of the last segment is computed twice. The result does
 //! not depend on `c` (the same arithmetic runs in the same order).
+//!
+//! With [`Reversal::Invert`], a segment is instead walked back in place: its
+//! last weights (the final weights, or the next checkpoint) are turned into
+//! those of each earlier step by inverting the step's update
+//! (`src/meta/invert.rs` says how), in one buffer that stays in the cache, and
+//! each segment starts again from its exact checkpoint, which bounds the
+//! rounding drift of the inverse. The gradient then equals the recomputed
+//! one up to that drift (tested in `tests/gradient.rs`), not bit for bit.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::adjoint::{Adjoint, loss_adjoint, step_adjoint};
+use crate::adjoint::{Adjoint, Tail, loss_adjoint, step_adjoint_with};
 use crate::buffer::zeroed_box;
 use crate::idx::Dataset;
+use crate::meta::invert::{invert_update, invertible};
 use crate::meta::{Penalty, Task};
 use crate::online::load;
 use crate::pathway::FeedbackPathway;
@@ -135,13 +144,47 @@ fn try_zeroed<T: Real>(n: usize) -> Option<Box<[T]>> {
     Some(v.into_boxed_slice())
 }
 
+/// How the meta-gradient gets back the weights of each online step on its
+/// way backwards through an episode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reversal {
+    /// Recompute each segment forward from its checkpoint into buffers of
+    /// their own (one per step of the segment): the exact weights of the
+    /// forward pass, bit for bit, whatever the checkpoint interval.
+    #[default]
+    Recompute,
+    /// Walk the weights back in place by inverting each update, starting
+    /// each segment from its exact checkpoint: no recomputation, and every
+    /// weight the adjoint reads stays in one cache-sized buffer. Equal to
+    /// [`Reversal::Recompute`] up to rounding (relative differences of
+    /// `2e-7` in `f32` and `1e-15` in `f64` in `tests/reversal.rs`). Where
+    /// walking on would amplify rounding errors by more than
+    /// [`MAX_INVERSE_GAIN`] over a segment (Oja's term with a large
+    /// coefficient contracts the weights, and undoing that expands them),
+    /// the rest of the segment is recomputed from its checkpoint; a rule
+    /// with a term that cannot be inverted column by column (`F^6`, `F^7`,
+    /// terms of your own) is always recomputed.
+    Invert,
+}
+
+/// The largest product of the inverse's gains over one segment that
+/// [`Reversal::Invert`] accepts: a rounding error of the walk back grows at
+/// most this much before the next checkpoint re-anchors it.
+pub const MAX_INVERSE_GAIN: f64 = 16.0;
+
 /// Work space for meta-gradients of episodes of a given length.
 pub struct MetaGradient<T, S> {
     interval: usize,
+    reversal: Reversal,
+    /// Segments of the last episode walked back in place.
+    inverted: usize,
     checkpoints: Vec<Box<[T]>>,
     segment: Vec<Box<[T]>>,
     acts: Vec<Activity<T, S, Box<[T]>>>,
     wbar: Box<[T]>,
+    /// The `zbar` of the step whose outer products are deferred into the
+    /// next (earlier) step's update adjoint.
+    deferred: Box<[T]>,
     adj: Adjoint<T, S, Box<[T]>>,
     act: Activity<T, S, Box<[T]>>,
 }
@@ -154,10 +197,13 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
     pub fn new(interval: usize) -> Self {
         MetaGradient {
             interval: interval.max(1),
+            reversal: Reversal::Recompute,
+            inverted: 0,
             checkpoints: Vec::new(),
             segment: Vec::new(),
             acts: Vec::new(),
             wbar: zeroed_box(S::WEIGHTS),
+            deferred: zeroed_box(S::UNITS),
             adj: Adjoint::zeros(),
             act: Activity::zeros(),
         }
@@ -207,9 +253,27 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         Ok(())
     }
 
+    /// The same work space, getting the weights back by `reversal`.
+    pub fn with_reversal(mut self, reversal: Reversal) -> Self {
+        self.reversal = reversal;
+        self
+    }
+
     /// The checkpoint interval `c`.
     pub fn interval(&self) -> usize {
         self.interval
+    }
+
+    /// How the weights of each step are got back.
+    pub fn reversal(&self) -> Reversal {
+        self.reversal
+    }
+
+    /// How many segments of the last episode were walked back in place by
+    /// inverting their updates (with [`Reversal::Invert`]; the others were
+    /// recomputed from their checkpoints).
+    pub fn segments_inverted(&self) -> usize {
+        self.inverted
     }
 
     /// Bytes of memory the work space needs for episodes of `steps` online
@@ -262,6 +326,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         let c = self.interval;
         let beta = net.beta();
         let fail = |step| move |error| EpisodeError::Step { step, error };
+        let failed = |(step, error)| EpisodeError::Step { step, error };
         if grad.len() != rule.len() {
             return Err(EpisodeError::Step {
                 step: 0,
@@ -275,16 +340,18 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         // recomputation only repeats the updates; the last segment's weights
         // are kept too, so it is not recomputed at all.
         self.reserve(steps).map_err(EpisodeError::WorkSpace)?;
-        // Forward, saving a checkpoint every c steps.
+        // Forward, saving a checkpoint every c steps (and, unless walking
+        // back in place, the weights of the last segment's steps).
         let segments = steps.div_ceil(c);
         let last = segments.saturating_sub(1) * c;
+        let invert = self.reversal == Reversal::Invert && invertible(rule);
         net.check().map_err(fail(0))?;
         let mut train_loss = 0.0;
         for (t, &i) in task.train.iter().enumerate() {
             if t % c == 0 {
                 self.checkpoints[t / c].copy_from_slice(net.as_slice());
             }
-            if t > last {
+            if t > last && !invert {
                 self.segment[t - last - 1].copy_from_slice(net.as_slice());
             }
             let act = &mut self.acts[t];
@@ -310,23 +377,60 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         query_loss /= q as f64;
         // Reverse, one segment at a time.
         grad.fill(T::zero());
+        self.inverted = 0;
         for k in (0..segments).rev() {
             let span = k * c..(steps.min((k + 1) * c));
+            // Walk back in place while the inverse keeps rounding small
+            // over the segment; its first step reads the checkpoint itself.
+            let mut walk = invert && span.len() > 1;
+            let mut budget = MAX_INVERSE_GAIN;
             let (checkpoint, segment) = (&self.checkpoints[k], &mut self.segment);
-            if k + 1 < segments {
-                // Recompute the segment's weights from its checkpoint: the
-                // update of step s writes the weights of step s + 1 into
-                // segment[s] (step 0's weights are the checkpoint itself).
-                for (s, t) in span.clone().enumerate().take(span.len() - 1) {
-                    let (done, next) = segment.split_at_mut(s);
-                    let from: &[T] = if s == 0 { checkpoint } else { &done[s - 1] };
-                    update(Weights::Into { from, to: &mut next[0] }, rule, &mut self.acts[t]).map_err(fail(t))?;
-                }
+            if walk {
+                // segment[0] holds W^{t+1}, then W^t after inverting step t.
+                let end: &[T] = if k + 1 < segments { &self.checkpoints[k + 1] } else { net.as_slice() };
+                segment[0].copy_from_slice(end);
+            } else if k + 1 < segments || invert {
+                recompute(checkpoint, segment, rule, &mut self.acts, span.start, span.len()).map_err(failed)?;
             }
-            for (s, t) in span.enumerate().rev() {
-                let weights: &[T] = if s == 0 { checkpoint } else { &segment[s - 1] };
-                step_adjoint(weights, beta, pathway, rule, &self.acts[t], &mut self.wbar, grad, &mut self.adj)
-                    .map_err(fail(t))?;
+            for (s, t) in span.clone().enumerate().rev() {
+                if walk && s > 0 {
+                    match invert_update(&mut segment[0], rule, &self.acts[t], budget) {
+                        Some(gain) => budget /= gain,
+                        None => {
+                            // Refused: recompute the segment's first s + 1
+                            // weights instead (segment[0] is overwritten).
+                            walk = false;
+                            recompute(checkpoint, segment, rule, &mut self.acts, span.start, s + 1).map_err(failed)?;
+                        }
+                    }
+                }
+                let weights: &[T] = match s {
+                    0 => checkpoint,
+                    _ if walk => &segment[0],
+                    _ => &segment[s - 1],
+                };
+                // Step t + 1's outer products `zbar_l y_{l-1}^T` go into
+                // `wbar` as step t's update adjoint reads it; step 0 needs
+                // no `dL/dW^0`.
+                let later = self.acts.get(t + 1).filter(|_| t + 1 < steps).map(|a| (&self.deferred[..], a.parts()[0]));
+                let tail = if t == 0 { Tail::None } else { Tail::Defer };
+                step_adjoint_with(
+                    weights,
+                    beta,
+                    pathway,
+                    rule,
+                    &self.acts[t],
+                    &mut self.wbar,
+                    grad,
+                    &mut self.adj,
+                    later,
+                    tail,
+                )
+                .map_err(fail(t))?;
+                self.deferred.copy_from_slice(self.adj.z_all());
+            }
+            if walk {
+                self.inverted += 1;
             }
         }
         let mut theta: Vec<T> = alloc::vec![T::zero(); rule.len()];
@@ -342,4 +446,23 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             train_loss: train_loss / steps.max(1) as f64,
         })
     }
+}
+
+/// Recomputes the weights of steps `start + 1 .. start + len` of a segment
+/// from its checkpoint (the weights of step `start`): the update of step
+/// `start + s` writes the weights of step `start + s + 1` into `segment[s]`.
+fn recompute<T: Real, S: Shape, const N: usize>(
+    checkpoint: &[T],
+    segment: &mut [Box<[T]>],
+    rule: &Rule<'_, T, N>,
+    acts: &mut [Activity<T, S, Box<[T]>>],
+    start: usize,
+    len: usize,
+) -> Result<(), (usize, Error)> {
+    for s in 0..len.saturating_sub(1) {
+        let (done, next) = segment.split_at_mut(s);
+        let from: &[T] = if s == 0 { checkpoint } else { &done[s - 1] };
+        update(Weights::Into { from, to: &mut next[0] }, rule, &mut acts[start + s]).map_err(|e| (start + s, e))?;
+    }
+    Ok(())
 }

@@ -49,6 +49,7 @@
 pub mod adam;
 pub mod config;
 pub mod gradient;
+mod invert;
 pub mod penalty;
 pub mod scale;
 pub mod task;
@@ -56,7 +57,7 @@ pub mod trainer;
 
 pub use adam::{Adam, AdamError, StepOptions};
 pub use config::{BackOff, Config, ConfigError, L1Form, OnDivergence, Optimizer, StepScale};
-pub use gradient::{EpisodeError, EpisodeResult, MetaGradient, WorkSpaceError};
+pub use gradient::{EpisodeError, EpisodeResult, MAX_INVERSE_GAIN, MetaGradient, Reversal, WorkSpaceError};
 pub use penalty::Penalty;
 pub use scale::{rates_from_magnitudes, term_magnitudes};
 pub use task::{ClassIndex, Sampling, Task, TaskError, TaskSpec, episode_rng};

@@ -276,7 +276,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         if let Some(index) = theta.iter().position(|t| !t.to_f64().is_finite()) {
             return Err(TrainError::State(Error::NonFiniteTheta { index }));
         }
-        let mut work = MetaGradient::new(config.interval);
+        let mut work = MetaGradient::new(config.interval).with_reversal(config.reversal);
         work.reserve(config.task.steps()).map_err(TrainError::WorkSpace)?;
         let rates = match &config.step_scale {
             StepScale::Uniform => Vec::new(),

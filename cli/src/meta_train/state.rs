@@ -165,6 +165,7 @@ impl RunState {
             ("--backoff-shrink", a.backoff_shrink != b.backoff_shrink),
             ("--backoff-tries", a.backoff_tries != b.backoff_tries),
             ("--backoff-depth", a.backoff_depth != b.backoff_depth),
+            ("--reversal", a.reversal != b.reversal),
             ("--no-baseline", a.no_baseline != b.no_baseline),
         ];
         let names: Vec<&str> = differs.iter().filter(|(_, d)| *d).map(|(name, _)| *name).collect();

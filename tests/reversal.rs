@@ -1,0 +1,192 @@
+//! The in-place reversal of the meta-gradient ([`Reversal::Invert`]) against
+//! the recomputation from checkpoints ([`Reversal::Recompute`], itself
+//! checked against finite differences in `tests/meta_gradient.rs`): the
+//! same meta-loss bit for bit (the forward pass is the same), the same
+//! gradient up to the rounding drift of the inverse, which these tests
+//! bound in `f64` and `f32`; and where the inverse is refused (terms that
+//! cannot be inverted column by column, or a segment whose inverse would
+//! amplify rounding too much) the recomputed gradient bit for bit.
+
+#![cfg(feature = "std")]
+
+use metaplasticity::data::OwnedDataset;
+use metaplasticity::idx::{Dataset, Images, Labels};
+use metaplasticity::meta::{ClassIndex, MetaGradient, Penalty, Reversal, Task, TaskSpec};
+use metaplasticity::term::PlasticityTerm;
+use metaplasticity::{
+    Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, LayerSet, Network, Real, Rule, Shape,
+    shape, terms,
+};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::{Rng, SeedableRng};
+
+type Small = shape![6, 5, 4, 3];
+type Digits = shape![64, 32, 16, 10];
+
+#[derive(Clone, Copy, Debug)]
+enum Path {
+    Bp,
+    Fa,
+    Dfa,
+}
+
+/// Meta-loss and gradient of one episode of `S` with the given reversal.
+#[allow(clippy::too_many_arguments)]
+fn episode<T: Real, S: Shape>(
+    data: &Dataset<'_>,
+    task: &Task,
+    path: Path,
+    terms: &[&'static dyn PlasticityTerm<T>],
+    theta: &[f64],
+    interval: usize,
+    reversal: Reversal,
+) -> (f64, Vec<f64>, usize) {
+    let mut rule = Rule::<T, 10>::new();
+    for (&t, &th) in terms.iter().zip(theta) {
+        rule.push(t, T::of(th), LayerSet::ALL).unwrap();
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+    let mut net = Network::<T, S, _>::zeros();
+    net.init(&mut rng, Init::XavierUniform);
+    let fa = FeedbackAlignment::<T, S, _>::random(&mut rng, Init::XavierUniform);
+    let dfa = DirectFeedbackAlignment::<T, S, _>::random(&mut rng, Init::XavierUniform);
+    let pathway: &dyn FeedbackPathway<T, S> = match path {
+        Path::Bp => &Backprop,
+        Path::Fa => &fa,
+        Path::Dfa => &dfa,
+    };
+    let mut mg = MetaGradient::<T, S>::new(interval).with_reversal(reversal);
+    let mut grad = vec![T::zero(); theta.len()];
+    let r = mg.run(&mut net, pathway, &rule, data, task, Penalty::L1(0.1), &mut grad).expect("episode runs");
+    let segments = task.train.len().div_ceil(interval);
+    let inverted = mg.segments_inverted();
+    match reversal {
+        Reversal::Recompute => assert_eq!(inverted, 0),
+        Reversal::Invert => assert!(inverted <= segments),
+    }
+    (r.meta_loss, grad.iter().map(|g| g.to_f64()).collect(), inverted)
+}
+
+/// Largest difference between the two gradients, relative to the largest
+/// entry of the recomputed one, and the segments inverted; asserts the
+/// meta-losses are equal bit for bit.
+#[allow(clippy::too_many_arguments)]
+fn drift<T: Real, S: Shape>(
+    data: &Dataset<'_>,
+    task: &Task,
+    path: Path,
+    terms: &[&'static dyn PlasticityTerm<T>],
+    theta: &[f64],
+    interval: usize,
+) -> (f64, usize) {
+    let (l0, g0, _) = episode::<T, S>(data, task, path, terms, theta, interval, Reversal::Recompute);
+    let (l1, g1, inverted) = episode::<T, S>(data, task, path, terms, theta, interval, Reversal::Invert);
+    assert_eq!(l0.to_bits(), l1.to_bits(), "the forward pass is the same");
+    // At least one segment was walked back, so the drift measured is real
+    // (a segment whose inverse would amplify rounding by more than
+    // MAX_INVERSE_GAIN is recomputed, which adds no drift).
+    let scale = g0.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+    assert!(scale > 0.0, "gradient vanishes");
+    (g0.iter().zip(&g1).fold(0.0f64, |m, (a, b)| m.max((a - b).abs() / scale)), inverted)
+}
+
+/// 3 classes x 12 images of 2x3 random pixels, 20 online steps.
+fn small_data() -> (Vec<u8>, Vec<u8>, Task) {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+    let labels: Vec<u8> = (0..36).map(|i| (i % 3) as u8).collect();
+    let images = (0..36 * 6).map(|_| (rng.next_u32() >> 24) as u8).collect();
+    let task = Task { train: (0..20).map(|i| (i * 7) % 30).collect(), query: (30..36).collect() };
+    (images, labels, task)
+}
+
+fn named<T: Real>(rs: &[usize]) -> Vec<&'static dyn PlasticityTerm<T>> {
+    let pool = terms::pool::<T>();
+    rs.iter().map(|&r| pool[r]).collect()
+}
+
+/// Every invertible rule of the paper and every pathway, in `f64`: the
+/// inverse's drift stays at the level of rounding.
+#[test]
+fn invert_matches_recompute_in_f64() {
+    let (img, lab, task) = small_data();
+    let data = Dataset::new(Images::from_raw(&img, 36, 2, 3).unwrap(), Labels::new(&lab), 3).unwrap();
+    let rules: [(&[usize], &[f64]); 5] = [
+        (&[0], &[0.3]),
+        (&[0, 2], &[0.3, -0.05]),
+        (&[0, 9], &[0.3, 0.05]),
+        (&[0, 2, 9], &[0.3, -0.05, 0.05]),
+        (&[0, 1, 2, 3, 4, 5, 8, 9], &[0.3, -0.02, 0.04, 0.01, -0.01, 0.02, 0.01, 0.05]),
+    ];
+    let mut worst = 0.0f64;
+    for path in [Path::Bp, Path::Fa, Path::Dfa] {
+        for (rs, theta) in rules {
+            for interval in [4, 7, 20] {
+                let (d, inverted) = drift::<f64, Small>(&data, &task, path, &named(rs), theta, interval);
+                assert!(d < 1e-12, "{path:?}, terms {rs:?}, interval {interval}: relative drift {d:e}");
+                // At intervals 4 and 7 every segment is walked back; over 20
+                // steps Oja's gains multiply past MAX_INVERSE_GAIN under
+                // feedback alignment, and that one segment is recomputed.
+                if interval < 20 {
+                    assert_eq!(inverted, task.train.len().div_ceil(interval), "{path:?}, terms {rs:?}");
+                }
+                worst = worst.max(d);
+            }
+        }
+    }
+    println!("largest relative drift in f64: {worst:e}");
+}
+
+/// The paper's network shape on the shipped 8x8 digits in `f32`, with a
+/// full 250-step task and the default interval of 16: the drift of the
+/// inverse against the gradient recomputed from checkpoints.
+#[test]
+fn invert_drift_in_f32_on_digits() {
+    let owned = OwnedDataset::optdigits_shipped().unwrap();
+    let data = owned.view();
+    let classes = ClassIndex::new(&data);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+    let task = TaskSpec::default().draw(&classes, &mut rng).unwrap();
+    let cases: [(&[usize], &[f64]); 3] =
+        [(&[0], &[1e-2]), (&[0, 2, 9], &[1e-2, -4e-2, 1e-2]), (&[0, 2, 3, 9], &[1e-2, -4e-2, 1e-3, 5e-3])];
+    for (rs, theta) in cases {
+        let (d, inverted) = drift::<f32, Digits>(&data, &task, Path::Fa, &named(rs), theta, 16);
+        println!("terms {rs:?}: relative drift in f32 {d:e}, {inverted} of 16 segments inverted");
+        assert!(inverted > 0, "terms {rs:?}: no segment inverted");
+        assert!(d < 1e-4, "terms {rs:?}: relative drift {d:e}");
+    }
+}
+
+/// A rule the inverse cannot walk back (`F^6`, `F^7`: their scale reads
+/// the whole layer) is recomputed: the gradient bit for bit.
+#[test]
+fn rules_without_inverse_recompute_exactly() {
+    let (img, lab, task) = small_data();
+    let data = Dataset::new(Images::from_raw(&img, 36, 2, 3).unwrap(), Labels::new(&lab), 3).unwrap();
+    let cases: [(&[usize], &[f64]); 2] = [(&[0, 6], &[0.3, 0.02]), (&[0, 7], &[0.3, 0.02])];
+    for (rs, theta) in cases {
+        let (l0, g0, _) = episode::<f64, Small>(&data, &task, Path::Fa, &named(rs), theta, 5, Reversal::Recompute);
+        let (l1, g1, inverted) = episode::<f64, Small>(&data, &task, Path::Fa, &named(rs), theta, 5, Reversal::Invert);
+        assert_eq!(inverted, 0, "terms {rs:?}");
+        assert_eq!(l0.to_bits(), l1.to_bits());
+        for (a, b) in g0.iter().zip(&g1) {
+            assert_eq!(a.to_bits(), b.to_bits(), "terms {rs:?}: {a} vs {b}");
+        }
+    }
+}
+
+/// Oja's term with a large coefficient contracts the weights so much that
+/// undoing it would amplify rounding past
+/// [`metaplasticity::meta::MAX_INVERSE_GAIN`]: those segments are finished
+/// by recomputation, and the gradient keeps to the drift bound.
+#[test]
+fn large_oja_coefficient_falls_back_to_recomputation() {
+    let (img, lab, task) = small_data();
+    let data = Dataset::new(Images::from_raw(&img, 36, 2, 3).unwrap(), Labels::new(&lab), 3).unwrap();
+    for theta9 in [0.05, 2.5] {
+        let (d, inverted) = drift::<f64, Small>(&data, &task, Path::Fa, &named(&[0, 9]), &[0.3, theta9], 5);
+        assert!(d < 1e-12, "theta_9 = {theta9}: relative drift {d:e}");
+        // All four segments walked back with the small coefficient, not all
+        // with the large one.
+        assert_eq!(inverted == 4, theta9 < 1.0, "theta_9 = {theta9}: {inverted} of 4 segments inverted");
+    }
+}
