@@ -1,10 +1,12 @@
 //! Online learning on real MNIST digits with backprop, feedback alignment and
-//! direct feedback alignment (each with the plain update `F^0`): one pass,
-//! batch size one, accuracy on held-out digits against the number of
-//! training samples seen, averaged over seeds (the paper's Fig. 1 / Fig. S1).
+//! direct feedback alignment (each with the plain update `F^0`), and on
+//! request the sign-symmetric pathways: one pass, batch size one, accuracy
+//! on held-out digits against the number of training samples seen,
+//! averaged over seeds (the paper's Fig. 1 / Fig. S1).
 //!
 //! ```text
 //! metaplasticity online --seeds 5 --out out/online.csv
+//! metaplasticity online --feedback bp,fa,usf,frsf
 //! ```
 
 use std::error::Error;
@@ -15,9 +17,7 @@ use clap::Parser;
 use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
 use metaplasticity::online::{correct, learn};
-use metaplasticity::{
-    Activity, Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, Network, Rule, shape,
-};
+use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule, shape};
 use metaplasticity_cli::report::{check_writable, write_atomic};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
@@ -26,7 +26,8 @@ use rand_xoshiro::rand_core::SeedableRng;
 type Paper = shape![784, 170, 130, 100, 70, 10];
 
 #[derive(Parser)]
-#[command(about = "Online learning (one pass, batch size one) on the shipped MNIST digits: BP vs FA vs DFA with F^0")]
+#[command(about = "Online learning (one pass, batch size one) on the shipped MNIST digits: BP vs FA vs DFA (and \
+             the sign-symmetric pathways) with F^0")]
 pub struct Args {
     /// Number of seeds (independent initialisations and sample orders) to
     /// average over (at least 1).
@@ -45,16 +46,54 @@ pub struct Args {
     /// Learning rate theta_0 of F^0 = -e_l y_{l-1}^T (finite).
     #[arg(long, default_value_t = 0.01, allow_hyphen_values = true, value_parser = finite)]
     theta0: f32,
+    /// The feedback pathways to compare, each run from the same initial
+    /// weights and sample order per seed: bp (backprop), fa (feedback
+    /// alignment), dfa (direct feedback alignment), usf (uniform
+    /// sign-concordant feedback, c_l sign(W_{l+1})^T), frsf (sign-concordant
+    /// with fixed random magnitudes, |R_l| ⊙ sign(W_{l+1})^T).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Pathway::Bp, Pathway::Fa, Pathway::Dfa])]
+    feedback: Vec<Pathway>,
     /// CSV file to write (columns: samples, then mean accuracy per pathway).
     #[arg(long, default_value = "out/online.csv")]
     out: PathBuf,
 }
 
-#[derive(Clone, Copy)]
-enum Kind {
+/// A feedback pathway of `online`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Pathway {
+    /// Backprop.
     Bp,
+    /// Feedback alignment.
     Fa,
+    /// Direct feedback alignment.
     Dfa,
+    /// Uniform sign-concordant feedback (uSF).
+    Usf,
+    /// Sign-concordant feedback with fixed random magnitudes (frSF).
+    Frsf,
+}
+
+impl Pathway {
+    fn kind(self) -> PathwayKind {
+        match self {
+            Pathway::Bp => PathwayKind::Backprop,
+            Pathway::Fa => PathwayKind::Alignment,
+            Pathway::Dfa => PathwayKind::Direct,
+            Pathway::Usf => PathwayKind::SignSymmetric,
+            Pathway::Frsf => PathwayKind::RandomSignSymmetric,
+        }
+    }
+
+    /// The column name and the heading.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Pathway::Bp => ("bp", "BP"),
+            Pathway::Fa => ("fa", "FA"),
+            Pathway::Dfa => ("dfa", "DFA"),
+            Pathway::Usf => ("usf", "uSF"),
+            Pathway::Frsf => ("frsf", "frSF"),
+        }
+    }
 }
 
 /// A finite number.
@@ -81,31 +120,49 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
     }
     // Before the run, so that a bad --out does not cost it.
     check_writable(&args.out)?;
-    let kinds = [("bp", Kind::Bp), ("fa", Kind::Fa), ("dfa", Kind::Dfa)];
+    let kinds = args.feedback.clone();
+    if let Some(twice) = kinds.iter().enumerate().find(|&(i, k)| kinds[..i].contains(k)) {
+        return Err(format!("--feedback: {} is listed twice", twice.1.names().0).into());
+    }
     let points: Vec<usize> = (0..=args.samples).step_by(args.every).collect();
-    let mut mean = vec![[0.0f64; 3]; points.len()];
+    let mut mean = vec![vec![0.0f64; kinds.len()]; points.len()];
     for seed in 0..args.seeds {
-        for (k, &(_, kind)) in kinds.iter().enumerate() {
-            let curve = run_one(kind, seed, &data, &args, &points)?;
+        for (k, &kind) in kinds.iter().enumerate() {
+            let curve = run_one(kind.kind(), seed, &data, &args, &points)?;
             for (m, a) in mean.iter_mut().zip(curve) {
                 m[k] += a / args.seeds as f64;
             }
         }
     }
-    let mut csv = String::from("samples,bp,fa,dfa\n");
-    println!("{:>8} {:>8} {:>8} {:>8}", "samples", "BP", "FA", "DFA");
+    let mut csv = String::from("samples");
+    let mut head = format!("{:>8}", "samples");
+    for kind in &kinds {
+        let (column, heading) = kind.names();
+        csv.push_str(&format!(",{column}"));
+        head.push_str(&format!(" {heading:>8}"));
+    }
+    csv.push('\n');
+    println!("{head}");
     for (p, m) in points.iter().zip(&mean) {
-        csv.push_str(&format!("{p},{:.4},{:.4},{:.4}\n", m[0], m[1], m[2]));
-        println!("{p:>8} {:>8.3} {:>8.3} {:>8.3}", m[0], m[1], m[2]);
+        csv.push_str(&p.to_string());
+        let mut line = format!("{p:>8}");
+        for a in m {
+            csv.push_str(&format!(",{a:.4}"));
+            line.push_str(&format!(" {a:>8.3}"));
+        }
+        csv.push('\n');
+        println!("{line}");
     }
     write_atomic(&args.out, csv.as_bytes())?;
     println!("mean of {} seeds on {} held-out digits; written to {}", args.seeds, args.test, args.out.display());
     Ok(())
 }
 
-/// Accuracy on the held-out digits at each point of `points` for one seed.
+/// Accuracy on the held-out digits at each point of `points` for one seed:
+/// the same initial weights for every pathway, then the pathway's own
+/// random draws, then the sample order.
 fn run_one(
-    kind: Kind,
+    kind: PathwayKind,
     seed: u64,
     data: &Dataset<'_>,
     args: &Args,
@@ -114,29 +171,9 @@ fn run_one(
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut net = Network::<f32, Paper, _>::zeros();
     net.init(&mut rng, Init::XavierUniform);
-    match kind {
-        Kind::Bp => curve(&mut net, &Backprop, &mut rng, data, args, points),
-        Kind::Fa => {
-            let fa = FeedbackAlignment::random(&mut rng, Init::XavierUniform);
-            curve(&mut net, &fa, &mut rng, data, args, points)
-        }
-        Kind::Dfa => {
-            let dfa = DirectFeedbackAlignment::random(&mut rng, Init::XavierUniform);
-            curve(&mut net, &dfa, &mut rng, data, args, points)
-        }
-    }
-}
-
-fn curve<P: FeedbackPathway<f32, Paper>>(
-    net: &mut Network<f32, Paper, Box<[f32]>>,
-    pathway: &P,
-    rng: &mut Xoshiro256PlusPlus,
-    data: &Dataset<'_>,
-    args: &Args,
-    points: &[usize],
-) -> Result<Vec<f64>, Box<dyn Error>> {
-    let rule = Rule::<f32>::fa();
-    let mut rule = rule;
+    let pathway = AnyPathway::<f32, Paper>::new(kind, &mut rng, Init::XavierUniform);
+    let (net, rng, pathway) = (&mut net, &mut rng, &pathway);
+    let mut rule = Rule::<f32>::fa();
     rule.set_thetas(&[args.theta0])?;
     let mut act = Activity::<f32, Paper, _>::zeros();
     let train_end = data.len() - args.test;

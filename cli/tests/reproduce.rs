@@ -2,8 +2,9 @@
 //! `--quick` form runs, and its files are well formed (CSV of consistent
 //! shape with finite numbers, SVG, PNG, Markdown); `fig-s2 --quick` shows
 //! F^bio ahead of FA, `fig-4 --quick` the robust F^pool ahead of FA, and
-//! the robust pool arms of `fig-s5 --quick` never diverge; a rerun with the
-//! same seeds gives identical trials.
+//! the robust pool arms of `fig-s5 --quick` never diverge; `pathways
+//! --quick` (beyond the paper) writes its files too; a rerun with the same
+//! seeds gives identical trials.
 //!
 //! The tool is built by `cargo test` alongside this test (same profile).
 //! fig-s4 needs Fashion-MNIST for its online part (`apt-get install -y
@@ -167,6 +168,17 @@ fn every_experiment_runs_quick_and_writes_well_formed_files() {
         files(&dir, "fig-s4-online", 9);
         markdown(&dir, "fig-s4");
     }
+    // pathways (beyond the paper): F^0 and F^bio through five pathways, the
+    // BP, FA and F^bio-FA arms read back from fig-s2's trials.
+    run(&["pathways", "--quick"], &out);
+    let dir = out.join("pathways");
+    files(&dir, "pathways", episodes);
+    let md = markdown(&dir, "pathways");
+    for arm in ["F^0, uSF", "F^0, frSF", "F^bio, BP", "F^bio, DFA", "F^bio, frSF", "uSF", "frSF"] {
+        assert!(md.contains(arm), "pathways.md has no row for {arm}");
+    }
+    let (h, _) = files(&dir, "pathways-online", 9);
+    assert_eq!(h.len(), 1 + 3 * 5, "pathways-online: BP, FA, DFA, uSF, frSF");
     // Cached trials give the same files as fresh ones.
     let csv_before = std::fs::read(out.join("fig-s6/fig-s6.csv")).expect("fig-s6.csv");
     run(&["fig-s6", "--quick"], &out);

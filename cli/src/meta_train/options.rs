@@ -212,6 +212,10 @@ pub enum Feedback {
     Bp,
     /// Direct feedback alignment (fixed random D from the output error).
     Dfa,
+    /// Uniform sign-concordant feedback (B = c sign(W)^T, uSF).
+    Usf,
+    /// Sign-concordant feedback with fixed random magnitudes (B = |R| ⊙ sign(W)^T, frSF).
+    Frsf,
 }
 
 /// Task sampling.
@@ -341,6 +345,8 @@ impl Args {
                 Feedback::Fa => PathwayKind::Alignment,
                 Feedback::Bp => PathwayKind::Backprop,
                 Feedback::Dfa => PathwayKind::Direct,
+                Feedback::Usf => PathwayKind::SignSymmetric,
+                Feedback::Frsf => PathwayKind::RandomSignSymmetric,
             };
         }
         if let Some(theta) = &self.theta {

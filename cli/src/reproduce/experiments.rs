@@ -4,6 +4,7 @@
 use std::error::Error;
 use std::path::Path;
 
+use metaplasticity::PathwayKind;
 use metaplasticity::meta::Penalty;
 use metaplasticity_cli::report::write_atomic;
 use metaplasticity_cli::stats::mann_whitney_greater;
@@ -19,6 +20,15 @@ const FA: Arm = Arm::mnist(RuleName::Fa);
 const BP: Arm = Arm::mnist(RuleName::Bp);
 const POOL: Arm = Arm::mnist(RuleName::Pool);
 const ROBUST_POOL: Arm = Arm { opt: Opt::Robust, ..POOL };
+
+/// The feedback pathways `pathways` compares, with their labels.
+pub const PATHWAYS: [(&str, PathwayKind); 5] = [
+    ("BP", PathwayKind::Backprop),
+    ("FA", PathwayKind::Alignment),
+    ("DFA", PathwayKind::Direct),
+    ("uSF", PathwayKind::SignSymmetric),
+    ("frSF", PathwayKind::RandomSignSymmetric),
+];
 
 /// The values of lambda the `lambda-sweep` experiment tries (robust L1).
 pub const SWEEP: [f64; 4] = [0.3, 1.0, 3.0, 10.0];
@@ -81,6 +91,22 @@ fn labelled(e: Experiment, ctx: &Ctx) -> Vec<(&'static str, Arm)> {
             ("F^eHebb on W_12 (layer 2)", three(RuleName::EhebbAt(2))),
             ("F^eHebb on W_23 (layer 3)", three(RuleName::EhebbAt(3))),
         ],
+        Experiment::Pathways => {
+            // F^0 through BP and FA, and F^bio through FA, are the arms of
+            // fig-s2 (same trials, read from the cache).
+            let via = |rule, p| Arm { feedback: Some(p), ..Arm::mnist(rule) };
+            let f0: [&'static str; 5] = ["F^0, BP", "F^0, FA", "F^0, DFA", "F^0, uSF", "F^0, frSF"];
+            let bio: [&'static str; 5] = ["F^bio, BP", "F^bio, FA", "F^bio, DFA", "F^bio, uSF", "F^bio, frSF"];
+            let own = |label: &'static str, arm: Arm, p| match p {
+                PathwayKind::Backprop if arm.rule == RuleName::Fa => (label, BP),
+                PathwayKind::Alignment => (label, arm),
+                _ => (label, via(arm.rule, p)),
+            };
+            let mut arms: Vec<(&'static str, Arm)> =
+                f0.iter().zip(PATHWAYS).map(|(&label, (_, p))| own(label, FA, p)).collect();
+            arms.extend(bio.iter().zip(PATHWAYS).map(|(&label, (_, p))| own(label, BIO, p)));
+            arms
+        }
         Experiment::FigS1 | Experiment::Note4 | Experiment::All => Vec::new(),
     }
 }
@@ -169,6 +195,7 @@ pub fn render(ctx: &Ctx, e: Experiment) -> Result<String, Box<dyn Error>> {
         Experiment::Fig4 => discovery(ctx, &groups, &stem)?,
         Experiment::FigS7 => mann_whitney(ctx, &groups, &stem)?,
         Experiment::Table1 => layers(ctx, &groups, &stem)?,
+        Experiment::Pathways => pathways(ctx, &groups, &stem)?,
         _ => compare(ctx, &groups, &stem)?,
     };
     Ok(format!(
@@ -273,6 +300,32 @@ fn compare(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<
                 angles,
             ),
             panel(&format!("(d) Theta of {}", first.label), "theta_r", thetas),
+        ],
+        2,
+        &caption(ctx),
+    )?;
+    Ok(arm_table(ctx, groups))
+}
+
+/// `pathways`: meta-accuracy of `F^0` and of `F^bio` through each pathway
+/// (the first five groups are `F^0`, the next five `F^bio`, in the order of
+/// [`PATHWAYS`]), and the table of every arm with its alignment angles.
+fn pathways(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<dyn Error>> {
+    let (w, level) = (ctx.args.window, ctx.args.level);
+    let mut columns = Columns::new(ctx.episodes);
+    let (mut f0, mut bio) = (Vec::new(), Vec::new());
+    for (i, g) in groups.iter().enumerate() {
+        let (pathway, _) = PATHWAYS[i % PATHWAYS.len()];
+        let s =
+            columns.add(format!("{}_accuracy", g.key()), pathway, i % PATHWAYS.len(), g.band(w, level, |e| e.accuracy));
+        if i < PATHWAYS.len() { f0.push(s) } else { bio.push(s) }
+    }
+    columns.write(stem)?;
+    figure(
+        stem,
+        &[
+            accuracy_panel("(a) F^0: meta-accuracy per pathway", f0),
+            accuracy_panel("(b) F^bio: meta-accuracy per pathway", bio),
         ],
         2,
         &caption(ctx),

@@ -135,7 +135,9 @@ const AFTER_HELP: &str = "Experiments:
   fig-s6        F^bio vs FA with Xavier-normal feedback
   fig-s7        one-sided Mann-Whitney U test per episode, FA vs eHebb, Oja, bio and pool
   lambda-sweep  the robust F^pool with L1 at lambda 0.3, 1, 3, 10 (how --lambda's default was chosen)
-  all           all of the above but lambda-sweep, with every meta-training trial in one parallel pool
+  pathways      beyond the paper: F^0 and F^bio meta-trained through BP, FA, DFA, uSF and frSF (meta-accuracy,
+                alignment angles), and F^0 online through each
+  all           all of the above but lambda-sweep and pathways, with every meta-training trial in one parallel pool
 
 Examples:
   metaplasticity reproduce all --quick                  every experiment, reduced (as in CI)
@@ -170,6 +172,8 @@ pub enum Experiment {
     FigS7,
     /// The lambda sweep.
     LambdaSweep,
+    /// Beyond the paper: F^0 and F^bio through every feedback pathway.
+    Pathways,
     /// Everything.
     All,
 }
@@ -201,6 +205,7 @@ impl Experiment {
             Experiment::FigS6 => "fig-s6",
             Experiment::FigS7 => "fig-s7",
             Experiment::LambdaSweep => "lambda-sweep",
+            Experiment::Pathways => "pathways",
             Experiment::All => "all",
         }
     }
@@ -274,6 +279,11 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
             Experiment::FigS4 => {
                 let mut t = if ctx.args.oja_theta.is_none() { experiments::render(&ctx, e)? } else { String::new() };
                 t.push_str(&online::fig_s4(&ctx)?);
+                t
+            }
+            Experiment::Pathways => {
+                let mut t = experiments::render(&ctx, e)?;
+                t.push_str(&online::pathways(&ctx)?);
                 t
             }
             _ => experiments::render(&ctx, e)?,

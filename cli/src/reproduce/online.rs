@@ -116,6 +116,36 @@ pub fn fig_s4(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
     ))
 }
 
+/// `theta_0` of `F^0` in the online panel of `pathways` (the `online`
+/// subcommand's default).
+const PATHWAYS_THETA0: f32 = 0.01;
+
+/// `pathways`, online: `F^0` through every pathway on the shipped MNIST
+/// digits, one pass, batch size one.
+pub fn pathways(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
+    let mut f0 = Rule::fa();
+    f0.set_thetas(&[PATHWAYS_THETA0]).map_err(|e| format!("theta_0: {e}"))?;
+    let learners: Vec<Learner> =
+        experiments::PATHWAYS.iter().map(|&(label, pathway)| Learner { label, pathway, rule: f0.clone() }).collect();
+    let owned = crate::shipped::mnist()?;
+    let data = owned.view();
+    let samples = if ctx.args.quick { 2000 } else { 8000 };
+    let stream = Stream {
+        train: data,
+        pool: 0..8000,
+        samples,
+        test: data,
+        held_out: 8000..10_000,
+        every: if ctx.args.quick { 250 } else { 500 },
+    };
+    let md = curves(ctx, Experiment::Pathways, "pathways-online", &learners, &stream, "MNIST (shipped digits)")?;
+    Ok(format!(
+        "\n### Online learning through each pathway\n\nF^0 with theta_0 = {PATHWAYS_THETA0}, the same initial \
+         weights and sample order per seed for every pathway, {} seeds.\n\n{md}",
+        ctx.trials
+    ))
+}
+
 /// The learners: `rule` with coefficients `theta` through feedback
 /// alignment, then F^0 with `theta_0 = theta[0]` through each of `pathways`.
 fn learners(

@@ -198,8 +198,18 @@ const PALETTE: [RGBColor; 10] = [
 ];
 
 /// The colour of each learner, the same in every figure.
-const LEARNERS: [(&str, usize); 8] =
-    [("F^bio", 0), ("FA", 1), ("BP", 2), ("F^Oja", 3), ("DFA", 4), ("F^pool", 5), ("F^eHebb", 6), ("F^0", 8)];
+const LEARNERS: [(&str, usize); 10] = [
+    ("F^bio", 0),
+    ("FA", 1),
+    ("BP", 2),
+    ("F^Oja", 3),
+    ("DFA", 4),
+    ("F^pool", 5),
+    ("F^eHebb", 6),
+    ("frSF", 7),
+    ("F^0", 8),
+    ("uSF", 9),
+];
 
 /// A series' colour: its learner's if its label names one (a label such
 /// as "F^pool (L1, robust)" counts as F^pool's), else its palette index,

@@ -162,6 +162,8 @@ pub struct Arm {
     /// `Theta` held at column `k` of the paper's Table S1 (pool only): the
     /// trial evaluates it for [`FROZEN_EPISODES`] episodes.
     pub frozen: Option<usize>,
+    /// A feedback pathway other than the rule's own (`pathways`).
+    pub feedback: Option<PathwayKind>,
 }
 
 impl Arm {
@@ -177,6 +179,7 @@ impl Arm {
             opt: Opt::Plain,
             fixed_f3: false,
             frozen: None,
+            feedback: None,
         }
     }
 
@@ -187,7 +190,8 @@ impl Arm {
 
     /// The rule at its initial `Theta` and its pathway.
     fn build(&self) -> (Rule<'static, f32>, PathwayKind) {
-        let (mut rule, pathway) = self.rule.build();
+        let (mut rule, own) = self.rule.build();
+        let pathway = self.feedback.unwrap_or(own);
         if let Some(k) = self.frozen {
             let theta: Vec<f32> = TABLE_S1.iter().map(|row| (row[k] * 1e-2) as f32).collect();
             rule.set_thetas(&theta).unwrap_or_else(|e| unreachable!("Table S1 has one value per pool term: {e}"));
@@ -224,6 +228,9 @@ impl Arm {
         if let Some(k) = self.frozen {
             opt.push_str(&format!("-frozen{}", ["none", "l1", "l2"][k]));
         }
+        if let Some(p) = self.feedback {
+            opt.push_str(&format!("-via-{}", pathway_key(p)));
+        }
         format!("{data}-{net}-{}{opt}-{penalty}-{feedback}-{:08x}-s{seed}", self.rule.key(), self.fingerprint())
     }
 
@@ -239,7 +246,7 @@ impl Arm {
         };
         let plain = Config {
             penalty: self.penalty,
-            pathway: self.rule.build().1,
+            pathway: self.build().1,
             feedback_init: if self.normal_feedback { Init::XavierNormal } else { Init::XavierUniform },
             seed,
             on_divergence: OnDivergence::Skip,
@@ -257,7 +264,11 @@ impl Arm {
         let rule = self.build().0;
         let entries: Vec<String> =
             rule.entries().iter().map(|e| format!("{}:{:?}:{:?}", e.term.name(), e.theta, e.layers.bits())).collect();
-        let text = format!("{:?} {entries:?} f32", self.config(0));
+        // The default reversal (recompute, the exact weights) is left out:
+        // the option came later, does not change a trial, and caches written
+        // before it stay valid.
+        let config = format!("{:?}", self.config(0)).replace(", reversal: Recompute", "");
+        let text = format!("{config} {entries:?} f32");
         let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
         (hash ^ (hash >> 32)) as u32
     }
@@ -270,6 +281,17 @@ impl Arm {
     /// Names of the rule's terms, in `Theta` order.
     pub fn terms(&self) -> Vec<&'static str> {
         self.rule.build().0.entries().iter().map(|e| e.term.name()).collect()
+    }
+}
+
+/// A pathway in trial keys.
+pub fn pathway_key(p: PathwayKind) -> &'static str {
+    match p {
+        PathwayKind::Backprop => "bp",
+        PathwayKind::Alignment => "fa",
+        PathwayKind::Direct => "dfa",
+        PathwayKind::SignSymmetric => "usf",
+        PathwayKind::RandomSignSymmetric => "frsf",
     }
 }
 
