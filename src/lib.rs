@@ -30,6 +30,8 @@ pub mod data;
 pub mod deploy;
 pub mod error;
 mod forward;
+#[cfg(feature = "alloc")]
+pub mod heap;
 pub mod idx;
 pub mod init;
 mod kernel;

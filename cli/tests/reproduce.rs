@@ -254,3 +254,40 @@ fn bad_options_are_refused_with_a_message() {
         assert!(!String::from_utf8_lossy(&output.stderr).trim().is_empty(), "{args:?}: no message");
     }
 }
+
+/// `--shard K/N` runs a share of the trials into the cache and draws
+/// nothing; `--render` draws from the cache, refusing (and naming them)
+/// while trials are missing; shards then render give the same files, byte
+/// for byte, as one unsharded run.
+#[test]
+fn sharded_trials_render_the_same_files_as_one_run() {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let (whole, sharded) = (tmp.join("reproduce-whole"), tmp.join("reproduce-sharded"));
+    for d in [&whole, &sharded] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    let small = ["fig-s6", "--trials", "2", "--episodes", "8"];
+    run(&small, &whole);
+    // Nothing in the cache yet: --render refuses and names the trials.
+    let refused = program().args(small).args(["--render", "--out"]).arg(&sharded).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("4 of 4 trials are not in") && said.contains("mnist-5l-bio-none-xn-"), "{said}");
+    for k in 0..3 {
+        run(&[&small[..], &["--shard", &format!("{k}/3")]].concat(), &sharded);
+        assert!(!sharded.join("fig-s6").exists(), "a shard draws nothing");
+    }
+    let cached = std::fs::read_dir(sharded.join("trials")).unwrap().count();
+    assert_eq!(cached, 4, "every trial once between the shards");
+    run(&[&small[..], &["--render"]].concat(), &sharded);
+    for f in ["fig-s6.csv", "fig-s6.md", "fig-s6.svg", "fig-s6.png"] {
+        let (a, b) = (
+            std::fs::read(whole.join("fig-s6").join(f)).unwrap(),
+            std::fs::read(sharded.join("fig-s6").join(f)).unwrap(),
+        );
+        assert!(a == b, "{f} differs between the sharded and the whole run");
+    }
+    // K must be below N.
+    let bad = program().args(["fig-s6", "--shard", "3/3"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

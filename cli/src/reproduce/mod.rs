@@ -87,6 +87,31 @@ pub struct Args {
     /// 1e-3. Finite and non-negative.
     #[arg(long, default_value_t = ROBUST_LAMBDA, value_parser = lambda)]
     pub lambda: f64,
+    /// Run only shard K of N (K from 0 to N-1) of the experiment's
+    /// meta-training trials, into the trial cache of --out, and draw
+    /// nothing: N jobs of a batch system (a Slurm job array, say) with the
+    /// same options and a shared --out run every trial once between them;
+    /// then --render draws the figures. The trials are dealt out in
+    /// seed-major order, trial i to shard i mod N.
+    #[arg(long, value_parser = shard, conflicts_with = "render")]
+    pub shard: Option<(usize, usize)>,
+    /// Run no meta-training trial: draw every figure and table from the
+    /// trial cache of --out (filled by --shard jobs, or an earlier run), and
+    /// fail, naming them, if trials are missing. The files equal those of a
+    /// run without shards, byte for byte.
+    #[arg(long)]
+    pub render: bool,
+}
+
+/// `K/N` with `K < N`.
+fn shard(s: &str) -> Result<(usize, usize), String> {
+    let parsed =
+        s.split_once('/').and_then(|(k, n)| Some((k.trim().parse::<usize>().ok()?, n.trim().parse::<usize>().ok()?)));
+    match parsed {
+        Some((k, n)) if k < n => Ok((k, n)),
+        Some((k, n)) => Err(format!("shard {k} of {n}: K must be below N (shards are numbered 0 to N-1)")),
+        None => Err(format!("{s:?} is not K/N, e.g. 0/4")),
+    }
 }
 
 /// A confidence level in (0, 1).
@@ -144,7 +169,9 @@ Examples:
   metaplasticity reproduce fig-s2 --trials 5            five trials instead of 20
   metaplasticity reproduce fig-s1 --bio-theta 0.01,-0.03,0.004
   metaplasticity reproduce fig-s4 --oja-theta 0.01,0.004    online on Fashion-MNIST with given coefficients
-  metaplasticity reproduce lambda-sweep --trials 3 --episodes 300";
+  metaplasticity reproduce lambda-sweep --trials 3 --episodes 300
+  metaplasticity reproduce all --shard 2/8 --out /shared/out   shard 2 of 8 of the trials (e.g. a Slurm array task)
+  metaplasticity reproduce all --render --out /shared/out      then the figures, from the shards' trials";
 
 /// An experiment.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,13 +289,43 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
             arms.push(arm);
         }
     }
-    if !arms.is_empty() {
+    let planned = trials::plan(&arms, ctx.trials);
+    if let Some((k, n)) = ctx.args.shard {
+        let mine: Vec<trials::Planned> =
+            planned.into_iter().enumerate().filter(|(i, _)| i % n == k).map(|(_, p)| p).collect();
+        eprintln!(
+            "shard {k}/{n}: {} of the trials of {}",
+            mine.len(),
+            trials::describe(&arms, ctx.trials, ctx.episodes)
+        );
+        let clock = Instant::now();
+        trials::run_planned(&mine, ctx.episodes, ctx.jobs, &ctx.args.out)?;
+        eprintln!(
+            "shard {k}/{n} done in {:.0} s; once every shard is done, `--render` with the same options draws the figures",
+            clock.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+    if ctx.args.render {
+        let absent = trials::missing(&planned, ctx.episodes, &ctx.args.out)?;
+        if !absent.is_empty() {
+            return Err(format!(
+                "--render: {} of {} trials are not in {}: {}; run the shards (or the same command without \
+                 --render) first",
+                absent.len(),
+                planned.len(),
+                ctx.args.out.join("trials").display(),
+                absent.join(" ")
+            )
+            .into());
+        }
+    } else if !arms.is_empty() {
         eprintln!(
             "meta-training trials (cached ones are read back): {}",
             trials::describe(&arms, ctx.trials, ctx.episodes)
         );
         let clock = Instant::now();
-        trials::run(&arms, ctx.trials, ctx.episodes, ctx.jobs, &ctx.args.out)?;
+        trials::run_planned(&planned, ctx.episodes, ctx.jobs, &ctx.args.out)?;
         eprintln!("trials done in {:.0} s", clock.elapsed().as_secs_f64());
     }
     for e in chosen {

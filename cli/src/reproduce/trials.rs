@@ -349,23 +349,58 @@ pub fn run(
     jobs: usize,
     out: &Path,
 ) -> Result<BTreeMap<String, Vec<Episode>>, Box<dyn Error>> {
+    run_planned(&plan(arms, trials), episodes, jobs, out)
+}
+
+/// One trial to run: its key, arm and seed.
+pub type Planned = (String, Arm, u64);
+
+/// Every trial of `arms` with seeds `0 .. trials`, each once, in seed-major
+/// order (an interrupted run leaves every arm with trials), whatever the
+/// cache holds: the order `--shard` deals them out in.
+pub fn plan(arms: &[Arm], trials: usize) -> Vec<Planned> {
+    let mut all: Vec<Planned> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 0..trials as u64 {
+        for arm in arms {
+            let key = arm.key(seed);
+            if seen.insert(key.clone()) {
+                all.push((key, *arm, seed));
+            }
+        }
+    }
+    all
+}
+
+/// The planned trials of which `<out>/trials/` holds no complete record.
+pub fn missing(planned: &[Planned], episodes: usize, out: &Path) -> Result<Vec<String>, Box<dyn Error>> {
+    let dir = out.join("trials");
+    let mut absent = Vec::new();
+    for (key, arm, _) in planned {
+        if read_cached(&path_of(&dir, key), arm, arm.episodes(episodes))?.is_none() {
+            absent.push(key.clone());
+        }
+    }
+    Ok(absent)
+}
+
+/// [`run`] for the `planned` trials only (cached ones are read back).
+pub fn run_planned(
+    planned: &[Planned],
+    episodes: usize,
+    jobs: usize,
+    out: &Path,
+) -> Result<BTreeMap<String, Vec<Episode>>, Box<dyn Error>> {
     let dir = out.join("trials");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let mut done = BTreeMap::new();
     let mut todo = Vec::new();
-    // Seed-major order: an interrupted run leaves every arm with trials.
-    for seed in 0..trials as u64 {
-        for arm in arms {
-            let key = arm.key(seed);
-            if done.contains_key(&key) || todo.iter().any(|(k, _, _): &(String, Arm, u64)| *k == key) {
-                continue;
+    for (key, arm, seed) in planned {
+        match read_cached(&path_of(&dir, key), arm, arm.episodes(episodes))? {
+            Some(eps) => {
+                done.insert(key.clone(), eps);
             }
-            match read_cached(&path_of(&dir, &key), arm, arm.episodes(episodes))? {
-                Some(eps) => {
-                    done.insert(key, eps);
-                }
-                None => todo.push((key, *arm, seed)),
-            }
+            None => todo.push((key.clone(), *arm, *seed)),
         }
     }
     if todo.is_empty() {
