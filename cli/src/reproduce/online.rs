@@ -40,6 +40,20 @@ struct Stream<'a> {
     every: usize,
 }
 
+/// The stream of the shipped MNIST digits: 8,000 training digits (2,000
+/// with `quick`) and the last 2,000 held out, accuracy every `every`
+/// samples (250 with `quick`).
+fn shipped_stream(data: Dataset<'_>, quick: bool, every: usize) -> Stream<'_> {
+    Stream {
+        train: data,
+        pool: 0..8000,
+        samples: if quick { 2000 } else { 8000 },
+        test: data,
+        held_out: 8000..10_000,
+        every: if quick { 250 } else { every },
+    }
+}
+
 /// Fig. S1: BP, FA, DFA and F^bio on the shipped MNIST digits.
 pub fn fig_s1(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
     let theta = match &ctx.args.bio_theta {
@@ -52,16 +66,7 @@ pub fn fig_s1(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
         &[PathwayKind::Backprop, PathwayKind::Alignment, PathwayKind::Direct],
     )?;
     let owned = crate::shipped::mnist()?;
-    let data = owned.view();
-    let samples = if ctx.args.quick { 2000 } else { 8000 };
-    let stream = Stream {
-        train: data,
-        pool: 0..8000,
-        samples,
-        test: data,
-        held_out: 8000..10_000,
-        every: if ctx.args.quick { 250 } else { 200 },
-    };
+    let stream = shipped_stream(owned.view(), ctx.args.quick, 200);
     let source = match &ctx.args.bio_theta {
         Some(_) => "given with --bio-theta".to_string(),
         None => format!("mean Theta of the last episode of the {} F^bio trials of fig-s2", ctx.trials),
@@ -128,16 +133,7 @@ pub fn pathways(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
     let learners: Vec<Learner> =
         experiments::PATHWAYS.iter().map(|&(label, pathway)| Learner { label, pathway, rule: f0.clone() }).collect();
     let owned = crate::shipped::mnist()?;
-    let data = owned.view();
-    let samples = if ctx.args.quick { 2000 } else { 8000 };
-    let stream = Stream {
-        train: data,
-        pool: 0..8000,
-        samples,
-        test: data,
-        held_out: 8000..10_000,
-        every: if ctx.args.quick { 250 } else { 500 },
-    };
+    let stream = shipped_stream(owned.view(), ctx.args.quick, 500);
     let md = curves(ctx, Experiment::Pathways, "pathways-online", &learners, &stream, "MNIST (shipped digits)")?;
     Ok(format!(
         "\n### Online learning through each pathway\n\nF^0 with theta_0 = {PATHWAYS_THETA0}, the same initial \
