@@ -372,7 +372,6 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
     let mut mixes = [Mix::zero(); BLOCK];
     let mut partials = [Mix::zero(); BLOCK];
     let mut column_bars = [ColumnBar::zero(); BLOCK];
-    let dots = [needs.wt_post && !needs.wt_post_vector, used.post_error, used.post, used.weights];
     // On layer 1, columns of zero pixels contribute nothing under terms that
     // vanish there (see `vanishes_without_input`).
     let sparse = l == 1 && active.iter().all(|a| crate::term::vanishes_without_input(a.1));
@@ -397,20 +396,21 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
                     axpy(yj, zbar, g_col);
                 }
             }
-            let z = T::zero();
-            if sparse && s.pre.get(j0 + i).is_none_or(|&y| y == z) && s.pre_error.get(j0 + i).is_none_or(|&e| e == z) {
-                (*t, *p) = (z, Mix::zero());
+            if sparse
+                && s.pre.get(j0 + i).is_none_or(|y| y.is_zero())
+                && s.pre_error.get(j0 + i).is_none_or(|e| e.is_zero())
+            {
+                (*t, *p) = (T::zero(), Mix::zero());
                 continue;
             }
-            let [wu, ga, gu, gw] = [
-                if dots[0] { dot(w_col, s.post) } else { z },
-                if dots[1] { dot(g_col, s.post_error) } else { z },
-                if dots[2] { dot(g_col, s.post) } else { z },
-                if dots[3] { dot(g_col, w_col) } else { z },
-            ];
-            *t = if needs.wt_post_vector { wtu_block.get(i).copied().unwrap_or(T::zero()) } else { wu };
-            let ones = if used.ones { g_col.iter().fold(T::zero(), |s, &x| s + x) } else { T::zero() };
-            *p = Mix { post_error: ga, post: gu, ones, weights: gw };
+            *t = if needs.wt_post_vector {
+                wtu_block.get(i).copied().unwrap_or(T::zero())
+            } else if needs.wt_post {
+                dot(w_col, s.post)
+            } else {
+                T::zero()
+            };
+            *p = column_partials(used, g_col, s.post_error, s.post, w_col);
         }
         let c = Columns { j0, rows, weights: w_block, wt_post: wt };
         let mixes = part_mut(&mut mixes, ..n);
@@ -469,5 +469,19 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         // (W^T yhat) as a whole: Wbar += yhat wtbar^T, yhatbar += W wtbar.
         kernel::rank_one(wbar, s.post, sbar.wt_post);
         kernel::mul_add(w, sbar.wt_post, sbar.post);
+    }
+}
+
+/// `dL/dA, dL/dB, dL/dC, dL/dD` for a column `W_j' = W_j + A a + B u + C 1 + D W_j`
+/// with gradient `g = dL/dW_j'`: `g . a`, `g . u`, `sum g`, `g . W_j`, each
+/// only if `used` says a term writes that coefficient (zero otherwise).
+#[inline(always)]
+fn column_partials<T: Real>(used: crate::term::Mixes, g: &[T], a: &[T], u: &[T], w: &[T]) -> Mix<T> {
+    let z = T::zero();
+    Mix {
+        post_error: if used.post_error { dot(g, a) } else { z },
+        post: if used.post { dot(g, u) } else { z },
+        ones: if used.ones { g.iter().fold(z, |s, &x| s + x) } else { z },
+        weights: if used.weights { dot(g, w) } else { z },
     }
 }

@@ -307,11 +307,13 @@ fn apply_mix<T: Real>(col: &mut [T], m: &Mix<T>, a: &[T], u: &[T]) -> bool {
     let zero = T::zero();
     // `bad` is an OR over the new entries, which (unlike a floating-point
     // sum) the compiler may reorder: the check costs no extra pass.
-    let mut bad = false;
     if m.post_error == zero && m.post == zero && m.ones == zero && m.weights == zero {
         // An unchanged column (on layer 1, a zero pixel under terms scaled
         // by the input, such as `F^0`): nothing to add, nothing new to check.
-    } else if m.post == zero && m.ones == zero && m.weights == zero {
+        return false;
+    }
+    let mut bad = false;
+    if m.post == zero && m.ones == zero && m.weights == zero {
         for (w, &ai) in col.iter_mut().zip(a) {
             *w += m.post_error * ai;
             bad |= !w.is_finite();

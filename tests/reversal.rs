@@ -30,64 +30,57 @@ enum Path {
     Dfa,
 }
 
-/// Meta-loss and gradient of one episode of `S` with the given reversal.
-#[allow(clippy::too_many_arguments)]
-fn episode<T: Real, S: Shape>(
-    data: &Dataset<'_>,
-    task: &Task,
+/// One episode's setting, all but the network shape and the reversal.
+struct Case<'a, T: Real> {
+    data: &'a Dataset<'a>,
+    task: &'a Task,
     path: Path,
-    terms: &[&'static dyn PlasticityTerm<T>],
-    theta: &[f64],
+    terms: Vec<&'static dyn PlasticityTerm<T>>,
+    theta: &'a [f64],
     interval: usize,
-    reversal: Reversal,
-) -> (f64, Vec<f64>, usize) {
-    let mut rule = Rule::<T, 10>::new();
-    for (&t, &th) in terms.iter().zip(theta) {
-        rule.push(t, T::of(th), LayerSet::ALL).unwrap();
-    }
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
-    let mut net = Network::<T, S, _>::zeros();
-    net.init(&mut rng, Init::XavierUniform);
-    let fa = FeedbackAlignment::<T, S, _>::random(&mut rng, Init::XavierUniform);
-    let dfa = DirectFeedbackAlignment::<T, S, _>::random(&mut rng, Init::XavierUniform);
-    let pathway: &dyn FeedbackPathway<T, S> = match path {
-        Path::Bp => &Backprop,
-        Path::Fa => &fa,
-        Path::Dfa => &dfa,
-    };
-    let mut mg = MetaGradient::<T, S>::new(interval).with_reversal(reversal);
-    let mut grad = vec![T::zero(); theta.len()];
-    let r = mg.run(&mut net, pathway, &rule, data, task, Penalty::L1(0.1), &mut grad).expect("episode runs");
-    let segments = task.train.len().div_ceil(interval);
-    let inverted = mg.segments_inverted();
-    match reversal {
-        Reversal::Recompute => assert_eq!(inverted, 0),
-        Reversal::Invert => assert!(inverted <= segments),
-    }
-    (r.meta_loss, grad.iter().map(|g| g.to_f64()).collect(), inverted)
 }
 
-/// Largest difference between the two gradients, relative to the largest
-/// entry of the recomputed one, and the segments inverted; asserts the
-/// meta-losses are equal bit for bit.
-#[allow(clippy::too_many_arguments)]
-fn drift<T: Real, S: Shape>(
-    data: &Dataset<'_>,
-    task: &Task,
-    path: Path,
-    terms: &[&'static dyn PlasticityTerm<T>],
-    theta: &[f64],
-    interval: usize,
-) -> (f64, usize) {
-    let (l0, g0, _) = episode::<T, S>(data, task, path, terms, theta, interval, Reversal::Recompute);
-    let (l1, g1, inverted) = episode::<T, S>(data, task, path, terms, theta, interval, Reversal::Invert);
-    assert_eq!(l0.to_bits(), l1.to_bits(), "the forward pass is the same");
-    // At least one segment was walked back, so the drift measured is real
-    // (a segment whose inverse would amplify rounding by more than
-    // MAX_INVERSE_GAIN is recomputed, which adds no drift).
-    let scale = g0.iter().fold(0.0f64, |m, g| m.max(g.abs()));
-    assert!(scale > 0.0, "gradient vanishes");
-    (g0.iter().zip(&g1).fold(0.0f64, |m, (a, b)| m.max((a - b).abs() / scale)), inverted)
+impl<T: Real> Case<'_, T> {
+    /// Meta-loss, gradient and segments inverted of one episode of `S`.
+    fn episode<S: Shape>(&self, reversal: Reversal) -> (f64, Vec<f64>, usize) {
+        let mut rule = Rule::<T, 10>::new();
+        for (&t, &th) in self.terms.iter().zip(self.theta) {
+            rule.push(t, T::of(th), LayerSet::ALL).unwrap();
+        }
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+        let mut net = Network::<T, S, _>::zeros();
+        net.init(&mut rng, Init::XavierUniform);
+        let fa = FeedbackAlignment::<T, S, _>::random(&mut rng, Init::XavierUniform);
+        let dfa = DirectFeedbackAlignment::<T, S, _>::random(&mut rng, Init::XavierUniform);
+        let pathway: &dyn FeedbackPathway<T, S> = match self.path {
+            Path::Bp => &Backprop,
+            Path::Fa => &fa,
+            Path::Dfa => &dfa,
+        };
+        let mut mg = MetaGradient::<T, S>::new(self.interval).with_reversal(reversal);
+        let mut grad = vec![T::zero(); self.theta.len()];
+        let r =
+            mg.run(&mut net, pathway, &rule, self.data, self.task, Penalty::L1(0.1), &mut grad).expect("episode runs");
+        let segments = self.task.train.len().div_ceil(self.interval);
+        let inverted = mg.segments_inverted();
+        match reversal {
+            Reversal::Recompute => assert_eq!(inverted, 0),
+            Reversal::Invert => assert!(inverted <= segments),
+        }
+        (r.meta_loss, grad.iter().map(|g| g.to_f64()).collect(), inverted)
+    }
+
+    /// Largest difference between the gradients of the two reversals,
+    /// relative to the largest entry of the recomputed one, and the segments
+    /// inverted; asserts the meta-losses are equal bit for bit.
+    fn drift<S: Shape>(&self) -> (f64, usize) {
+        let (l0, g0, _) = self.episode::<S>(Reversal::Recompute);
+        let (l1, g1, inverted) = self.episode::<S>(Reversal::Invert);
+        assert_eq!(l0.to_bits(), l1.to_bits(), "the forward pass is the same");
+        let scale = g0.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+        assert!(scale > 0.0, "gradient vanishes");
+        (g0.iter().zip(&g1).fold(0.0f64, |m, (a, b)| m.max((a - b).abs() / scale)), inverted)
+    }
 }
 
 /// 3 classes x 12 images of 2x3 random pixels, 20 online steps.
@@ -121,7 +114,8 @@ fn invert_matches_recompute_in_f64() {
     for path in [Path::Bp, Path::Fa, Path::Dfa] {
         for (rs, theta) in rules {
             for interval in [4, 7, 20] {
-                let (d, inverted) = drift::<f64, Small>(&data, &task, path, &named(rs), theta, interval);
+                let (d, inverted) =
+                    Case::<f64> { data: &data, task: &task, path, terms: named(rs), theta, interval }.drift::<Small>();
                 assert!(d < 1e-12, "{path:?}, terms {rs:?}, interval {interval}: relative drift {d:e}");
                 // At intervals 4 and 7 every segment is walked back; over 20
                 // steps Oja's gains multiply past MAX_INVERSE_GAIN under
@@ -149,7 +143,9 @@ fn invert_drift_in_f32_on_digits() {
     let cases: [(&[usize], &[f64]); 3] =
         [(&[0], &[1e-2]), (&[0, 2, 9], &[1e-2, -4e-2, 1e-2]), (&[0, 2, 3, 9], &[1e-2, -4e-2, 1e-3, 5e-3])];
     for (rs, theta) in cases {
-        let (d, inverted) = drift::<f32, Digits>(&data, &task, Path::Fa, &named(rs), theta, 16);
+        let (d, inverted) =
+            Case::<f32> { data: &data, task: &task, path: Path::Fa, terms: named(rs), theta, interval: 16 }
+                .drift::<Digits>();
         println!("terms {rs:?}: relative drift in f32 {d:e}, {inverted} of 16 segments inverted");
         assert!(inverted > 0, "terms {rs:?}: no segment inverted");
         assert!(d < 1e-4, "terms {rs:?}: relative drift {d:e}");
@@ -164,8 +160,9 @@ fn rules_without_inverse_recompute_exactly() {
     let data = Dataset::new(Images::from_raw(&img, 36, 2, 3).unwrap(), Labels::new(&lab), 3).unwrap();
     let cases: [(&[usize], &[f64]); 2] = [(&[0, 6], &[0.3, 0.02]), (&[0, 7], &[0.3, 0.02])];
     for (rs, theta) in cases {
-        let (l0, g0, _) = episode::<f64, Small>(&data, &task, Path::Fa, &named(rs), theta, 5, Reversal::Recompute);
-        let (l1, g1, inverted) = episode::<f64, Small>(&data, &task, Path::Fa, &named(rs), theta, 5, Reversal::Invert);
+        let case = Case::<f64> { data: &data, task: &task, path: Path::Fa, terms: named(rs), theta, interval: 5 };
+        let (l0, g0, _) = case.episode::<Small>(Reversal::Recompute);
+        let (l1, g1, inverted) = case.episode::<Small>(Reversal::Invert);
         assert_eq!(inverted, 0, "terms {rs:?}");
         assert_eq!(l0.to_bits(), l1.to_bits());
         for (a, b) in g0.iter().zip(&g1) {
@@ -183,7 +180,15 @@ fn large_oja_coefficient_falls_back_to_recomputation() {
     let (img, lab, task) = small_data();
     let data = Dataset::new(Images::from_raw(&img, 36, 2, 3).unwrap(), Labels::new(&lab), 3).unwrap();
     for theta9 in [0.05, 2.5] {
-        let (d, inverted) = drift::<f64, Small>(&data, &task, Path::Fa, &named(&[0, 9]), &[0.3, theta9], 5);
+        let (d, inverted) = Case::<f64> {
+            data: &data,
+            task: &task,
+            path: Path::Fa,
+            terms: named(&[0, 9]),
+            theta: &[0.3, theta9],
+            interval: 5,
+        }
+        .drift::<Small>();
         assert!(d < 1e-12, "theta_9 = {theta9}: relative drift {d:e}");
         // All four segments walked back with the small coefficient, not all
         // with the large one.

@@ -17,7 +17,7 @@
 //! (`src/meta/invert.rs` says how), in one buffer that stays in the cache, and
 //! each segment starts again from its exact checkpoint, which bounds the
 //! rounding drift of the inverse. The gradient then equals the recomputed
-//! one up to that drift (tested in `tests/gradient.rs`), not bit for bit.
+//! one up to that drift (tested in `tests/reversal.rs`), not bit for bit.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -338,7 +338,8 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         }
         // The activity of every step is kept (a few kilobytes each), so the
         // recomputation only repeats the updates; the last segment's weights
-        // are kept too, so it is not recomputed at all.
+        // are kept too (unless walking back in place), so it is not
+        // recomputed at all.
         self.reserve(steps).map_err(EpisodeError::WorkSpace)?;
         // Forward, saving a checkpoint every c steps (and, unless walking
         // back in place, the weights of the last segment's steps).
