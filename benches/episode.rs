@@ -2,7 +2,7 @@
 //! (M=5, K=50, Q=10: 250 online steps plus the adjoint; with the weights of
 //! each step recomputed from checkpoints, and walked back in place by
 //! inverting the updates), single thread, on
-//! the shipped MNIST digits; one online step on its own; and `pass`, one
+//! the shipped MNIST digits; one online step and its adjoint on their own; and `pass`, one
 //! streaming pass over the network's 176,080 `f32` weights (a plain
 //! matrix-vector product per layer), the unit the others are reported in:
 //! a shared machine moves milliseconds by 2x from day to day, the ratio to
@@ -12,6 +12,7 @@
 //! estimates into the README's table (ms and pass-equivalents per step).
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use metaplasticity::adjoint::{Adjoint, step_adjoint};
 use metaplasticity::data::OwnedDataset;
 use metaplasticity::meta::{ClassIndex, MetaGradient, Penalty, Reversal, TaskSpec};
 use metaplasticity::online::learn;
@@ -69,6 +70,18 @@ fn step(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % data.len();
             black_box(learn(&mut net, &fa, &rule, &mut act, &data, i).unwrap());
+        })
+    });
+    // The adjoint of one such step alone (its weights and weight gradient
+    // in cache): what the meta-gradient adds to every step.
+    let before = net.as_slice().to_vec();
+    learn(&mut net, &fa, &rule, &mut act, &data, 0).unwrap();
+    let mut wbar = vec![1e-3f32; Paper::WEIGHTS];
+    let mut thetabar = vec![0.0f32; rule.len()];
+    let mut adj = Adjoint::<f32, Paper, _>::zeros();
+    c.bench_function("adjoint/bio/fa/784-170-130-100-70-10", |b| {
+        b.iter(|| {
+            step_adjoint(&before, net.beta(), &fa, &rule, &act, black_box(&mut wbar), &mut thetabar, &mut adj).unwrap();
         })
     });
 }
