@@ -6,17 +6,20 @@
 //! streaming pass over the network's 176,080 `f32` weights (a plain
 //! matrix-vector product per layer), the unit the others are reported in:
 //! a shared machine moves milliseconds by 2x from day to day, the ratio to
-//! a pass measured in the same run far less.
+//! a pass measured in the same run far less. The rows ending in `-widths`
+//! run the same network as a run-time shape ([`Widths`], what the CLI
+//! uses), the others as the compile-time type.
 //!
 //! `cargo bench --bench episode`; `tools/bench_table.py` turns criterion's
 //! estimates into the README's table (ms and pass-equivalents per step).
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use metaplasticity::adjoint::{Adjoint, step_adjoint};
 use metaplasticity::data::OwnedDataset;
 use metaplasticity::meta::{ClassIndex, MetaGradient, Penalty, Reversal, TaskSpec};
 use metaplasticity::online::learn;
-use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule, Shape, shape};
+use metaplasticity::{Activity, AnyPathway, FixedShape, Init, Network, PathwayKind, Rule, Shape, Widths, shape};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 use std::hint::black_box;
@@ -24,27 +27,33 @@ use std::hint::black_box;
 type Paper = shape![784, 170, 130, 100, 70, 10];
 
 fn episode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("episode");
+    group.sample_size(10);
+    episode_on(&mut group, Paper::default(), "");
+    episode_on(&mut group, Widths::of::<Paper>(), "-widths");
+    group.finish();
+}
+
+fn episode_on<S: Shape>(group: &mut BenchmarkGroup<'_, WallTime>, shape: S, kind: &str) {
     let owned = OwnedDataset::mnist_shipped().expect("shipped MNIST");
     let data = owned.view();
     let classes = ClassIndex::new(&data);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     let task = TaskSpec::default().draw(&classes, &mut rng).unwrap();
-    let mut group = c.benchmark_group("episode");
-    group.sample_size(10);
     for (name, rule) in [("F0", Rule::<f32>::fa()), ("bio", Rule::<f32>::bio())] {
         let mut rule = rule;
         let theta: Vec<f32> = (0..rule.len()).map(|r| if r == 0 { 1e-3 } else { 1e-4 }).collect();
         rule.set_thetas(&theta).unwrap();
-        let fa = AnyPathway::<f32, Paper>::new(PathwayKind::Alignment, &mut rng, Init::XavierUniform);
-        let mut net0 = Network::<f32, Paper, _>::zeros();
+        let fa = AnyPathway::<f32, S>::new_for(shape, PathwayKind::Alignment, &mut rng, Init::XavierUniform);
+        let mut net0 = Network::<f32, S, _>::zeros_for(shape);
         net0.init(&mut rng, Init::XavierUniform);
-        let mut net = Network::<f32, Paper, _>::zeros();
+        let mut net = Network::<f32, S, _>::zeros_for(shape);
         let mut grad = vec![0.0f32; rule.len()];
         // The weights of each step recomputed from checkpoints (the
         // default, "fa"), and walked back in place ("fa-invert").
         for (suffix, reversal) in [("", Reversal::Recompute), ("-invert", Reversal::Invert)] {
-            let mut mg = MetaGradient::<f32, Paper>::new(16).with_reversal(reversal);
-            group.bench_function(format!("{name}/fa{suffix}/784-170-130-100-70-10"), |b| {
+            let mut mg = MetaGradient::<f32, S>::new_for(shape, 16).with_reversal(reversal);
+            group.bench_function(format!("{name}/fa{suffix}{kind}/784-170-130-100-70-10"), |b| {
                 b.iter(|| {
                     net.as_mut_slice().copy_from_slice(net0.as_slice());
                     black_box(mg.run(&mut net, &fa, &rule, &data, &task, Penalty::None, &mut grad).unwrap());
@@ -52,21 +61,25 @@ fn episode(c: &mut Criterion) {
             });
         }
     }
-    group.finish();
 }
 
 fn step(c: &mut Criterion) {
+    step_on(c, Paper::default(), "");
+    step_on(c, Widths::of::<Paper>(), "-widths");
+}
+
+fn step_on<S: Shape>(c: &mut Criterion, shape: S, kind: &str) {
     let owned = OwnedDataset::mnist_shipped().expect("shipped MNIST");
     let data = owned.view();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
-    let mut net = Network::<f32, Paper, _>::zeros();
+    let mut net = Network::<f32, S, _>::zeros_for(shape);
     net.init(&mut rng, Init::XavierUniform);
-    let fa = AnyPathway::<f32, Paper>::new(PathwayKind::Alignment, &mut rng, Init::XavierUniform);
-    let mut act = Activity::<f32, Paper, _>::zeros();
+    let fa = AnyPathway::<f32, S>::new_for(shape, PathwayKind::Alignment, &mut rng, Init::XavierUniform);
+    let mut act = Activity::<f32, S, _>::zeros_for(shape);
     let mut rule = Rule::<f32>::bio();
     rule.set_thetas(&[1e-3, 1e-4, 1e-4]).unwrap();
     let mut i = 0;
-    c.bench_function("step/bio/fa/784-170-130-100-70-10", |b| {
+    c.bench_function(&format!("step/bio/fa{kind}/784-170-130-100-70-10"), |b| {
         b.iter(|| {
             i = (i + 1) % data.len();
             black_box(learn(&mut net, &fa, &rule, &mut act, &data, i).unwrap());
@@ -76,10 +89,10 @@ fn step(c: &mut Criterion) {
     // in cache): what the meta-gradient adds to every step.
     let before = net.as_slice().to_vec();
     learn(&mut net, &fa, &rule, &mut act, &data, 0).unwrap();
-    let mut wbar = vec![1e-3f32; Paper::WEIGHTS];
+    let mut wbar = vec![1e-3f32; shape.weights()];
     let mut thetabar = vec![0.0f32; rule.len()];
-    let mut adj = Adjoint::<f32, Paper, _>::zeros();
-    c.bench_function("adjoint/bio/fa/784-170-130-100-70-10", |b| {
+    let mut adj = Adjoint::<f32, S, _>::zeros_for(shape);
+    c.bench_function(&format!("adjoint/bio/fa{kind}/784-170-130-100-70-10"), |b| {
         b.iter(|| {
             step_adjoint(&before, net.beta(), &fa, &rule, &act, black_box(&mut wbar), &mut thetabar, &mut adj).unwrap();
         })
@@ -91,8 +104,8 @@ fn pass_over(w: &[f32], x: &[f32], ys: &mut [Vec<f32>]) {
     let mut offset = 0;
     let mut input: &[f32] = x;
     for (l, y) in (1..=Paper::DEPTH).zip(ys.iter_mut()) {
-        let cols = Paper::width(l - 1);
-        let layer = &w[offset..offset + Paper::width(l) * cols];
+        let cols = Paper::default().width(l - 1);
+        let layer = &w[offset..offset + Paper::default().width(l) * cols];
         for (yi, row) in y.iter_mut().zip(layer.chunks_exact(cols)) {
             *yi = dot(row, input);
         }
@@ -121,7 +134,7 @@ fn pass(c: &mut Criterion) {
     let mut net = Network::<f32, Paper, _>::zeros();
     net.init(&mut rng, Init::XavierUniform);
     let x = vec![0.5f32; Paper::INPUT];
-    let mut ys: Vec<Vec<f32>> = (1..=Paper::DEPTH).map(|l| vec![0.0; Paper::width(l)]).collect();
+    let mut ys: Vec<Vec<f32>> = (1..=Paper::DEPTH).map(|l| vec![0.0; Paper::default().width(l)]).collect();
     c.bench_function("pass/784-170-130-100-70-10", |b| {
         b.iter(|| {
             pass_over(black_box(net.as_slice()), black_box(&x), &mut ys);

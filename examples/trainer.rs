@@ -12,7 +12,7 @@
 use metaplasticity::data::OwnedDataset;
 use metaplasticity::deploy::{RuleFile, encode, encoded_len};
 use metaplasticity::meta::{Config, TaskSpec, Trainer};
-use metaplasticity::{Rule, Shape, shape};
+use metaplasticity::{FixedShape, Rule, shape};
 
 type Small = shape![64, 32, 16, 10];
 
@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // coefficients, and its networks' beta goes with it.
     let learned = trainer.rule();
     let mut bytes = vec![0u8; encoded_len(Small::DEPTH, learned.len())];
-    let n = encode::<f32, Small, 10>(learned, trainer.beta(), &mut bytes)?;
+    let n = encode(&Small::default(), learned, trainer.beta(), &mut bytes)?;
     let file = RuleFile::decode(&bytes[..n])?;
     println!("rule file of {n} bytes; as a Rust const:\n{}", file.const_snippet());
     Ok(())

@@ -1,17 +1,15 @@
 //! Per-sample activity: everything one online step computes before it
 //! updates the weights, kept in one caller-provided buffer.
 
-use core::marker::PhantomData;
-
 use crate::activation::softplus_slope;
 use crate::buffer::units;
 use crate::error::{BufferKind, Error};
 use crate::forward::forward_layer;
 use crate::kernel::{part, part_mut, split_mut};
-use crate::{Real, Shape, Storage};
+use crate::{FixedShape, Real, Shape, Storage};
 
 /// The activity of a network of shape `S` for one sample, in one buffer of
-/// [`Shape::ACTIVITY`] entries:
+/// [`Shape::activity_len`] entries:
 ///
 /// * `y_l` for `l = 0 .. L` (`y_0 = x`, and at the top `y_L = p = softmax(z_L)`,
 ///   the "postsynaptic activity" `yhat_L` used by plasticity terms),
@@ -24,7 +22,7 @@ use crate::{Real, Shape, Storage};
 /// * scratch space for the update sweep (`W_l^T yhat_l`).
 ///
 /// ```
-/// use metaplasticity::{shape, Activity, Shape};
+/// use metaplasticity::{shape, Activity, FixedShape};
 /// type Tiny = shape![64, 32, 16, 10];
 /// let mut buf = [0.0f32; Tiny::ACTIVITY];
 /// let act = Activity::<f32, Tiny, _>::new(&mut buf[..]).unwrap();
@@ -35,10 +33,10 @@ pub struct Activity<T, S, B> {
     loss: T,
     log_norm: T,
     label: Option<usize>,
-    shape: PhantomData<S>,
+    shape: S,
 }
 
-/// The buffer split into its blocks, each `S::UNITS` long except `scratch`.
+/// The buffer split into its blocks, each `shape.units()` long except `scratch`.
 pub(crate) struct Blocks<'a, T> {
     pub y: &'a mut [T],
     pub z: &'a mut [T],
@@ -48,41 +46,61 @@ pub(crate) struct Blocks<'a, T> {
     pub scratch: &'a mut [T],
 }
 
-impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
-    /// Wraps a buffer of exactly [`Shape::ACTIVITY`] entries (any contents).
+impl<T: Real, S: FixedShape, B: Storage<T>> Activity<T, S, B> {
+    /// Wraps a buffer of exactly [`FixedShape::ACTIVITY`] entries (any contents).
     pub fn new(buf: B) -> Result<Self, Error> {
-        let found = buf.as_ref().len();
-        if found != S::ACTIVITY {
-            return Err(Error::BufferLength { what: BufferKind::Activity, expected: S::ACTIVITY, found });
-        }
-        Ok(Self { buf, loss: T::zero(), log_norm: T::zero(), label: None, shape: PhantomData })
+        Self::with_shape(S::default(), buf)
+    }
+}
+
+impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
+    /// Wraps a buffer of exactly `shape.activity_len()` entries (any
+    /// contents) for a network of shape `shape`.
+    pub fn with_shape(shape: S, buf: B) -> Result<Self, Error> {
+        crate::buffer::check_len(buf.as_ref(), shape.activity_len(), BufferKind::Activity)?;
+        Ok(Self { buf, loss: T::zero(), log_norm: T::zero(), label: None, shape })
+    }
+
+    /// The shape the buffer was built for.
+    pub fn shape(&self) -> &S {
+        &self.shape
     }
 
     /// Activity `y_l` (`0 <= l <= L`; `y_L` is the softmax output `p`).
+    /// Like every accessor of a buffer indexed by layer, it is empty for a
+    /// layer outside its range, never a panic.
     pub fn y(&self, l: usize) -> &[T] {
-        part(self.buf.as_ref(), units::<S>(l))
+        self.block(0, l, 0..=self.shape.depth())
     }
     /// Pre-activation `z_l = W_l y_{l-1}` (`1 <= l <= L`).
     pub fn z(&self, l: usize) -> &[T] {
-        part(part(self.buf.as_ref(), S::UNITS..), units::<S>(l))
+        self.block(1, l, 1..=self.shape.depth())
     }
     /// Modulating signal `e_l` (`1 <= l <= L`, and `e_0` when a term on
     /// layer 1 needed it; zero otherwise).
     pub fn e(&self, l: usize) -> &[T] {
-        part(part(self.buf.as_ref(), 2 * S::UNITS..), units::<S>(l))
+        self.block(2, l, 0..=self.shape.depth())
     }
     /// Feedback `f_l` with `e_l = f_l ⊙ g(y_l)` (`0 <= l < L`).
     pub fn f(&self, l: usize) -> &[T] {
-        part(part(self.buf.as_ref(), 3 * S::UNITS..), units::<S>(l))
+        self.block(3, l, 0..=self.shape.depth() - 1)
     }
     /// Slope `g(y_l) = 1 - exp(-beta y_l)` (`0 <= l < L`), the softplus
     /// derivative `sigma'(z_l)` for hidden layers.
     pub fn slope(&self, l: usize) -> &[T] {
-        part(part(self.buf.as_ref(), 4 * S::UNITS..), units::<S>(l))
+        self.block(4, l, 0..=self.shape.depth() - 1)
+    }
+    /// Layer `l`'s units in block `k` (`y`, `z`, `e`, `f`, `g`), empty
+    /// unless `l` is in `range`.
+    fn block(&self, k: usize, l: usize, range: core::ops::RangeInclusive<usize>) -> &[T] {
+        if !range.contains(&l) {
+            return &[];
+        }
+        part(part(self.buf.as_ref(), k * self.shape.units()..), units(&self.shape, l))
     }
     /// Output probabilities `p = softmax(z_L)`.
     pub fn output(&self) -> &[T] {
-        self.y(S::DEPTH)
+        self.y(self.shape.depth())
     }
     /// Predicted class, `argmax p` (the first on ties).
     pub fn prediction(&self) -> usize {
@@ -106,30 +124,27 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
         self.label
     }
 
-    /// Errors unless the buffer (still) has [`Shape::ACTIVITY`] entries: a
+    /// Errors unless the buffer (still) has [`Shape::activity_len`] entries: a
     /// [`Storage`] may hand out another slice than the one [`Activity::new`]
     /// checked, and the step would then compute on a truncated layout.
     pub(crate) fn check_len(&self) -> Result<(), Error> {
-        let found = self.buf.as_ref().len();
-        if found != S::ACTIVITY {
-            return Err(Error::BufferLength { what: BufferKind::Activity, expected: S::ACTIVITY, found });
-        }
-        Ok(())
+        crate::buffer::check_len(self.buf.as_ref(), self.shape.activity_len(), BufferKind::Activity)
     }
 
     /// The `y`, `z`, `e` and `f` blocks, read-only.
     pub(crate) fn parts(&self) -> [&[T]; 5] {
         let b = self.buf.as_ref();
-        let u = S::UNITS;
+        let u = self.shape.units();
         [part(b, ..u), part(b, u..2 * u), part(b, 2 * u..3 * u), part(b, 3 * u..4 * u), part(b, 4 * u..5 * u)]
     }
 
     pub(crate) fn blocks(&mut self) -> Blocks<'_, T> {
-        let (y, rest) = split_mut(self.buf.as_mut(), S::UNITS);
-        let (z, rest) = split_mut(rest, S::UNITS);
-        let (e, rest) = split_mut(rest, S::UNITS);
-        let (f, rest) = split_mut(rest, S::UNITS);
-        let (g, scratch) = split_mut(rest, S::UNITS);
+        let u = self.shape.units();
+        let (y, rest) = split_mut(self.buf.as_mut(), u);
+        let (z, rest) = split_mut(rest, u);
+        let (e, rest) = split_mut(rest, u);
+        let (f, rest) = split_mut(rest, u);
+        let (g, scratch) = split_mut(rest, u);
         Blocks { y, z, e, f, g, scratch }
     }
 
@@ -138,7 +153,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     /// [`step_loaded`](crate::step::step_loaded) to use a sample without
     /// copying it through another buffer (e.g. straight from an IDX file).
     pub fn input_mut(&mut self) -> &mut [T] {
-        part_mut(self.buf.as_mut(), units::<S>(0))
+        part_mut(self.buf.as_mut(), units(&self.shape, 0))
     }
 
     /// Forward pass with weights `w` (all layers) from the input already in
@@ -147,24 +162,24 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
         self.label = None;
         self.loss = T::zero();
         let mut log_norm = T::zero();
+        let shape = self.shape;
         let b = self.blocks();
-        if let Some(index) = part(b.y, units::<S>(0)).iter().position(|v| !v.is_finite()) {
+        if let Some(index) = part(b.y, units(&shape, 0)).iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFiniteInput { index });
         }
-        slopes(part(b.y, units::<S>(0)), part_mut(b.g, units::<S>(0)), beta);
-        for l in 1..=S::DEPTH {
-            let (below, above) = split_mut(b.y, S::unit_offset(l));
-            let y_prev = part(below, units::<S>(l - 1));
-            let y = part_mut(above, ..S::width(l));
-            let z = part_mut(b.z, units::<S>(l));
-            let wo = S::weight_offset(l);
-            let wl = part(w, wo..wo + S::width(l) * S::width(l - 1));
-            log_norm = forward_layer(wl, y_prev, z, y, l == S::DEPTH, beta);
+        slopes(part(b.y, units(&shape, 0)), part_mut(b.g, units(&shape, 0)), beta);
+        for l in 1..=shape.depth() {
+            let (below, above) = split_mut(b.y, shape.unit_offset(l));
+            let y_prev = part(below, units(&shape, l - 1));
+            let y = part_mut(above, ..shape.width(l));
+            let z = part_mut(b.z, units(&shape, l));
+            let wl = part(w, crate::buffer::layer(&shape, l));
+            log_norm = forward_layer(wl, y_prev, z, y, l == shape.depth(), beta);
             if !(crate::real::all_finite(y) && crate::real::all_finite(z)) {
                 return Err(Error::NonFiniteSignal { layer: l });
             }
-            if l < S::DEPTH {
-                slopes(y, part_mut(b.g, units::<S>(l)), beta);
+            if l < shape.depth() {
+                slopes(y, part_mut(b.g, units(&shape, l)), beta);
             }
         }
         self.log_norm = log_norm;
@@ -175,12 +190,13 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     /// `label < n_L` is checked by the caller (a label past the end would
     /// leave `e_L = p` and the loss `ln sum exp z_L`).
     pub(crate) fn set_label(&mut self, label: usize) {
-        let top = S::DEPTH;
+        let shape = self.shape;
+        let top = shape.depth();
         let log_norm = self.log_norm;
         let b = self.blocks();
-        let p = part(b.y, units::<S>(top));
-        let z = part(b.z, units::<S>(top));
-        let e = part_mut(b.e, units::<S>(top));
+        let p = part(b.y, units(&shape, top));
+        let z = part(b.z, units(&shape, top));
+        let e = part_mut(b.e, units(&shape, top));
         crate::kernel::copy(e, p);
         if let Some(ec) = e.get_mut(label) {
             *ec -= T::one();
@@ -199,18 +215,28 @@ fn slopes<T: Real>(y: &[T], g: &mut [T], beta: T) {
 }
 
 #[cfg(feature = "alloc")]
-impl<T: Real, S: Shape> Activity<T, S, alloc::boxed::Box<[T]>> {
+impl<T: Real, S: FixedShape> Activity<T, S, alloc::boxed::Box<[T]>> {
     /// An activity buffer on the heap.
     pub fn zeros() -> Self {
-        Self::new(crate::buffer::zeroed_box(S::ACTIVITY)).unwrap_or_else(|_| unreachable!("length is S::ACTIVITY"))
+        Self::zeros_for(S::default())
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: Shape> Activity<T, S, alloc::boxed::Box<[T]>> {
+    /// An activity buffer for a network of shape `shape`, on the heap.
+    pub fn zeros_for(shape: S) -> Self {
+        let buf = crate::buffer::zeroed_box(shape.activity_len());
+        Self::with_shape(shape, buf).unwrap_or_else(|_| unreachable!("length is shape.activity_len()"))
     }
 }
 
 /// Copies a sample of length `n_0` into `y_0` (its finiteness is checked by
 /// the forward pass).
 pub(crate) fn load_input<T: Real, S: Shape, A: Storage<T>>(act: &mut Activity<T, S, A>, x: &[T]) -> Result<(), Error> {
-    if x.len() != S::INPUT {
-        return Err(Error::BufferLength { what: BufferKind::Input, expected: S::INPUT, found: x.len() });
+    let input = act.shape.input();
+    if x.len() != input {
+        return Err(Error::BufferLength { what: BufferKind::Input, expected: input, found: x.len() });
     }
     crate::kernel::copy(act.input_mut(), x);
     Ok(())

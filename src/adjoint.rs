@@ -26,20 +26,21 @@ use core::marker::PhantomData;
 use multiversion::multiversion;
 
 use crate::activation::softplus_slope_derivative;
-use crate::buffer::units;
+use crate::buffer::{layer, same_shape, units};
 use crate::error::{BufferKind, Error};
 use crate::kernel::{self, axpy, dot, part, part_mut, split_mut};
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;
 use crate::step::{BLOCK, layer_signals};
 use crate::term::{ColumnBar, Columns, Mix, SignalsBar};
-use crate::{Activity, Real, Shape, Storage};
+use crate::{Activity, FixedShape, Real, Shape, Storage};
 
 /// Work space of the adjoint: `ybar`, `ebar` and `zbar` for every layer and
-/// two scratch vectors, in one buffer of [`Shape::ADJOINT`] entries.
+/// two scratch vectors, in one buffer of [`Shape::adjoint_len`] entries.
 pub struct Adjoint<T, S, B> {
     buf: B,
-    shape: PhantomData<(T, S)>,
+    shape: S,
+    scalar: PhantomData<T>,
 }
 
 /// The buffer split into its blocks.
@@ -50,55 +51,76 @@ struct Bars<'a, T> {
     scratch: &'a mut [T],
 }
 
-impl<T: Real, S: Shape, B: Storage<T>> Adjoint<T, S, B> {
-    /// Wraps a buffer of [`Shape::ADJOINT`] entries (any contents).
+impl<T: Real, S: FixedShape, B: Storage<T>> Adjoint<T, S, B> {
+    /// Wraps a buffer of [`FixedShape::ADJOINT`] entries (any contents).
     pub fn new(buf: B) -> Result<Self, Error> {
-        let found = buf.as_ref().len();
-        if found != S::ADJOINT {
-            return Err(Error::BufferLength { what: BufferKind::Activity, expected: S::ADJOINT, found });
-        }
-        Ok(Self { buf, shape: PhantomData })
+        Self::with_shape(S::default(), buf)
+    }
+}
+
+impl<T: Real, S: Shape, B: Storage<T>> Adjoint<T, S, B> {
+    /// Wraps a buffer of `shape.adjoint_len()` entries (any contents) for a
+    /// network of shape `shape`.
+    pub fn with_shape(shape: S, buf: B) -> Result<Self, Error> {
+        crate::buffer::check_len(buf.as_ref(), shape.adjoint_len(), BufferKind::Activity)?;
+        Ok(Self { buf, shape, scalar: PhantomData })
     }
 
-    /// `dL/dy_l` of the last call (`0 < l <= L`; at the top, `dL/dp`).
+    /// The shape the buffer was built for.
+    pub fn shape(&self) -> &S {
+        &self.shape
+    }
+
+    /// `dL/dy_l` of the last call (`0 < l <= L`; at the top, `dL/dp`);
+    /// empty outside that range.
     pub fn y(&self, l: usize) -> &[T] {
-        part(self.buf.as_ref(), units::<S>(l))
+        if l == 0 || l > self.shape.depth() {
+            return &[];
+        }
+        part(self.buf.as_ref(), units(&self.shape, l))
     }
 
-    /// `dL/de_l` of the last call.
+    /// `dL/de_l` of the last call (`0 <= l <= L`); empty past the top.
     pub fn e(&self, l: usize) -> &[T] {
-        part(part(self.buf.as_ref(), S::UNITS..), units::<S>(l))
+        part(part(self.buf.as_ref(), self.shape.units()..), units(&self.shape, l))
     }
 
     /// `dL/dz_l` of the last call for every layer, in one block of
-    /// [`Shape::UNITS`] entries.
+    /// [`Shape::units`] entries.
     #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     pub(crate) fn z_all(&self) -> &[T] {
-        part(self.buf.as_ref(), 2 * S::UNITS..3 * S::UNITS)
+        let u = self.shape.units();
+        part(self.buf.as_ref(), 2 * u..3 * u)
     }
 
-    /// Errors unless the buffer (still) has [`Shape::ADJOINT`] entries.
+    /// Errors unless the buffer (still) has [`Shape::adjoint_len`] entries.
     fn check_len(&self) -> Result<(), Error> {
-        let found = self.buf.as_ref().len();
-        if found != S::ADJOINT {
-            return Err(Error::BufferLength { what: BufferKind::Activity, expected: S::ADJOINT, found });
-        }
-        Ok(())
+        crate::buffer::check_len(self.buf.as_ref(), self.shape.adjoint_len(), BufferKind::Activity)
     }
 
     fn bars(&mut self) -> Bars<'_, T> {
-        let (y, rest) = split_mut(self.buf.as_mut(), S::UNITS);
-        let (e, rest) = split_mut(rest, S::UNITS);
-        let (z, scratch) = split_mut(rest, S::UNITS);
+        let u = self.shape.units();
+        let (y, rest) = split_mut(self.buf.as_mut(), u);
+        let (e, rest) = split_mut(rest, u);
+        let (z, scratch) = split_mut(rest, u);
         Bars { y, e, z, scratch }
     }
 }
 
 #[cfg(feature = "alloc")]
-impl<T: Real, S: Shape> Adjoint<T, S, alloc::boxed::Box<[T]>> {
+impl<T: Real, S: FixedShape> Adjoint<T, S, alloc::boxed::Box<[T]>> {
     /// An adjoint work space on the heap.
     pub fn zeros() -> Self {
-        Self::new(crate::buffer::zeroed_box(S::ADJOINT)).unwrap_or_else(|_| unreachable!("length is S::ADJOINT"))
+        Self::zeros_for(S::default())
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: Shape> Adjoint<T, S, alloc::boxed::Box<[T]>> {
+    /// An adjoint work space for a network of shape `shape`, on the heap.
+    pub fn zeros_for(shape: S) -> Self {
+        let buf = crate::buffer::zeroed_box(shape.adjoint_len());
+        Self::with_shape(shape, buf).unwrap_or_else(|_| unreachable!("length is shape.adjoint_len()"))
     }
 }
 
@@ -172,7 +194,10 @@ where
     A: Storage<T>,
     J: Storage<T>,
 {
-    check_lengths::<T, S>(weights, wbar)?;
+    let shape = *act.shape();
+    same_shape(&shape, adj.shape())?;
+    pathway.check_shape(&shape)?;
+    check_lengths(&shape, weights, wbar)?;
     if thetabar.len() != rule.len() {
         return Err(Error::BufferLength { what: BufferKind::Theta, expected: rule.len(), found: thetabar.len() });
     }
@@ -184,21 +209,28 @@ where
     bars.e.fill(T::zero());
     bars.z.fill(T::zero());
     // 1. The update of every layer (before anything else adds into `wbar`).
-    for l in 1..=S::DEPTH {
-        let o = S::weight_offset(l);
-        let n = S::width(l) * S::width(l - 1);
-        let later = deferred.map(|(zbar, y)| (part(zbar, units::<S>(l)), part(y, units::<S>(l - 1))));
-        let bar = WeightBar { bar: part_mut(wbar, o..o + n), deferred: later };
-        update_adjoint::<T, S, N>(part(weights, o..o + n), bar, rule, [y, z, e], &mut bars, l, thetabar);
+    for l in 1..=shape.depth() {
+        let later = deferred.map(|(zbar, y)| (part(zbar, units(&shape, l)), part(y, units(&shape, l - 1))));
+        let bar = WeightBar { bar: part_mut(wbar, layer(&shape, l)), deferred: later };
+        update_adjoint::<T, S, N>(
+            &shape,
+            part(weights, layer(&shape, l)),
+            bar,
+            rule,
+            [y, z, e],
+            &mut bars,
+            l,
+            thetabar,
+        );
     }
     if tail == Tail::None {
         return Ok(());
     }
     // 2. The signals, in the reverse of the order they were computed.
     let lowest = if rule.needs(1).pre_error { 0 } else { 1 };
-    for l in lowest..S::DEPTH {
-        let r = units::<S>(l);
-        let s = part_mut(bars.scratch, ..S::width(l));
+    for l in lowest..shape.depth() {
+        let r = units(&shape, l);
+        let s = part_mut(bars.scratch, ..shape.width(l));
         for ((((si, &eb), &fi), &gi), (yb, &yi)) in s
             .iter_mut()
             .zip(part(bars.e, r.clone()))
@@ -211,17 +243,17 @@ where
                 *yb += eb * fi * softplus_slope_derivative(yi, beta);
             }
         }
-        pathway.feedback_adjoint(l, weights, e, s, bars.e, wbar);
+        pathway.feedback_adjoint(&shape, l, weights, e, s, bars.e, wbar);
     }
     // 3. The output: p = softmax(z_L), e_L = p - onehot, yhat_L = p.
-    let top = units::<S>(S::DEPTH);
+    let top = units(&shape, shape.depth());
     let p = part(y, top.clone());
     let pbar = part_mut(bars.y, top.clone());
     axpy(T::one(), part(bars.e, top.clone()), pbar);
     let zbar = part_mut(bars.z, top);
     softmax_adjoint(p, pbar, zbar);
     // 4. The forward pass, top-down.
-    backward::<T, S>(weights, y, slope, &mut bars, wbar, tail == Tail::Defer);
+    backward(&shape, weights, y, slope, &mut bars, wbar, tail == Tail::Defer);
     Ok(())
 }
 
@@ -241,27 +273,27 @@ where
     A: Storage<T>,
     J: Storage<T>,
 {
-    check_lengths::<T, S>(weights, wbar)?;
+    let shape = *act.shape();
+    same_shape(&shape, adj.shape())?;
+    check_lengths(&shape, weights, wbar)?;
     act.check_len()?;
     adj.check_len()?;
     let [y, _, e, _, slope] = act.parts();
     let mut bars = adj.bars();
     bars.y.fill(T::zero());
     bars.z.fill(T::zero());
-    let top = units::<S>(S::DEPTH);
+    let top = units(&shape, shape.depth());
     // d(-ln p_c)/dz_L = p - onehot(c) = e_L.
     for (zb, &el) in part_mut(bars.z, top.clone()).iter_mut().zip(part(e, top)) {
         *zb = scale * el;
     }
-    backward::<T, S>(weights, y, slope, &mut bars, wbar, false);
+    backward(&shape, weights, y, slope, &mut bars, wbar, false);
     Ok(())
 }
 
-fn check_lengths<T: Real, S: Shape>(weights: &[T], wbar: &[T]) -> Result<(), Error> {
+fn check_lengths<T: Real, S: Shape>(shape: &S, weights: &[T], wbar: &[T]) -> Result<(), Error> {
     for b in [weights, wbar] {
-        if b.len() != S::WEIGHTS {
-            return Err(Error::BufferLength { what: BufferKind::Weights, expected: S::WEIGHTS, found: b.len() });
-        }
+        crate::buffer::check_len(b, shape.weights(), BufferKind::Weights)?;
     }
     Ok(())
 }
@@ -280,6 +312,7 @@ fn softmax_adjoint<T: Real>(p: &[T], pbar: &[T], zbar: &mut [T]) {
 /// `zbar_l y_{l-1}^T` added for all `l`, unless `defer` (see [`Tail::Defer`]).
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn backward<T: Real, S: Shape>(
+    shape: &S,
     weights: &[T],
     y: &[T],
     slope: &[T],
@@ -287,18 +320,17 @@ fn backward<T: Real, S: Shape>(
     wbar: &mut [T],
     defer: bool,
 ) {
-    for l in (1..=S::DEPTH).rev() {
-        let o = S::weight_offset(l);
-        let n = S::width(l) * S::width(l - 1);
-        let (below, above) = split_mut(bars.z, S::unit_offset(l));
-        let zbar = part(above, ..S::width(l));
+    for l in (1..=shape.depth()).rev() {
+        let wl = layer(shape, l);
+        let (below, above) = split_mut(bars.z, shape.unit_offset(l));
+        let zbar = part(above, ..shape.width(l));
         if !defer {
-            kernel::rank_one(part_mut(wbar, o..o + n), zbar, part(y, units::<S>(l - 1)));
+            kernel::rank_one(part_mut(wbar, wl.clone()), zbar, part(y, units(shape, l - 1)));
         }
         if l > 1 {
-            let prev = units::<S>(l - 1);
+            let prev = units(shape, l - 1);
             let ybar = part_mut(bars.y, prev.clone());
-            kernel::tr_mul_add(part(weights, o..o + n), zbar, ybar);
+            kernel::tr_mul_add(part(weights, wl), zbar, ybar);
             for ((zb, &yb), &gi) in part_mut(below, prev.clone()).iter_mut().zip(ybar.iter()).zip(part(slope, prev)) {
                 *zb += yb * gi;
             }
@@ -316,9 +348,12 @@ struct WeightBar<'a, T> {
     deferred: Option<(&'a [T], &'a [T])>,
 }
 
-/// Step 1 for layer `l`: `w` is `W_l`, `wbar` its gradient.
+/// Step 1 for layer `l` of a network of shape `shape`: `w` is `W_l`,
+/// `wbar` its gradient.
+#[allow(clippy::too_many_arguments)]
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn update_adjoint<T: Real, S: Shape, const N: usize>(
+    shape: &S,
     w: &[T],
     wbar: WeightBar<'_, T>,
     rule: &Rule<'_, T, N>,
@@ -329,20 +364,20 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
 ) {
     let WeightBar { bar: wbar, deferred } = wbar;
     let needs = rule.needs(l);
-    let rows = S::width(l);
+    let rows = shape.width(l);
     if rows == 0 {
-        // No shape has an empty layer (checked when the shape is used).
+        // No shape has an empty layer (checked when the shape is made).
         return;
     }
-    let cols = S::width(l - 1);
-    let (wtu, rest) = split_mut(bars.scratch, S::MAX_WIDTH);
+    let cols = shape.width(l - 1);
+    let (wtu, rest) = split_mut(bars.scratch, shape.max_width());
     let wtu = part_mut(wtu, ..cols);
     let wtu_bar = part_mut(rest, ..cols);
     wtu_bar.fill(T::zero());
     if needs.wt_post_vector {
-        kernel::tr_mul(w, part(y, units::<S>(l)), wtu);
+        kernel::tr_mul(w, part(y, units(shape, l)), wtu);
     }
-    let s = layer_signals::<T, S>(l, y, z, e, if needs.wt_post_vector { &wtu[..] } else { &[] });
+    let s = layer_signals(shape, l, y, z, e, if needs.wt_post_vector { &wtu[..] } else { &[] });
     // Terms active on this layer: (index r, term, k_r = theta_r scale_r, scale_r, theta_r).
     let mut active: heapless::Vec<(usize, &dyn crate::PlasticityTerm<T>, T, T, T), N> = heapless::Vec::new();
     for (r, en) in rule.entries().iter().enumerate().filter(|(_, en)| en.layers.contains(l)) {
@@ -362,12 +397,12 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         let _ = kbar.push(T::zero());
     }
     // ebar_l, yhatbar_l (layer l) and ybar_{l-1}, ebar_{l-1} (layer l-1).
-    let (ylo, yhi) = split_mut(bars.y, S::unit_offset(l));
-    let (elo, ehi) = split_mut(bars.e, S::unit_offset(l));
+    let (ylo, yhi) = split_mut(bars.y, shape.unit_offset(l));
+    let (elo, ehi) = split_mut(bars.e, shape.unit_offset(l));
     let ubar = part_mut(yhi, ..rows);
     let abar = part_mut(ehi, ..rows);
-    let bbar = part_mut(ylo, units::<S>(l - 1));
-    let cbar = part_mut(elo, units::<S>(l - 1));
+    let bbar = part_mut(ylo, units(shape, l - 1));
+    let cbar = part_mut(elo, units(shape, l - 1));
     let mut wt = [T::zero(); BLOCK];
     let mut mixes = [Mix::zero(); BLOCK];
     let mut partials = [Mix::zero(); BLOCK];
@@ -456,7 +491,7 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         post: ubar,
         pre: bbar,
         pre_error: cbar,
-        drive: part_mut(bars.z, units::<S>(l)),
+        drive: part_mut(bars.z, units(shape, l)),
         wt_post: wtu_bar,
     };
     for (&kb, &(r, term, _, scale, theta)) in kbar.iter().zip(&active) {

@@ -28,9 +28,9 @@
 //! let mut rule = Rule::<f32>::bio();
 //! rule.set_thetas(&[0.02, -0.04, 0.005]).unwrap();
 //! let mut buf = [0u8; 64];
-//! let n = encode::<f32, Tiny, 10>(&rule, 10.0, &mut buf).unwrap();
+//! let n = encode(&Tiny::default(), &rule, 10.0, &mut buf).unwrap();
 //! let file = RuleFile::decode(&buf[..n]).unwrap();
-//! file.check_shape::<Tiny>().unwrap();
+//! file.check_shape(&Tiny::default()).unwrap();
 //! let back = file.rule::<f32, 3>().unwrap();
 //! assert_eq!(back.theta(1), Some(-0.04));
 //! ```
@@ -174,14 +174,17 @@ pub const fn encoded_len(depth: usize, terms: usize) -> usize {
     HEADER + 4 * (depth + 1) + PER_TERM * terms + 4
 }
 
-/// Writes `rule` (terms of the pool only), learned for shape `S` with
-/// softplus sharpness `beta`, into `out`; returns the number of bytes.
+/// Writes `rule` (terms of the pool only), learned for a network of shape
+/// `shape` with softplus sharpness `beta`, into `out`; returns the number
+/// of bytes.
 pub fn encode<T: Real, S: Shape, const N: usize>(
+    shape: &S,
     rule: &Rule<'_, T, N>,
     beta: T,
     out: &mut [u8],
 ) -> Result<usize, DeployError> {
-    let needed = encoded_len(S::DEPTH, rule.len());
+    let depth = shape.depth();
+    let needed = encoded_len(depth, rule.len());
     if out.len() < needed {
         return Err(DeployError::BufferTooSmall { needed });
     }
@@ -195,10 +198,15 @@ pub fn encode<T: Real, S: Shape, const N: usize>(
     let mut w = Writer { out, at: 0 };
     w.bytes(&MAGIC);
     w.bytes(&VERSION.to_le_bytes());
-    w.bytes(&[S::DEPTH as u8, rule.len() as u8]);
+    w.bytes(&[depth as u8, rule.len() as u8]);
     w.bytes(&beta.to_le_bytes());
-    for l in 0..=S::DEPTH {
-        w.bytes(&(S::width(l) as u32).to_le_bytes());
+    for l in 0..=depth {
+        let width = u32::try_from(shape.width(l)).map_err(|_| DeployError::Shape {
+            layer: l,
+            expected: u32::MAX as usize,
+            found: shape.width(l),
+        })?;
+        w.bytes(&width.to_le_bytes());
     }
     for (index, e) in rule.entries().iter().enumerate() {
         let r = crate::term::pool_index(e.term).ok_or(DeployError::UnknownTerm { index })?;
@@ -308,19 +316,28 @@ impl RuleFile {
         Ok(file)
     }
 
-    /// Checks that the rule was learned for shape `S`.
-    pub fn check_shape<S: Shape>(&self) -> Result<(), DeployError> {
+    /// Checks that the rule was learned for a network of shape `shape`.
+    pub fn check_shape<S: Shape>(&self, shape: &S) -> Result<(), DeployError> {
         // At least two widths (decode checked `depth >= 1`).
         let depth = self.widths.len().saturating_sub(1);
-        if depth != S::DEPTH {
-            return Err(DeployError::Shape { layer: MAX_DEPTH + 1, expected: S::DEPTH, found: depth });
+        if depth != shape.depth() {
+            return Err(DeployError::Shape { layer: MAX_DEPTH + 1, expected: shape.depth(), found: depth });
         }
         for (l, &w) in self.widths.iter().enumerate() {
-            if w as usize != S::width(l) {
-                return Err(DeployError::Shape { layer: l, expected: S::width(l), found: w as usize });
+            if w as usize != shape.width(l) {
+                return Err(DeployError::Shape { layer: l, expected: shape.width(l), found: w as usize });
             }
         }
         Ok(())
+    }
+
+    /// The shape the rule was learned for, as a run-time shape.
+    pub fn shape(&self) -> Result<crate::Widths, crate::Error> {
+        let mut widths = [0usize; MAX_DEPTH + 1];
+        for (out, &w) in widths.iter_mut().zip(&self.widths) {
+            *out = w as usize;
+        }
+        crate::Widths::new(widths.get(..self.widths.len()).unwrap_or(&[]))
     }
 
     /// The rule, with terms of the pool and the stored coefficients.

@@ -8,13 +8,13 @@ use core::fmt::Write as _;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BufferKind {
-    /// Forward weights `W_1 .. W_L` ([`Shape::WEIGHTS`](crate::Shape::WEIGHTS) entries).
+    /// Forward weights `W_1 .. W_L` ([`Shape::weights`](crate::Shape::weights) entries).
     Weights,
-    /// Feedback matrices `B_0 .. B_{L-1}` ([`Shape::WEIGHTS`](crate::Shape::WEIGHTS) entries).
+    /// Feedback matrices `B_0 .. B_{L-1}` ([`Shape::weights`](crate::Shape::weights) entries).
     Feedback,
-    /// Direct feedback matrices `D_0 .. D_{L-1}` ([`Shape::DIRECT`](crate::Shape::DIRECT) entries).
+    /// Direct feedback matrices `D_0 .. D_{L-1}` ([`Shape::direct`](crate::Shape::direct) entries).
     DirectFeedback,
-    /// The per-sample activity buffer ([`Shape::ACTIVITY`](crate::Shape::ACTIVITY) entries; the adjoint work space: [`Shape::ADJOINT`](crate::Shape::ADJOINT)).
+    /// The per-sample activity buffer ([`Shape::activity_len`](crate::Shape::activity_len) entries; the adjoint work space: [`Shape::adjoint_len`](crate::Shape::adjoint_len)).
     Activity,
     /// An input sample (`n_0` entries).
     Input,
@@ -87,13 +87,6 @@ pub enum Error {
     },
     /// The softplus sharpness `beta` must be finite and positive.
     InvalidBeta,
-    /// A layer index outside `1..=L`.
-    LayerOutOfRange {
-        /// The index given.
-        layer: usize,
-        /// The depth `L` of the network.
-        depth: usize,
-    },
     /// A sample could not be read from a data set (e.g. an index out of
     /// range, or an image whose size is not the network's input width).
     Data(crate::idx::IdxError),
@@ -102,6 +95,18 @@ pub enum Error {
         /// The capacity of the rule.
         capacity: usize,
     },
+    /// Widths that make no network: fewer than two, more than
+    /// [`MAX_DEPTH`](crate::shape::MAX_DEPTH)` + 1`, a zero width, or
+    /// buffers too large to address.
+    InvalidShape {
+        /// Number of widths given.
+        widths: usize,
+        /// The deepest network allowed (weight layers).
+        max_depth: usize,
+    },
+    /// Two buffers (network, activity, adjoint, feedback) were built for
+    /// different shapes.
+    ShapeMismatch,
 }
 
 impl fmt::Display for Error {
@@ -135,13 +140,19 @@ impl fmt::Display for Error {
                 write!(f, "the plasticity update made weights of layer {layer} non-finite (diverged)")
             }
             Error::InvalidBeta => write!(f, "softplus beta must be finite and positive"),
-            Error::LayerOutOfRange { layer, depth } => {
-                write!(f, "layer {layer} does not exist: the network has layers 1..={depth}")
-            }
             // The cause is the `source`, so a chain prints it once.
             Error::Data(_) => write!(f, "a sample could not be read from the data set"),
             Error::RuleFull { capacity } => {
                 write!(f, "the rule already holds its capacity of {capacity} terms")
+            }
+            Error::InvalidShape { widths, max_depth } => write!(
+                f,
+                "{widths} widths make no network: give 2 to {} widths (input first, classes last), none of them zero, \
+                 with buffers that fit in memory",
+                max_depth + 1
+            ),
+            Error::ShapeMismatch => {
+                write!(f, "the network, its activity, adjoint and feedback were built for different shapes")
             }
         }
     }

@@ -58,7 +58,7 @@ pub use pathway::AnyPathway;
 pub use pathway::{Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, PathwayKind};
 pub use real::Real;
 pub use rule::{LayerSet, Rule};
-pub use shape::Shape;
+pub use shape::{FixedShape, Shape, Widths};
 pub use sign_symmetric::{RandomSignSymmetric, SignSymmetric};
 pub use step::{Outcome, step};
 // What a term of your own needs (see [`PlasticityTerm`]).

@@ -2,27 +2,31 @@
 //! softmax output. Its weights `W_1 .. W_L` live in one caller-provided
 //! buffer (boxed on desktop, `static` in firmware), never on the stack.
 
-use core::marker::PhantomData;
-
 use nalgebra::DMatrixView;
 use rand_core::Rng;
 
 use crate::activation::DEFAULT_BETA;
 use crate::activity::load_input;
-use crate::buffer::check_buffer;
 #[cfg(feature = "alloc")]
 use crate::buffer::zeroed_box;
+use crate::buffer::{check_buffer, check_shape, layer};
 use crate::error::{BufferKind, Error};
 use crate::init::Init;
 use crate::kernel;
-use crate::{Activity, Real, Shape, Storage};
+use crate::{Activity, FixedShape, Real, Shape, Storage};
 
 /// A network of shape `S` whose weights are stored in `B`.
 ///
 /// `W_l` (shape `n_l x n_{l-1}`, column-major) occupies
-/// `S::weight_offset(l) .. S::weight_offset(l) + n_l n_{l-1}` of the buffer.
+/// `shape.weight_offset(l) .. shape.weight_offset(l) + n_l n_{l-1}` of the
+/// buffer.
 ///
-/// Storage is whatever owns a slice of [`Shape::WEIGHTS`] entries:
+/// The shape is a type known at compile time ([`FixedShape`], zero-sized:
+/// [`Network::new`], [`Network::zeros`]) or a [`Widths`](crate::Widths)
+/// value chosen at run time ([`Network::with_shape`],
+/// [`Network::zeros_for`]).
+///
+/// Storage is whatever owns a slice of [`Shape::weights`] entries:
 ///
 /// * on desktop, `Box<[T]>` (see [`Network::zeros`], feature `alloc`), built
 ///   on the heap in place, so the paper's 784-wide network (533 KB for its
@@ -32,14 +36,15 @@ use crate::{Activity, Real, Shape, Storage};
 ///   or any `&mut [T]` the caller owns.
 ///
 /// ```
-/// use metaplasticity::{shape, Network, Shape, Init};
+/// use metaplasticity::{shape, FixedShape, Network, Init};
 /// use rand_xoshiro::{rand_core::SeedableRng, Xoshiro256PlusPlus};
 ///
 /// type Tiny = shape![64, 32, 16, 10];
 /// let mut storage = [0.0f32; Tiny::WEIGHTS];
 /// let mut net = Network::<f32, Tiny, _>::new(&mut storage[..]).unwrap();
 /// net.init(&mut Xoshiro256PlusPlus::seed_from_u64(1), Init::XavierUniform);
-/// assert_eq!(net.layer(2).unwrap().shape(), (16, 32));
+/// assert_eq!(net.layer(2).shape(), (16, 32));
+/// assert_eq!(net.layer(4).shape(), (0, 0)); // no layer 4: empty
 /// ```
 pub struct Network<T, S, B> {
     w: B,
@@ -50,16 +55,30 @@ pub struct Network<T, S, B> {
     /// skip zero inputs, so a NaN under a black pixel would otherwise go
     /// unnoticed.
     unchecked: bool,
-    shape: PhantomData<S>,
+    shape: S,
+}
+
+impl<T: Real, S: FixedShape, B: Storage<T>> Network<T, S, B> {
+    /// Wraps a weight buffer of exactly [`FixedShape::WEIGHTS`] finite
+    /// entries, with the paper's softplus sharpness `beta = 10`.
+    pub fn new(w: B) -> Result<Self, Error> {
+        const { assert!(S::DEPTH >= 1 && S::OUTPUT >= 1, "a network needs at least one weight layer and one class") };
+        Self::with_shape(S::default(), w)
+    }
 }
 
 impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
-    /// Wraps a weight buffer of exactly [`Shape::WEIGHTS`] finite entries,
-    /// with the paper's softplus sharpness `beta = 10`.
-    pub fn new(w: B) -> Result<Self, Error> {
-        const { assert!(S::DEPTH >= 1 && S::OUTPUT >= 1, "a network needs at least one weight layer and one class") };
-        check_buffer(w.as_ref(), S::WEIGHTS, BufferKind::Weights)?;
-        Ok(Self { w, beta: T::of(DEFAULT_BETA), unchecked: false, shape: PhantomData })
+    /// Wraps a weight buffer of exactly `shape.weights()` finite entries for
+    /// a network of shape `shape`, with `beta = 10`.
+    pub fn with_shape(shape: S, w: B) -> Result<Self, Error> {
+        check_shape(&shape)?;
+        check_buffer(w.as_ref(), shape.weights(), BufferKind::Weights)?;
+        Ok(Self { w, beta: T::of(DEFAULT_BETA), unchecked: false, shape })
+    }
+
+    /// The network's shape.
+    pub fn shape(&self) -> &S {
+        &self.shape
     }
 
     /// Sets the softplus sharpness `beta` (finite, positive).
@@ -78,24 +97,29 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
 
     /// Redraws every `W_l` independently (Xavier-uniform in the paper).
     pub fn init<R: Rng + ?Sized>(&mut self, rng: &mut R, init: Init) {
-        for l in 1..=S::DEPTH {
-            let (rows, cols) = (S::width(l), S::width(l - 1));
+        for l in 1..=self.shape.depth() {
+            let (rows, cols) = (self.shape.width(l), self.shape.width(l - 1));
             init.fill(rng, self.layer_slice_mut(l), cols, rows);
         }
         self.unchecked = false;
     }
 
-    /// `W_l` as an `n_l x n_{l-1}` matrix view, `1 <= l <= L`.
+    /// `W_l` as an `n_l x n_{l-1}` matrix view, `1 <= l <= L`; outside that
+    /// range an empty `0 x 0` view (as every accessor of a buffer indexed by
+    /// layer gives an empty result there, never a panic).
     ///
-    /// The view is dynamically sized although the shape is a type: a
+    /// The view is dynamically sized even where the shape is a type: a
     /// fixed-size `MatrixView<T, Const<R>, Const<C>>` would need `R` and `C`
     /// computed from the shape's associated constants (`Const<{ S::WIDTHS[l] }>`),
-    /// which stable Rust does not allow (`generic_const_exprs` is unstable).
+    /// which stable Rust does not allow (`generic_const_exprs` is unstable);
+    /// and run-time shapes ([`Widths`](crate::Widths)) have no such type.
     /// The sizes are still checked: the view is built from exactly
     /// `n_l n_{l-1}` entries.
-    pub fn layer(&self, l: usize) -> Result<DMatrixView<'_, T>, Error> {
-        check_layer::<S>(l)?;
-        Ok(DMatrixView::from_slice(self.layer_slice(l), S::width(l), S::width(l - 1)))
+    pub fn layer(&self, l: usize) -> DMatrixView<'_, T> {
+        if l == 0 || l > self.shape.depth() {
+            return DMatrixView::from_slice(&[], 0, 0);
+        }
+        DMatrixView::from_slice(self.layer_slice(l), self.shape.width(l), self.shape.width(l - 1))
     }
 
     /// All weights, layer after layer, each column-major.
@@ -154,6 +178,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
     /// Errors: wrong input length, non-finite input, or activity that
     /// overflowed (nothing is written to the weights in any case).
     pub fn forward<A: Storage<T>>(&self, x: &[T], act: &mut Activity<T, S, A>) -> Result<usize, Error> {
+        crate::buffer::same_shape(&self.shape, act.shape())?;
         load_input(act, x)?;
         self.forward_loaded(act)
     }
@@ -161,6 +186,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
     /// The forward pass for the input already written into
     /// [`Activity::input_mut`]; as [`Network::forward`] otherwise.
     pub fn forward_loaded<A: Storage<T>>(&self, act: &mut Activity<T, S, A>) -> Result<usize, Error> {
+        crate::buffer::same_shape(&self.shape, act.shape())?;
         self.ensure_finite()?;
         act.forward(self.w.as_ref(), self.beta)?;
         Ok(act.prediction())
@@ -170,8 +196,8 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
     /// label: also sets `e_L = p - onehot(label)` and the loss
     /// ([`Activity::loss`]), as used for query sets. Returns the prediction.
     pub fn forward_label<A: Storage<T>>(&self, act: &mut Activity<T, S, A>, label: usize) -> Result<usize, Error> {
-        if label >= S::OUTPUT {
-            return Err(Error::LabelOutOfRange { label, classes: S::OUTPUT });
+        if label >= self.shape.output() {
+            return Err(Error::LabelOutOfRange { label, classes: self.shape.output() });
         }
         let prediction = self.forward_loaded(act)?;
         act.set_label(label);
@@ -186,37 +212,44 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
         P: crate::FeedbackPathway<T, S> + ?Sized,
         A: Storage<T>,
     {
+        crate::buffer::same_shape(&self.shape, act.shape())?;
+        pathway.check_shape(&self.shape)?;
         crate::signals::signals(pathway, self.w.as_ref(), act, if with_input { 0 } else { 1 })
     }
 
     pub(crate) fn layer_slice(&self, l: usize) -> &[T] {
-        let o = S::weight_offset(l);
-        kernel::part(self.w.as_ref(), o..o + S::width(l) * S::width(l - 1))
+        kernel::part(self.w.as_ref(), layer(&self.shape, l))
     }
 
     pub(crate) fn layer_slice_mut(&mut self, l: usize) -> &mut [T] {
-        let o = S::weight_offset(l);
-        kernel::part_mut(self.w.as_mut(), o..o + S::width(l) * S::width(l - 1))
+        kernel::part_mut(self.w.as_mut(), layer(&self.shape, l))
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: FixedShape> Network<T, S, alloc::boxed::Box<[T]>> {
+    /// A network with all weights zero, allocated on the heap in place.
+    pub fn zeros() -> Self {
+        const { assert!(S::DEPTH >= 1 && S::OUTPUT >= 1, "a network needs at least one weight layer and one class") };
+        Self::zeros_for(S::default())
     }
 }
 
 #[cfg(feature = "alloc")]
 impl<T: Real, S: Shape> Network<T, S, alloc::boxed::Box<[T]>> {
-    /// A network with all weights zero, allocated on the heap in place.
-    pub fn zeros() -> Self {
-        Self::new(zeroed_box(S::WEIGHTS)).unwrap_or_else(|_| unreachable!("length is S::WEIGHTS"))
+    /// A network of shape `shape` with all weights zero, on the heap.
+    ///
+    /// # Panics
+    ///
+    /// If `shape` has no weight layer: only `shape![n]`, a single width, has
+    /// none ([`Widths::new`](crate::Widths::new) refuses it).
+    pub fn zeros_for(shape: S) -> Self {
+        Self::with_shape(shape, zeroed_box(shape.weights())).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
 impl<T: Real, S: Shape, B: Storage<T> + Clone> Clone for Network<T, S, B> {
     fn clone(&self) -> Self {
-        Self { w: self.w.clone(), beta: self.beta, unchecked: self.unchecked, shape: PhantomData }
+        Self { w: self.w.clone(), beta: self.beta, unchecked: self.unchecked, shape: self.shape }
     }
-}
-
-pub(crate) fn check_layer<S: Shape>(l: usize) -> Result<(), Error> {
-    if l == 0 || l > S::DEPTH {
-        return Err(Error::LayerOutOfRange { layer: l, depth: S::DEPTH });
-    }
-    Ok(())
 }

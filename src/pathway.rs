@@ -16,12 +16,11 @@ use core::marker::PhantomData;
 
 use rand_core::Rng;
 
-use crate::buffer::check_buffer;
-use crate::buffer::units;
+use crate::buffer::{check_buffer, layer, same_shape, units};
 use crate::error::{BufferKind, Error};
 use crate::init::Init;
 use crate::kernel::{self, part, part_mut};
-use crate::{Real, Shape, Storage};
+use crate::{FixedShape, Real, Shape, Storage};
 
 /// A feedback pathway for networks of shape `S`.
 ///
@@ -45,24 +44,31 @@ use crate::{Real, Shape, Storage};
 ///
 /// struct Frozen { copy: Vec<f64>, c: f64 }
 ///
-/// impl FeedbackPathway<f64, Small> for Frozen {
-///     fn feedback(&self, l: usize, _w: &[f64], e_next: &[f64], _e_out: &[f64], _gate: &[f64], f: &mut [f64]) {
+/// impl<S: Shape> FeedbackPathway<f64, S> for Frozen {
+///     fn feedback(&self, shape: &S, l: usize, _w: &[f64], e_next: &[f64], _e_out: &[f64], _gate: &[f64], f: &mut [f64]) {
 ///         // f_l = c W_{l+1}^T e_{l+1}: one dot product per unit of layer l.
-///         let o = Small::weight_offset(l + 1);
-///         let rows = Small::width(l + 1);
+///         let (o, rows) = (shape.weight_offset(l + 1), shape.width(l + 1));
 ///         for (j, fj) in f.iter_mut().enumerate() {
 ///             let col = &self.copy[o + j * rows..o + (j + 1) * rows];
 ///             *fj = self.c * col.iter().zip(e_next).map(|(w, e)| w * e).sum::<f64>();
 ///         }
 ///     }
-///     fn feedback_adjoint(&self, l: usize, _w: &[f64], _e: &[f64], s: &[f64], ebar: &mut [f64], _wbar: &mut [f64]) {
+///     fn feedback_adjoint(&self, shape: &S, l: usize, _w: &[f64], _e: &[f64], s: &[f64], ebar: &mut [f64], _wbar: &mut [f64]) {
 ///         // ebar_{l+1} += c W_{l+1} s; the copy does not depend on the weights.
-///         let (o, rows) = (Small::weight_offset(l + 1), Small::width(l + 1));
-///         let next = Small::unit_offset(l + 1);
+///         let (o, rows) = (shape.weight_offset(l + 1), shape.width(l + 1));
+///         let next = shape.unit_offset(l + 1);
 ///         for (j, &sj) in s.iter().enumerate() {
 ///             for i in 0..rows {
 ///                 ebar[next + i] += self.c * self.copy[o + j * rows + i] * sj;
 ///             }
+///         }
+///     }
+///     fn check_shape(&self, shape: &S) -> Result<(), metaplasticity::Error> {
+///         // The copy must have been taken from a network of this shape.
+///         let expected = shape.weights();
+///         match self.copy.len() {
+///             found if found == expected => Ok(()),
+///             found => Err(metaplasticity::Error::BufferLength { what: metaplasticity::BufferKind::Feedback, expected, found }),
 ///         }
 ///     }
 ///     fn reinit(&mut self, _rng: &mut dyn Rng, _init: Init) {}
@@ -75,19 +81,21 @@ use crate::{Real, Shape, Storage};
 /// let pathway: Box<dyn FeedbackPathway<f64, Small>> = Box::new(Frozen { copy: net.as_slice().to_vec(), c: 0.5 });
 /// assert_eq!(pathway.name(), "frozen");
 /// let mut f = [0.0; 3];
-/// pathway.feedback(1, net.as_slice(), &[1.0, 0.0], &[1.0, 0.0], &[], &mut f);
+/// pathway.feedback(net.shape(), 1, net.as_slice(), &[1.0, 0.0], &[1.0, 0.0], &[], &mut f);
 /// // Column 0 of W_2, halved.
-/// let w2 = &net.as_slice()[Small::weight_offset(2)..];
+/// let w2 = &net.as_slice()[net.shape().weight_offset(2)..];
 /// assert!((f[0] - 0.5 * w2[0]).abs() < 1e-15);
 /// ```
 pub trait FeedbackPathway<T: Real, S: Shape> {
-    /// Writes `f_l` (length `n_l`) given all forward weights `weights`
+    /// Writes `f_l` (length `n_l`) for a network of shape `shape` (the one
+    /// [`check_shape`](Self::check_shape) accepted) given all forward weights `weights`
     /// (the layout of [`Network::as_slice`](crate::Network::as_slice)),
     /// `e_next = e_{l+1}` and `e_out = e_L`. Where `gate[j]` is zero,
     /// `f_l[j]` may be set to zero without computing it (the step passes
     /// `g(y_0)` as the gate for `l = 0`, so black input pixels cost nothing,
     /// and an empty gate otherwise: compute every entry).
-    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], e_out: &[T], gate: &[T], f: &mut [T]);
+    #[allow(clippy::too_many_arguments)]
+    fn feedback(&self, shape: &S, l: usize, weights: &[T], e_next: &[T], e_out: &[T], gate: &[T], f: &mut [T]);
 
     /// The adjoint of [`feedback`](Self::feedback): given `s = dL/df_l`,
     /// adds `dL/de_{l+1}` (or `dL/de_L`) into the signal-gradient block
@@ -95,7 +103,18 @@ pub trait FeedbackPathway<T: Real, S: Shape> {
     /// layers), and, for a pathway that reads the forward weights, their
     /// gradient into `wbar` (laid out like the network's weights). `e` is
     /// the block of all signals `e_0 .. e_L` of the step.
-    fn feedback_adjoint(&self, l: usize, weights: &[T], e: &[T], s: &[T], ebar: &mut [T], wbar: &mut [T]);
+    #[allow(clippy::too_many_arguments)]
+    fn feedback_adjoint(&self, shape: &S, l: usize, weights: &[T], e: &[T], s: &[T], ebar: &mut [T], wbar: &mut [T]);
+
+    /// Errors unless the pathway can serve a network of shape `shape`: a
+    /// pathway with matrices of its own checks that they were built for
+    /// it. The step and the meta-gradient call it before using the pathway;
+    /// a pathway that reads only the forward weights accepts any shape
+    /// (the default).
+    fn check_shape(&self, shape: &S) -> Result<(), Error> {
+        let _ = shape;
+        Ok(())
+    }
 
     /// Redraws the pathway's fixed random matrices, if it has any.
     fn reinit(&mut self, rng: &mut dyn Rng, init: Init);
@@ -112,15 +131,14 @@ pub struct Backprop;
 
 impl<T: Real, S: Shape> FeedbackPathway<T, S> for Backprop {
     #[inline]
-    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], _e_out: &[T], gate: &[T], f: &mut [T]) {
-        kernel::tr_mul_gated(next_weights::<T, S>(weights, l), e_next, gate, f);
+    fn feedback(&self, shape: &S, l: usize, weights: &[T], e_next: &[T], _e_out: &[T], gate: &[T], f: &mut [T]) {
+        kernel::tr_mul_gated(next_weights(shape, weights, l), e_next, gate, f);
     }
-    fn feedback_adjoint(&self, l: usize, weights: &[T], e: &[T], s: &[T], ebar: &mut [T], wbar: &mut [T]) {
+    fn feedback_adjoint(&self, shape: &S, l: usize, weights: &[T], e: &[T], s: &[T], ebar: &mut [T], wbar: &mut [T]) {
         // f_l = W_{l+1}^T e_{l+1}: ebar_{l+1} += W_{l+1} s, Wbar_{l+1} += e_{l+1} s^T.
-        let next = units::<S>(l + 1);
-        kernel::mul_add(next_weights::<T, S>(weights, l), s, part_mut(ebar, next.clone()));
-        let o = S::weight_offset(l + 1);
-        kernel::rank_one(part_mut(wbar, o..o + S::width(l + 1) * S::width(l)), part(e, next), s);
+        let next = units(shape, l + 1);
+        kernel::mul_add(next_weights(shape, weights, l), s, part_mut(ebar, next.clone()));
+        kernel::rank_one(part_mut(wbar, layer(shape, l + 1)), part(e, next), s);
     }
     fn reinit(&mut self, _rng: &mut dyn Rng, _init: Init) {}
     fn name(&self) -> &'static str {
@@ -129,41 +147,49 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for Backprop {
 }
 
 /// `W_{l+1}` within all the weights.
-pub(crate) fn next_weights<T: Real, S: Shape>(weights: &[T], l: usize) -> &[T] {
-    let o = S::weight_offset(l + 1);
-    part(weights, o..o + S::width(l + 1) * S::width(l))
+pub(crate) fn next_weights<'a, T: Real, S: Shape>(shape: &S, weights: &'a [T], l: usize) -> &'a [T] {
+    part(weights, layer(shape, l + 1))
 }
 
 /// Feedback alignment: fixed random `B_l` of shape `n_l x n_{l+1}` for
-/// `l = 0 .. L-1`, in one buffer of [`Shape::WEIGHTS`] entries. Each `B_l`
+/// `l = 0 .. L-1`, in one buffer of [`Shape::weights`] entries. Each `B_l`
 /// is stored as its transpose, column-major `n_{l+1} x n_l` (the layout of
 /// `W_{l+1}`, at the same offset), so that `f_l = B_l e_{l+1}` is one dot
 /// product per unit and can skip units whose slope is zero.
 pub struct FeedbackAlignment<T, S, B> {
     b: B,
-    shape: PhantomData<(T, S)>,
+    shape: S,
+    scalar: PhantomData<T>,
 }
 
 /// Direct feedback alignment: fixed random `D_l` of shape `n_l x n_L` for
-/// `l = 0 .. L-1` (one buffer of [`Shape::DIRECT`] entries, each `D_l`
+/// `l = 0 .. L-1` (one buffer of [`Shape::direct`] entries, each `D_l`
 /// stored as its transpose, column-major `n_L x n_l`), carrying the output
 /// error straight to every layer. `D_{L-1}` plays the role of `B_{L-1}`.
 pub struct DirectFeedbackAlignment<T, S, B> {
     d: B,
-    shape: PhantomData<(T, S)>,
+    shape: S,
+    scalar: PhantomData<T>,
+}
+
+impl<T: Real, S: FixedShape, B: Storage<T>> FeedbackAlignment<T, S, B> {
+    /// Wraps a buffer of [`FixedShape::WEIGHTS`] finite entries.
+    pub fn new(b: B) -> Result<Self, Error> {
+        Self::with_shape(S::default(), b)
+    }
 }
 
 impl<T: Real, S: Shape, B: Storage<T>> FeedbackAlignment<T, S, B> {
-    /// Wraps a buffer of [`Shape::WEIGHTS`] finite entries.
-    pub fn new(b: B) -> Result<Self, Error> {
-        check_buffer(b.as_ref(), S::WEIGHTS, BufferKind::Feedback)?;
-        Ok(Self { b, shape: PhantomData })
+    /// Wraps a buffer of `shape.weights()` finite entries for a network of
+    /// shape `shape`.
+    pub fn with_shape(shape: S, b: B) -> Result<Self, Error> {
+        check_buffer(b.as_ref(), shape.weights(), BufferKind::Feedback)?;
+        Ok(Self { b, shape, scalar: PhantomData })
     }
     /// `B_l^T` (`0 <= l < L`): column-major `n_{l+1} x n_l`, that is `B_l`
     /// (`n_l x n_{l+1}`) in row-major order.
     pub fn transposed(&self, l: usize) -> &[T] {
-        let o = S::weight_offset(l + 1);
-        part(self.b.as_ref(), o..o + S::width(l) * S::width(l + 1))
+        part(self.b.as_ref(), layer(&self.shape, l + 1))
     }
     /// All feedback matrices, in the layout of [`FeedbackAlignment::transposed`].
     pub fn as_slice(&self) -> &[T] {
@@ -171,17 +197,25 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackAlignment<T, S, B> {
     }
 }
 
-impl<T: Real, S: Shape, B: Storage<T>> DirectFeedbackAlignment<T, S, B> {
-    /// Wraps a buffer of [`Shape::DIRECT`] finite entries.
+impl<T: Real, S: FixedShape, B: Storage<T>> DirectFeedbackAlignment<T, S, B> {
+    /// Wraps a buffer of [`FixedShape::DIRECT`] finite entries.
     pub fn new(d: B) -> Result<Self, Error> {
-        check_buffer(d.as_ref(), S::DIRECT, BufferKind::DirectFeedback)?;
-        Ok(Self { d, shape: PhantomData })
+        Self::with_shape(S::default(), d)
+    }
+}
+
+impl<T: Real, S: Shape, B: Storage<T>> DirectFeedbackAlignment<T, S, B> {
+    /// Wraps a buffer of `shape.direct()` finite entries for a network of
+    /// shape `shape`.
+    pub fn with_shape(shape: S, d: B) -> Result<Self, Error> {
+        check_buffer(d.as_ref(), shape.direct(), BufferKind::DirectFeedback)?;
+        Ok(Self { d, shape, scalar: PhantomData })
     }
     /// `D_l^T` (`0 <= l < L`): column-major `n_L x n_l`, that is `D_l`
     /// (`n_l x n_L`) in row-major order.
     pub fn transposed(&self, l: usize) -> &[T] {
-        let o = S::unit_offset(l) * S::OUTPUT;
-        part(self.d.as_ref(), o..o + S::width(l) * S::OUTPUT)
+        let o = self.shape.unit_offset(l) * self.shape.output();
+        part(self.d.as_ref(), o..o + self.shape.width(l) * self.shape.output())
     }
     /// All direct feedback matrices, in the layout of
     /// [`DirectFeedbackAlignment::transposed`].
@@ -191,20 +225,38 @@ impl<T: Real, S: Shape, B: Storage<T>> DirectFeedbackAlignment<T, S, B> {
 }
 
 #[cfg(feature = "alloc")]
-impl<T: Real, S: Shape> FeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
+impl<T: Real, S: FixedShape> FeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
     /// Feedback matrices drawn from `rng` on the heap.
     pub fn random(rng: &mut dyn Rng, init: Init) -> Self {
-        let mut fa = Self { b: crate::buffer::zeroed_box(S::WEIGHTS), shape: PhantomData };
+        Self::random_for(S::default(), rng, init)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: Shape> FeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
+    /// Feedback matrices for a network of shape `shape`, drawn from `rng`
+    /// on the heap.
+    pub fn random_for(shape: S, rng: &mut dyn Rng, init: Init) -> Self {
+        let mut fa = Self { b: crate::buffer::zeroed_box(shape.weights()), shape, scalar: PhantomData };
         fa.reinit(rng, init);
         fa
     }
 }
 
 #[cfg(feature = "alloc")]
-impl<T: Real, S: Shape> DirectFeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
+impl<T: Real, S: FixedShape> DirectFeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
     /// Direct feedback matrices drawn from `rng` on the heap.
     pub fn random(rng: &mut dyn Rng, init: Init) -> Self {
-        let mut dfa = Self { d: crate::buffer::zeroed_box(S::DIRECT), shape: PhantomData };
+        Self::random_for(S::default(), rng, init)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: Shape> DirectFeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
+    /// Direct feedback matrices for a network of shape `shape`, drawn from
+    /// `rng` on the heap.
+    pub fn random_for(shape: S, rng: &mut dyn Rng, init: Init) -> Self {
+        let mut dfa = Self { d: crate::buffer::zeroed_box(shape.direct()), shape, scalar: PhantomData };
         dfa.reinit(rng, init);
         dfa
     }
@@ -212,17 +264,29 @@ impl<T: Real, S: Shape> DirectFeedbackAlignment<T, S, alloc::boxed::Box<[T]>> {
 
 impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for FeedbackAlignment<T, S, B> {
     #[inline]
-    fn feedback(&self, l: usize, _weights: &[T], e_next: &[T], _e_out: &[T], gate: &[T], f: &mut [T]) {
+    fn feedback(&self, _shape: &S, l: usize, _weights: &[T], e_next: &[T], _e_out: &[T], gate: &[T], f: &mut [T]) {
         kernel::tr_mul_gated(self.transposed(l), e_next, gate, f);
     }
-    fn feedback_adjoint(&self, l: usize, _weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
-        kernel::mul_add(self.transposed(l), s, part_mut(ebar, units::<S>(l + 1)));
+    fn feedback_adjoint(
+        &self,
+        _shape: &S,
+        l: usize,
+        _weights: &[T],
+        _e: &[T],
+        s: &[T],
+        ebar: &mut [T],
+        _wbar: &mut [T],
+    ) {
+        kernel::mul_add(self.transposed(l), s, part_mut(ebar, units(&self.shape, l + 1)));
+    }
+    fn check_shape(&self, shape: &S) -> Result<(), Error> {
+        same_shape(&self.shape, shape)
     }
     fn reinit(&mut self, rng: &mut dyn Rng, init: Init) {
-        for l in 0..S::DEPTH {
-            let o = S::weight_offset(l + 1);
-            let (rows, cols) = (S::width(l), S::width(l + 1));
-            init.fill(rng, part_mut(self.b.as_mut(), o..o + rows * cols), cols, rows);
+        let shape = self.shape;
+        for l in 0..shape.depth() {
+            let (rows, cols) = (shape.width(l), shape.width(l + 1));
+            init.fill(rng, part_mut(self.b.as_mut(), layer(&shape, l + 1)), cols, rows);
         }
     }
     fn name(&self) -> &'static str {
@@ -232,16 +296,29 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for FeedbackAlignme
 
 impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for DirectFeedbackAlignment<T, S, B> {
     #[inline]
-    fn feedback(&self, l: usize, _weights: &[T], _e_next: &[T], e_out: &[T], gate: &[T], f: &mut [T]) {
+    fn feedback(&self, _shape: &S, l: usize, _weights: &[T], _e_next: &[T], e_out: &[T], gate: &[T], f: &mut [T]) {
         kernel::tr_mul_gated(self.transposed(l), e_out, gate, f);
     }
-    fn feedback_adjoint(&self, l: usize, _weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
-        kernel::mul_add(self.transposed(l), s, part_mut(ebar, units::<S>(S::DEPTH)));
+    fn feedback_adjoint(
+        &self,
+        _shape: &S,
+        l: usize,
+        _weights: &[T],
+        _e: &[T],
+        s: &[T],
+        ebar: &mut [T],
+        _wbar: &mut [T],
+    ) {
+        kernel::mul_add(self.transposed(l), s, part_mut(ebar, units(&self.shape, self.shape.depth())));
+    }
+    fn check_shape(&self, shape: &S) -> Result<(), Error> {
+        same_shape(&self.shape, shape)
     }
     fn reinit(&mut self, rng: &mut dyn Rng, init: Init) {
-        for l in 0..S::DEPTH {
-            let o = S::unit_offset(l) * S::OUTPUT;
-            let (rows, cols) = (S::width(l), S::OUTPUT);
+        let shape = self.shape;
+        for l in 0..shape.depth() {
+            let o = shape.unit_offset(l) * shape.output();
+            let (rows, cols) = (shape.width(l), shape.output());
             init.fill(rng, part_mut(self.d.as_mut(), o..o + rows * cols), cols, rows);
         }
     }
@@ -283,17 +360,37 @@ pub enum PathwayKind {
 }
 
 #[cfg(feature = "alloc")]
-impl<T: Real, S: Shape> AnyPathway<T, S> {
+impl<T: Real, S: FixedShape> AnyPathway<T, S> {
     /// A pathway of the given kind, random matrices drawn from `rng`.
     pub fn new(kind: PathwayKind, rng: &mut dyn Rng, init: Init) -> Self {
+        Self::new_for(S::default(), kind, rng, init)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: Shape> AnyPathway<T, S> {
+    /// A pathway of the given kind for a network of shape `shape`, random
+    /// matrices drawn from `rng`.
+    pub fn new_for(shape: S, kind: PathwayKind, rng: &mut dyn Rng, init: Init) -> Self {
         match kind {
             PathwayKind::Backprop => AnyPathway::Backprop,
-            PathwayKind::Alignment => AnyPathway::Alignment(FeedbackAlignment::random(rng, init)),
-            PathwayKind::Direct => AnyPathway::Direct(DirectFeedbackAlignment::random(rng, init)),
+            PathwayKind::Alignment => AnyPathway::Alignment(FeedbackAlignment::random_for(shape, rng, init)),
+            PathwayKind::Direct => AnyPathway::Direct(DirectFeedbackAlignment::random_for(shape, rng, init)),
             PathwayKind::SignSymmetric => AnyPathway::SignSymmetric,
             PathwayKind::RandomSignSymmetric => {
-                AnyPathway::RandomSignSymmetric(crate::RandomSignSymmetric::random(rng, init))
+                AnyPathway::RandomSignSymmetric(crate::RandomSignSymmetric::random_for(shape, rng, init))
             }
+        }
+    }
+
+    /// The pathway as a trait object.
+    fn inner(&self) -> &dyn FeedbackPathway<T, S> {
+        match self {
+            AnyPathway::Backprop => &Backprop,
+            AnyPathway::Alignment(p) => p,
+            AnyPathway::Direct(p) => p,
+            AnyPathway::SignSymmetric => &crate::SignSymmetric,
+            AnyPathway::RandomSignSymmetric(p) => p,
         }
     }
 }
@@ -301,44 +398,24 @@ impl<T: Real, S: Shape> AnyPathway<T, S> {
 #[cfg(feature = "alloc")]
 impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
     #[inline]
-    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], e_out: &[T], gate: &[T], f: &mut [T]) {
-        match self {
-            AnyPathway::Backprop => FeedbackPathway::<T, S>::feedback(&Backprop, l, weights, e_next, e_out, gate, f),
-            AnyPathway::Alignment(p) => p.feedback(l, weights, e_next, e_out, gate, f),
-            AnyPathway::Direct(p) => p.feedback(l, weights, e_next, e_out, gate, f),
-            AnyPathway::SignSymmetric => {
-                FeedbackPathway::<T, S>::feedback(&crate::SignSymmetric, l, weights, e_next, e_out, gate, f)
-            }
-            AnyPathway::RandomSignSymmetric(p) => p.feedback(l, weights, e_next, e_out, gate, f),
-        }
+    fn feedback(&self, shape: &S, l: usize, weights: &[T], e_next: &[T], e_out: &[T], gate: &[T], f: &mut [T]) {
+        self.inner().feedback(shape, l, weights, e_next, e_out, gate, f);
     }
-    fn feedback_adjoint(&self, l: usize, weights: &[T], e: &[T], s: &[T], ebar: &mut [T], wbar: &mut [T]) {
-        match self {
-            AnyPathway::Backprop => FeedbackPathway::<T, S>::feedback_adjoint(&Backprop, l, weights, e, s, ebar, wbar),
-            AnyPathway::Alignment(p) => p.feedback_adjoint(l, weights, e, s, ebar, wbar),
-            AnyPathway::Direct(p) => p.feedback_adjoint(l, weights, e, s, ebar, wbar),
-            AnyPathway::SignSymmetric => {
-                FeedbackPathway::<T, S>::feedback_adjoint(&crate::SignSymmetric, l, weights, e, s, ebar, wbar)
-            }
-            AnyPathway::RandomSignSymmetric(p) => p.feedback_adjoint(l, weights, e, s, ebar, wbar),
-        }
+    fn feedback_adjoint(&self, shape: &S, l: usize, weights: &[T], e: &[T], s: &[T], ebar: &mut [T], wbar: &mut [T]) {
+        self.inner().feedback_adjoint(shape, l, weights, e, s, ebar, wbar);
+    }
+    fn check_shape(&self, shape: &S) -> Result<(), Error> {
+        self.inner().check_shape(shape)
     }
     fn reinit(&mut self, rng: &mut dyn Rng, init: Init) {
         match self {
-            AnyPathway::Backprop => {}
+            AnyPathway::Backprop | AnyPathway::SignSymmetric => {}
             AnyPathway::Alignment(p) => p.reinit(rng, init),
             AnyPathway::Direct(p) => p.reinit(rng, init),
-            AnyPathway::SignSymmetric => {}
             AnyPathway::RandomSignSymmetric(p) => p.reinit(rng, init),
         }
     }
     fn name(&self) -> &'static str {
-        match self {
-            AnyPathway::Backprop => "bp",
-            AnyPathway::Alignment(_) => "fa",
-            AnyPathway::Direct(_) => "dfa",
-            AnyPathway::SignSymmetric => "usf",
-            AnyPathway::RandomSignSymmetric(_) => "frsf",
-        }
+        self.inner().name()
     }
 }

@@ -28,7 +28,7 @@ use crate::error::Error;
 use crate::init::Init;
 use crate::kernel::{part, part_mut};
 use crate::pathway::{FeedbackAlignment, FeedbackPathway, next_weights};
-use crate::{Real, Shape, Storage};
+use crate::{FixedShape, Real, Shape, Storage};
 
 /// Uniform sign-concordant feedback (uSF): `B_l = c_l sign(W_{l+1})^T`
 /// with `c_l = sqrt(2 / (n_l + n_{l+1}))`. No state: nothing to store or
@@ -44,11 +44,20 @@ pub struct RandomSignSymmetric<T, S, B> {
     r: FeedbackAlignment<T, S, B>,
 }
 
-impl<T: Real, S: Shape, B: Storage<T>> RandomSignSymmetric<T, S, B> {
-    /// Wraps a buffer of [`Shape::WEIGHTS`] finite magnitudes, laid out as
-    /// [`FeedbackAlignment::new`] takes them (their signs are not used).
+impl<T: Real, S: FixedShape, B: Storage<T>> RandomSignSymmetric<T, S, B> {
+    /// Wraps a buffer of [`FixedShape::WEIGHTS`] finite magnitudes, laid out
+    /// as [`FeedbackAlignment::new`] takes them (their signs are not used).
     pub fn new(r: B) -> Result<Self, Error> {
         FeedbackAlignment::new(r).map(|r| Self { r })
+    }
+}
+
+impl<T: Real, S: Shape, B: Storage<T>> RandomSignSymmetric<T, S, B> {
+    /// Wraps a buffer of `shape.weights()` finite magnitudes for a network
+    /// of shape `shape`, laid out as [`FeedbackAlignment::with_shape`] takes
+    /// them.
+    pub fn with_shape(shape: S, r: B) -> Result<Self, Error> {
+        FeedbackAlignment::with_shape(shape, r).map(|r| Self { r })
     }
     /// All magnitudes `R`, in the layout of `W`.
     pub fn as_slice(&self) -> &[T] {
@@ -57,10 +66,19 @@ impl<T: Real, S: Shape, B: Storage<T>> RandomSignSymmetric<T, S, B> {
 }
 
 #[cfg(feature = "alloc")]
-impl<T: Real, S: Shape> RandomSignSymmetric<T, S, alloc::boxed::Box<[T]>> {
+impl<T: Real, S: FixedShape> RandomSignSymmetric<T, S, alloc::boxed::Box<[T]>> {
     /// Magnitudes drawn from `rng` on the heap, as [`FeedbackAlignment::random`] draws them.
     pub fn random(rng: &mut dyn Rng, init: Init) -> Self {
         Self { r: FeedbackAlignment::random(rng, init) }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Real, S: Shape> RandomSignSymmetric<T, S, alloc::boxed::Box<[T]>> {
+    /// Magnitudes for a network of shape `shape`, drawn as
+    /// [`FeedbackAlignment::random_for`] draws them.
+    pub fn random_for(shape: S, rng: &mut dyn Rng, init: Init) -> Self {
+        Self { r: FeedbackAlignment::random_for(shape, rng, init) }
     }
 }
 
@@ -131,17 +149,17 @@ fn feedback_adjoint<T: Real>(w: &[T], r: &[T], c: T, s: &[T], vbar: &mut [T]) {
 }
 
 /// `c_l = sqrt(2 / (n_l + n_{l+1}))`.
-fn scale<T: Real, S: Shape>(l: usize) -> T {
-    T::of(libm::sqrt(2.0 / (S::width(l) + S::width(l + 1)) as f64))
+fn scale<T: Real, S: Shape>(shape: &S, l: usize) -> T {
+    T::of(libm::sqrt(2.0 / (shape.width(l) + shape.width(l + 1)) as f64))
 }
 
 impl<T: Real, S: Shape> FeedbackPathway<T, S> for SignSymmetric {
-    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], _e_out: &[T], gate: &[T], f: &mut [T]) {
-        feedback(next_weights::<T, S>(weights, l), &[], scale::<T, S>(l), e_next, gate, f);
+    fn feedback(&self, shape: &S, l: usize, weights: &[T], e_next: &[T], _e_out: &[T], gate: &[T], f: &mut [T]) {
+        feedback(next_weights(shape, weights, l), &[], scale(shape, l), e_next, gate, f);
     }
-    fn feedback_adjoint(&self, l: usize, weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
-        let w = next_weights::<T, S>(weights, l);
-        feedback_adjoint(w, &[], scale::<T, S>(l), s, part_mut(ebar, units::<S>(l + 1)));
+    fn feedback_adjoint(&self, shape: &S, l: usize, weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
+        let w = next_weights(shape, weights, l);
+        feedback_adjoint(w, &[], scale(shape, l), s, part_mut(ebar, units(shape, l + 1)));
     }
     fn reinit(&mut self, _rng: &mut dyn Rng, _init: Init) {}
     fn name(&self) -> &'static str {
@@ -150,12 +168,15 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for SignSymmetric {
 }
 
 impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for RandomSignSymmetric<T, S, B> {
-    fn feedback(&self, l: usize, weights: &[T], e_next: &[T], _e_out: &[T], gate: &[T], f: &mut [T]) {
-        feedback(next_weights::<T, S>(weights, l), self.r.transposed(l), T::zero(), e_next, gate, f);
+    fn feedback(&self, shape: &S, l: usize, weights: &[T], e_next: &[T], _e_out: &[T], gate: &[T], f: &mut [T]) {
+        feedback(next_weights(shape, weights, l), self.r.transposed(l), T::zero(), e_next, gate, f);
     }
-    fn feedback_adjoint(&self, l: usize, weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
+    fn feedback_adjoint(&self, shape: &S, l: usize, weights: &[T], _e: &[T], s: &[T], ebar: &mut [T], _wbar: &mut [T]) {
         let r = self.r.transposed(l);
-        feedback_adjoint(next_weights::<T, S>(weights, l), r, T::zero(), s, part_mut(ebar, units::<S>(l + 1)));
+        feedback_adjoint(next_weights(shape, weights, l), r, T::zero(), s, part_mut(ebar, units(shape, l + 1)));
+    }
+    fn check_shape(&self, shape: &S) -> Result<(), Error> {
+        self.r.check_shape(shape)
     }
     fn reinit(&mut self, rng: &mut dyn Rng, init: Init) {
         self.r.reinit(rng, init);

@@ -21,19 +21,21 @@ where
     P: FeedbackPathway<T, S> + ?Sized,
     A: Storage<T>,
 {
+    let shape = *act.shape();
     let b = act.blocks();
     if lowest > 0 {
-        part_mut(b.e, units::<S>(0)).fill(T::zero());
+        part_mut(b.e, units(&shape, 0)).fill(T::zero());
     }
-    for l in (lowest..S::DEPTH).rev() {
-        let (below, above) = split_mut(b.e, S::unit_offset(l + 1));
-        let e_next = part(above, ..S::width(l + 1));
-        let e_out = part(above, units::<S>(S::DEPTH).start - S::unit_offset(l + 1)..);
-        let e = part_mut(below, units::<S>(l));
-        let f = part_mut(b.f, units::<S>(l));
-        let g = part(b.g, units::<S>(l));
+    let top = shape.depth();
+    for l in (lowest..top).rev() {
+        let (below, above) = split_mut(b.e, shape.unit_offset(l + 1));
+        let e_next = part(above, ..shape.width(l + 1));
+        let e_out = part(above, shape.unit_offset(top) - shape.unit_offset(l + 1)..);
+        let e = part_mut(below, units(&shape, l));
+        let f = part_mut(b.f, units(&shape, l));
+        let g = part(b.g, units(&shape, l));
         // For l = 0 the input is data and g(y_0) a gate: zero at black pixels.
-        pathway.feedback(l, weights, e_next, e_out, if l == 0 { g } else { &[] }, f);
+        pathway.feedback(&shape, l, weights, e_next, e_out, if l == 0 { g } else { &[] }, f);
         for ((ei, &fi), &gi) in e.iter_mut().zip(f.iter()).zip(g) {
             *ei = fi * gi;
         }

@@ -3,7 +3,7 @@
 
 use crate::activity::Blocks;
 use crate::activity::load_input;
-use crate::buffer::units;
+use crate::buffer::{layer, same_shape, units};
 use crate::error::Error;
 use crate::kernel::{self, copy, part, part_mut, split_mut};
 use crate::pathway::FeedbackPathway;
@@ -45,7 +45,8 @@ pub struct Outcome<T> {
 /// Never, with the pool's terms and the crate's pathways: the release build
 /// of the step (with [`step_loaded`], the adjoint and the rule-file reader)
 /// holds no panic path at all, which `tools/no_panic.sh` proves at link
-/// time for the `64-32-16-10` network in `f32` and `f64`
+/// time for the `64-32-16-10` network in `f32` and `f64`, as a `shape!` type
+/// and as a run-time [`Widths`](crate::Widths)
 /// (docs/NO_PANIC.md says exactly what that covers). Every slice access
 /// goes through a checked accessor, and the buffers' lengths were checked
 /// by the constructors ([`Network::new`], [`Activity::new`], the pathways'
@@ -114,6 +115,8 @@ where
     P: FeedbackPathway<T, S> + ?Sized,
     A: Storage<T>,
 {
+    same_shape(net.shape(), act.shape())?;
+    pathway.check_shape(net.shape())?;
     net.check()?;
     let beta = net.beta();
     let weights = net.weights_mut();
@@ -151,8 +154,9 @@ where
     P: FeedbackPathway<T, S> + ?Sized,
     A: Storage<T>,
 {
-    if label >= S::OUTPUT {
-        return Err(Error::LabelOutOfRange { label, classes: S::OUTPUT });
+    let classes = act.shape().output();
+    if label >= classes {
+        return Err(Error::LabelOutOfRange { label, classes });
     }
     rule.check()?;
     act.check_len()?;
@@ -177,30 +181,24 @@ where
     A: Storage<T>,
 {
     act.check_len()?;
+    let shape = *act.shape();
     let mut blocks = act.blocks();
-    let layer = |l: usize| S::weight_offset(l)..S::weight_offset(l) + S::width(l) * S::width(l - 1);
+    let check = |w: &[T]| crate::buffer::check_len(w, shape.weights(), crate::BufferKind::Weights);
     match weights {
         Weights::InPlace(w) => {
-            check_weights::<T, S>(w)?;
-            for l in 1..=S::DEPTH {
-                update_layer::<T, S, N>(None, part_mut(w, layer(l)), rule, &mut blocks, l)?;
+            check(w)?;
+            for l in 1..=shape.depth() {
+                update_layer::<T, S, N>(&shape, None, part_mut(w, layer(&shape, l)), rule, &mut blocks, l)?;
             }
         }
         Weights::Into { from, to } => {
-            check_weights::<T, S>(from)?;
-            check_weights::<T, S>(to)?;
-            for l in 1..=S::DEPTH {
-                update_layer::<T, S, N>(Some(part(from, layer(l))), part_mut(to, layer(l)), rule, &mut blocks, l)?;
+            check(from)?;
+            check(to)?;
+            for l in 1..=shape.depth() {
+                let (src, dst) = (part(from, layer(&shape, l)), part_mut(to, layer(&shape, l)));
+                update_layer::<T, S, N>(&shape, Some(src), dst, rule, &mut blocks, l)?;
             }
         }
-    }
-    Ok(())
-}
-
-/// Errors unless `w` has [`Shape::WEIGHTS`] entries.
-fn check_weights<T: Real, S: Shape>(w: &[T]) -> Result<(), Error> {
-    if w.len() != S::WEIGHTS {
-        return Err(Error::BufferLength { what: crate::BufferKind::Weights, expected: S::WEIGHTS, found: w.len() });
     }
     Ok(())
 }
@@ -212,6 +210,7 @@ pub(crate) const BLOCK: usize = 16;
 
 /// The signals of layer `l` from the `y`, `z` and `e` blocks of an activity.
 pub(crate) fn layer_signals<'a, T: Real, S: Shape>(
+    shape: &S,
     l: usize,
     y: &'a [T],
     z: &'a [T],
@@ -220,12 +219,12 @@ pub(crate) fn layer_signals<'a, T: Real, S: Shape>(
 ) -> Signals<'a, T> {
     Signals {
         layer: l,
-        top: l == S::DEPTH,
-        post_error: part(e, units::<S>(l)),
-        post: part(y, units::<S>(l)),
-        pre: part(y, units::<S>(l - 1)),
-        pre_error: part(e, units::<S>(l - 1)),
-        drive: part(z, units::<S>(l)),
+        top: l == shape.depth(),
+        post_error: part(e, units(shape, l)),
+        post: part(y, units(shape, l)),
+        pre: part(y, units(shape, l - 1)),
+        pre_error: part(e, units(shape, l - 1)),
+        drive: part(z, units(shape, l)),
         wt_post,
     }
 }
@@ -234,6 +233,7 @@ pub(crate) fn layer_signals<'a, T: Real, S: Shape>(
 /// from `src` (the old `W_l`) into `w`.
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn update_layer<T: Real, S: Shape, const N: usize>(
+    shape: &S,
     src: Option<&[T]>,
     w: &mut [T],
     rule: &Rule<'_, T, N>,
@@ -241,16 +241,16 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
     l: usize,
 ) -> Result<(), Error> {
     let needs = rule.needs(l);
-    let rows = S::width(l);
+    let rows = shape.width(l);
     if rows == 0 {
-        // No shape has an empty layer (checked when the shape is used).
+        // No shape has an empty layer (checked when the shape is made).
         return Ok(());
     }
-    let (wtu, _) = split_mut(b.scratch, S::width(l - 1));
+    let (wtu, _) = split_mut(b.scratch, shape.width(l - 1));
     if needs.wt_post_vector {
-        kernel::tr_mul(src.unwrap_or(w), part(b.y, units::<S>(l)), wtu);
+        kernel::tr_mul(src.unwrap_or(w), part(b.y, units(shape, l)), wtu);
     }
-    let s = layer_signals::<T, S>(l, b.y, b.z, b.e, if needs.wt_post_vector { &wtu[..] } else { &[] });
+    let s = layer_signals(shape, l, b.y, b.z, b.e, if needs.wt_post_vector { &wtu[..] } else { &[] });
     // k_r = theta_r * scale_r for the terms active on this layer.
     let mut active: heapless::Vec<(&dyn crate::term::PlasticityTerm<T>, T), N> = heapless::Vec::new();
     for e in rule.entries().iter().filter(|e| e.layers.contains(l) && e.theta != T::zero()) {
@@ -265,7 +265,7 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
         return Ok(());
     }
     let mut overflow = false;
-    let cols = S::width(l - 1);
+    let cols = shape.width(l - 1);
     let mut wt = [T::zero(); BLOCK];
     let mut mixes = [Mix::zero(); BLOCK];
     for j0 in (0..cols).step_by(BLOCK) {

@@ -272,7 +272,7 @@ pub struct SignalsBar<'a, T> {
 ///     .with(&Hebb, 0.01, LayerSet::only(1)).unwrap();
 /// type Net = shape![4, 3, 2];
 /// let mut net = Network::<f64, Net, _>::new(vec![0.1; 4 * 3 + 3 * 2]).unwrap();
-/// let mut act = Activity::<f64, Net, _>::new(vec![0.0; <Net as metaplasticity::Shape>::ACTIVITY]).unwrap();
+/// let mut act = Activity::<f64, Net, _>::new(vec![0.0; <Net as metaplasticity::FixedShape>::ACTIVITY]).unwrap();
 /// let before = net.as_slice()[0];
 /// step(&mut net, &Backprop, &rule, &mut act, &[1.0, 0.5, 0.0, 0.2], 1).unwrap();
 /// assert_ne!(net.as_slice()[0], before);

@@ -19,7 +19,7 @@ fn pool_rule() -> Rule<'static, f32> {
 
 fn encoded(rule: &Rule<'static, f32>) -> Vec<u8> {
     let mut buf = vec![0u8; encoded_len(3, rule.len())];
-    let n = encode::<f32, Tiny, 10>(rule, 10.0, &mut buf).unwrap();
+    let n = encode(&Tiny::default(), rule, 10.0, &mut buf).unwrap();
     assert_eq!(n, buf.len());
     buf
 }
@@ -41,7 +41,7 @@ fn crc32_matches_the_standard_check_value() {
 fn round_trip_keeps_terms_layers_and_coefficients() {
     let rule = pool_rule();
     let file = RuleFile::decode(&encoded(&rule)).unwrap();
-    file.check_shape::<Tiny>().unwrap();
+    file.check_shape(&Tiny::default()).unwrap();
     assert_eq!(file.widths(), &[64, 32, 16, 10]);
     assert_eq!(file.beta(), 10.0);
     let back = file.rule::<f32, 10>().unwrap();
@@ -62,8 +62,8 @@ fn round_trip_keeps_terms_layers_and_coefficients() {
 #[test]
 fn another_shape_or_capacity_is_refused() {
     let file = RuleFile::decode(&encoded(&pool_rule())).unwrap();
-    assert_eq!(file.check_shape::<Other>(), Err(DeployError::Shape { layer: 1, expected: 30, found: 32 }));
-    assert!(matches!(file.check_shape::<shape![64, 10]>(), Err(DeployError::Shape { found: 3, .. })));
+    assert_eq!(file.check_shape(&Other::default()), Err(DeployError::Shape { layer: 1, expected: 30, found: 32 }));
+    assert!(matches!(file.check_shape(&<shape![64, 10]>::default()), Err(DeployError::Shape { found: 3, .. })));
     assert_eq!(file.rule::<f32, 4>().err(), Some(DeployError::TooManyTerms { found: 10, capacity: 4 }));
 }
 
@@ -136,19 +136,22 @@ impl PlasticityTerm<f32> for Spoof {
 fn a_user_term_named_like_a_pool_term_is_not_saved_as_one() {
     let rule = Rule::<f32>::from_terms(&[&Spoof]).unwrap();
     let mut buf = [0u8; 64];
-    assert_eq!(encode::<f32, Tiny, 10>(&rule, 10.0, &mut buf), Err(DeployError::UnknownTerm { index: 0 }));
+    assert_eq!(encode(&Tiny::default(), &rule, 10.0, &mut buf), Err(DeployError::UnknownTerm { index: 0 }));
     // The real F^0, under the same name, is saved.
-    assert!(encode::<f32, Tiny, 10>(&Rule::fa(), 10.0, &mut buf).is_ok());
+    assert!(encode(&Tiny::default(), &Rule::<f32>::fa(), 10.0, &mut buf).is_ok());
 }
 
 #[test]
 fn writing_refuses_what_cannot_be_read_back() {
     let rule = Rule::<f32>::fa().with(&Mine, 0.1, LayerSet::ALL).unwrap();
     let mut buf = [0u8; 64];
-    assert_eq!(encode::<f32, Tiny, 10>(&rule, 10.0, &mut buf), Err(DeployError::UnknownTerm { index: 1 }));
+    assert_eq!(encode(&Tiny::default(), &rule, 10.0, &mut buf), Err(DeployError::UnknownTerm { index: 1 }));
     let mut small = [0u8; 10];
-    assert!(matches!(encode::<f32, Tiny, 10>(&Rule::fa(), 10.0, &mut small), Err(DeployError::BufferTooSmall { .. })));
-    assert_eq!(encode::<f32, Tiny, 10>(&Rule::fa(), f32::NAN, &mut buf), Err(DeployError::NonFinite));
+    assert!(matches!(
+        encode(&Tiny::default(), &Rule::<f32>::fa(), 10.0, &mut small),
+        Err(DeployError::BufferTooSmall { .. })
+    ));
+    assert_eq!(encode(&Tiny::default(), &Rule::<f32>::fa(), f32::NAN, &mut buf), Err(DeployError::NonFinite));
 }
 
 proptest! {

@@ -32,7 +32,8 @@ mod common;
 
 use common::{below, log_sum_exp, uniform_vec};
 use metaplasticity::{
-    Activity, Backprop, FeedbackAlignment, FeedbackPathway, Init, LayerSet, Network, Rule, Shape, shape, step, terms,
+    Activity, Backprop, FeedbackAlignment, FeedbackPathway, FixedShape, Init, LayerSet, Network, Rule, Shape, shape,
+    step, terms,
 };
 use proptest::prelude::*;
 
@@ -50,7 +51,7 @@ const RTOL: f64 = 1e-7;
 const ATOL: f64 = 1e-10;
 
 /// A seeded network (Xavier-uniform), input in `[-1, 1)` and label.
-fn case<S: Shape>(seed: u64) -> (Net<S>, Vec<f64>, usize) {
+fn case<S: FixedShape>(seed: u64) -> (Net<S>, Vec<f64>, usize) {
     let mut rng = common::rng(seed);
     let mut net = Net::<S>::zeros();
     net.init(&mut rng, Init::XavierUniform);
@@ -61,7 +62,7 @@ fn case<S: Shape>(seed: u64) -> (Net<S>, Vec<f64>, usize) {
 
 /// Cross-entropy `-ln p_c = ln sum_k exp z_{L,k} - z_{L,c}` through the
 /// public forward pass.
-fn loss<S: Shape>(net: &Net<S>, x: &[f64], label: usize) -> f64 {
+fn loss<S: FixedShape>(net: &Net<S>, x: &[f64], label: usize) -> f64 {
     let mut act = Activity::<f64, S, _>::zeros();
     net.forward(x, &mut act).expect("forward pass");
     let z = act.z(S::DEPTH);
@@ -97,7 +98,7 @@ impl Errors {
 
 /// One `F^0` step under backprop versus finite differences of the loss,
 /// for every weight of every layer.
-fn check_weight_gradient<S: Shape>(seed: u64, theta: f64) -> Result<Errors, TestCaseError> {
+fn check_weight_gradient<S: FixedShape>(seed: u64, theta: f64) -> Result<Errors, TestCaseError> {
     let (net, x, label) = case::<S>(seed);
     let mut rule = Rule::<f64>::fa();
     rule.set_thetas(&[theta]).unwrap();
@@ -113,9 +114,9 @@ fn check_weight_gradient<S: Shape>(seed: u64, theta: f64) -> Result<Errors, Test
     let mut errors = Errors::default();
     let mut probe = net.clone();
     for l in 1..=S::DEPTH {
-        let o = S::weight_offset(l);
-        let rows = S::width(l);
-        for idx in o..o + rows * S::width(l - 1) {
+        let o = S::default().weight_offset(l);
+        let rows = S::default().width(l);
+        for idx in o..o + rows * S::default().width(l - 1) {
             let (i, j) = ((idx - o) % rows, (idx - o) / rows);
             let w = net.as_slice()[idx];
             let fd = central(|d| {
@@ -143,7 +144,7 @@ fn check_weight_gradient<S: Shape>(seed: u64, theta: f64) -> Result<Errors, Test
 
 /// `e_l = dLoss/dz_l` under backprop, for `l = 1 .. L`, by finite
 /// differences along row perturbations of `W_l`.
-fn check_signals<S: Shape>(seed: u64) -> Result<Errors, TestCaseError> {
+fn check_signals<S: FixedShape>(seed: u64) -> Result<Errors, TestCaseError> {
     let (net, x, label) = case::<S>(seed);
     let mut after = net.clone();
     let mut act = Activity::<f64, S, _>::zeros();
@@ -153,8 +154,8 @@ fn check_signals<S: Shape>(seed: u64) -> Result<Errors, TestCaseError> {
     for l in 1..=S::DEPTH {
         let y_prev = act.y(l - 1).to_vec();
         let norm2: f64 = y_prev.iter().map(|v| v * v).sum();
-        let o = S::weight_offset(l);
-        let rows = S::width(l);
+        let o = S::default().weight_offset(l);
+        let rows = S::default().width(l);
         for i in 0..rows {
             let fd = central(|d| {
                 // Row i of W_l moves by d y_{l-1}^T / |y_{l-1}|^2: z_{l,i} += d.
@@ -176,7 +177,7 @@ fn check_signals<S: Shape>(seed: u64) -> Result<Errors, TestCaseError> {
 /// `e_0 = (W_1^T e_1) ⊙ (1 - exp(-beta x))`, where `W_1^T e_1 = dLoss/dx`:
 /// checked by finite differences in the input, with a rule whose layer-1
 /// term needs `e_0` (`F^2`, coefficient zero).
-fn check_input_signal<S: Shape>(seed: u64) -> Result<Errors, TestCaseError> {
+fn check_input_signal<S: FixedShape>(seed: u64) -> Result<Errors, TestCaseError> {
     let (net, x, label) = case::<S>(seed);
     let rule = Rule::<f64>::new()
         .with(&terms::PseudoGradient, 1e-2, LayerSet::ALL)
@@ -286,8 +287,8 @@ fn feedback_alignment_signals_are_not_gradients() {
         let l = Deep::DEPTH - 1;
         let y_prev = act.y(l - 1).to_vec();
         let norm2: f64 = y_prev.iter().map(|v| v * v).sum();
-        let o = Deep::weight_offset(l);
-        let rows = Deep::width(l);
+        let o = Deep::default().weight_offset(l);
+        let rows = Deep::default().width(l);
         let mut probe = net.clone();
         let (mut diff, mut scale) = (0.0f64, 0.0f64);
         for i in 0..rows {

@@ -25,7 +25,8 @@ mod common;
 
 use common::{Mat, below, bits, to_f64, uniform_vec};
 use metaplasticity::{
-    Activity, DirectFeedbackAlignment, FeedbackAlignment, Init, LayerSet, Network, Rule, Shape, shape, step, terms,
+    Activity, DirectFeedbackAlignment, FeedbackAlignment, FixedShape, Init, LayerSet, Network, Rule, Shape, shape,
+    step, terms,
 };
 
 type Big = shape![100, 80, 60, 10];
@@ -38,15 +39,15 @@ struct Drawn {
     fans: usize,
 }
 
-fn network_matrices<S: Shape>(net: &Network<f64, S, Box<[f64]>>) -> Vec<Drawn> {
+fn network_matrices<S: FixedShape>(net: &Network<f64, S, Box<[f64]>>) -> Vec<Drawn> {
     (1..=S::DEPTH)
         .map(|l| {
-            let o = S::weight_offset(l);
-            let n = S::width(l) * S::width(l - 1);
+            let o = S::default().weight_offset(l);
+            let n = S::default().width(l) * S::default().width(l - 1);
             Drawn {
                 what: format!("W_{l}"),
                 values: net.as_slice()[o..o + n].to_vec(),
-                fans: S::width(l) + S::width(l - 1),
+                fans: S::default().width(l) + S::default().width(l - 1),
             }
         })
         .collect()
@@ -54,15 +55,19 @@ fn network_matrices<S: Shape>(net: &Network<f64, S, Box<[f64]>>) -> Vec<Drawn> {
 
 /// `B_l`, `n_l x n_{l+1}`, for `l = 0 .. L-1`; checks that the matrices
 /// partition the pathway's buffer in order.
-fn fa_matrices<S: Shape>(fa: &FeedbackAlignment<f64, S, Box<[f64]>>) -> Vec<Drawn> {
+fn fa_matrices<S: FixedShape>(fa: &FeedbackAlignment<f64, S, Box<[f64]>>) -> Vec<Drawn> {
     let mut covered = 0;
     let out: Vec<_> = (0..S::DEPTH)
         .map(|l| {
             let b = fa.transposed(l);
-            assert_eq!(b.len(), S::width(l) * S::width(l + 1), "B_{l} is n_l x n_(l+1)");
+            assert_eq!(b.len(), S::default().width(l) * S::default().width(l + 1), "B_{l} is n_l x n_(l+1)");
             assert_eq!(b.as_ptr(), fa.as_slice()[covered..].as_ptr(), "B_{l} follows B_{}", l.wrapping_sub(1));
             covered += b.len();
-            Drawn { what: format!("B_{l}"), values: b.to_vec(), fans: S::width(l) + S::width(l + 1) }
+            Drawn {
+                what: format!("B_{l}"),
+                values: b.to_vec(),
+                fans: S::default().width(l) + S::default().width(l + 1),
+            }
         })
         .collect();
     assert_eq!(covered, fa.as_slice().len());
@@ -71,15 +76,15 @@ fn fa_matrices<S: Shape>(fa: &FeedbackAlignment<f64, S, Box<[f64]>>) -> Vec<Draw
 }
 
 /// `D_l`, `n_l x n_L`, for `l = 0 .. L-1`.
-fn dfa_matrices<S: Shape>(dfa: &DirectFeedbackAlignment<f64, S, Box<[f64]>>) -> Vec<Drawn> {
+fn dfa_matrices<S: FixedShape>(dfa: &DirectFeedbackAlignment<f64, S, Box<[f64]>>) -> Vec<Drawn> {
     let mut covered = 0;
     let out: Vec<_> = (0..S::DEPTH)
         .map(|l| {
             let d = dfa.transposed(l);
-            assert_eq!(d.len(), S::width(l) * S::OUTPUT, "D_{l} is n_l x n_L");
+            assert_eq!(d.len(), S::default().width(l) * S::OUTPUT, "D_{l} is n_l x n_L");
             assert_eq!(d.as_ptr(), dfa.as_slice()[covered..].as_ptr());
             covered += d.len();
-            Drawn { what: format!("D_{l}"), values: d.to_vec(), fans: S::width(l) + S::OUTPUT }
+            Drawn { what: format!("D_{l}"), values: d.to_vec(), fans: S::default().width(l) + S::OUTPUT }
         })
         .collect();
     assert_eq!(covered, dfa.as_slice().len());
@@ -277,7 +282,7 @@ fn feedback_shapes_as_used_by_the_step() {
     step(&mut net.clone(), &dfa, &rule, &mut act, &x, label).unwrap();
     let e_out = to_f64(act.e(Small::DEPTH));
     for l in 0..Small::DEPTH {
-        let (n_l, n_top) = (Small::width(l), Small::OUTPUT);
+        let (n_l, n_top) = (Small::default().width(l), Small::OUTPUT);
         let d = Mat::from_col_major(dfa.transposed(l), n_top, n_l).transpose();
         assert_eq!((d.rows, d.cols), (n_l, n_top));
         let want = d.mul_vec(&e_out);
@@ -288,7 +293,7 @@ fn feedback_shapes_as_used_by_the_step() {
     let mut act = Activity::<f64, Small, _>::zeros();
     step(&mut net.clone(), &fa, &rule, &mut act, &x, label).unwrap();
     for l in 0..Small::DEPTH {
-        let (n_l, n_next) = (Small::width(l), Small::width(l + 1));
+        let (n_l, n_next) = (Small::default().width(l), Small::default().width(l + 1));
         let b = Mat::from_col_major(fa.transposed(l), n_next, n_l).transpose();
         let want = b.mul_vec(&to_f64(act.e(l + 1)));
         assert_eq!(want.len(), n_l);
@@ -368,7 +373,7 @@ fn pinned_values_for_a_fixed_seed() {
     let mut net = Network::<f64, Small, _>::zeros();
     net.init(&mut common::rng(SEED), Init::XavierUniform);
     let w = net.as_slice();
-    let got = [w[0], w[1], w[Small::weight_offset(2)], w[Small::WEIGHTS - 1]];
+    let got = [w[0], w[1], w[Small::default().weight_offset(2)], w[Small::WEIGHTS - 1]];
     let mut normal = Network::<f64, Small, _>::zeros();
     normal.init(&mut common::rng(SEED), Init::XavierNormal);
     let n = normal.as_slice();

@@ -12,7 +12,7 @@ use metaplasticity::meta::{
     Adam, BackOff, ClassIndex, Config, MetaGradient, OnDivergence, Penalty, Sampling, StepOptions, StepScale, TaskSpec,
     TrainError, Trainer,
 };
-use metaplasticity::{Activity, Backprop, Error, FeedbackAlignment, Network, Rule, Shape, shape, step};
+use metaplasticity::{Activity, Backprop, Error, FeedbackAlignment, FixedShape, Network, Rule, shape, step};
 use proptest::prelude::*;
 
 type Tiny = shape![64, 32, 16, 10];
@@ -178,7 +178,7 @@ proptest! {
     #[test]
     fn rule_files(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         if let Ok(file) = RuleFile::decode(&bytes) {
-            let _ = file.check_shape::<Tiny>();
+            let _ = file.check_shape(&Tiny::default());
             let _ = file.rule::<f32, 10>();
         }
     }

@@ -14,7 +14,7 @@
 use metaplasticity::idx::{Dataset, Images, Labels};
 use metaplasticity::meta::{MetaGradient, Penalty, Task};
 use metaplasticity::{
-    Backprop, DirectFeedbackAlignment, FeedbackAlignment, LayerSet, Network, Real, Rule, Shape, shape, terms,
+    Backprop, DirectFeedbackAlignment, FeedbackAlignment, FixedShape, LayerSet, Network, Real, Rule, shape, terms,
 };
 use serde::Deserialize;
 

@@ -14,8 +14,8 @@ use metaplasticity::idx::{Dataset, Images, Labels};
 use metaplasticity::meta::{ClassIndex, MetaGradient, Penalty, Reversal, Task, TaskSpec};
 use metaplasticity::term::PlasticityTerm;
 use metaplasticity::{
-    Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, LayerSet, Network, Real, Rule, Shape,
-    shape, terms,
+    Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, FixedShape, Init, LayerSet, Network, Real,
+    Rule, shape, terms,
 };
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
@@ -42,7 +42,7 @@ struct Case<'a, T: Real> {
 
 impl<T: Real> Case<'_, T> {
     /// Meta-loss, gradient and segments inverted of one episode of `S`.
-    fn episode<S: Shape>(&self, reversal: Reversal) -> (f64, Vec<f64>, usize) {
+    fn episode<S: FixedShape>(&self, reversal: Reversal) -> (f64, Vec<f64>, usize) {
         let mut rule = Rule::<T, 10>::new();
         for (&t, &th) in self.terms.iter().zip(self.theta) {
             rule.push(t, T::of(th), LayerSet::ALL).unwrap();
@@ -73,7 +73,7 @@ impl<T: Real> Case<'_, T> {
     /// Largest difference between the gradients of the two reversals,
     /// relative to the largest entry of the recomputed one, and the segments
     /// inverted; asserts the meta-losses are equal bit for bit.
-    fn drift<S: Shape>(&self) -> (f64, usize) {
+    fn drift<S: FixedShape>(&self) -> (f64, usize) {
         let (l0, g0, _) = self.episode::<S>(Reversal::Recompute);
         let (l1, g1, inverted) = self.episode::<S>(Reversal::Invert);
         assert_eq!(l0.to_bits(), l1.to_bits(), "the forward pass is the same");

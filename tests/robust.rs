@@ -187,7 +187,7 @@ fn measured_rates_slow_the_large_terms_only() {
     let data = owned.view();
     type Paper = shape![784, 170, 130, 100, 70, 10];
     let config = Config { task: TaskSpec { train: 8, ..TaskSpec::default() }, ..Config::default() };
-    let m = term_magnitudes::<f32, Paper, 10>(&Rule::pool(), &data, &config).unwrap();
+    let m = term_magnitudes(&Paper::default(), &Rule::<f32>::pool(), &data, &config).unwrap();
     assert_eq!(m[0], 1.0);
     // The paper network's F^5 = (1^T y) F^0 is one to two orders larger than F^0, F^6 much smaller.
     assert!(m[5] > 5.0 && m[6] < 1.0, "{m:?}");

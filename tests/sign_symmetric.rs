@@ -7,7 +7,7 @@
 use metaplasticity::data::OwnedDataset;
 use metaplasticity::online::learn;
 use metaplasticity::{
-    Activity, FeedbackPathway, Init, Network, RandomSignSymmetric, Rule, Shape, SignSymmetric, shape,
+    Activity, FeedbackPathway, FixedShape, Init, Network, RandomSignSymmetric, Rule, Shape, SignSymmetric, shape,
 };
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
@@ -17,12 +17,12 @@ type Tiny = shape![64, 32, 16, 10];
 /// `B_l` (`n_l x n_{l+1}`, row-major) as `pathway` applies it at `weights`:
 /// column `i` is the feedback of the unit vector `e_{l+1} = delta_i`.
 fn feedback_matrix(pathway: &dyn FeedbackPathway<f32, Tiny>, weights: &[f32], l: usize) -> Vec<Vec<f32>> {
-    (0..Tiny::width(l + 1))
+    (0..Tiny::default().width(l + 1))
         .map(|i| {
-            let mut unit = vec![0.0; Tiny::width(l + 1)];
+            let mut unit = vec![0.0; Tiny::default().width(l + 1)];
             unit[i] = 1.0;
-            let mut f = vec![0.0; Tiny::width(l)];
-            pathway.feedback(l, weights, &unit, &unit, &[], &mut f);
+            let mut f = vec![0.0; Tiny::default().width(l)];
+            pathway.feedback(&Tiny::default(), l, weights, &unit, &unit, &[], &mut f);
             f
         })
         .collect()
@@ -59,8 +59,8 @@ fn feedback_shares_the_signs_of_the_current_weights_at_every_step() {
             let w = net.as_slice();
             flips += w.iter().zip(&before).filter(|(a, b)| sign(**a) != sign(**b)).count();
             for l in 0..Tiny::DEPTH {
-                let (o, rows) = (Tiny::weight_offset(l + 1), Tiny::width(l + 1));
-                let c = (2.0 / (Tiny::width(l) + rows) as f64).sqrt() as f32;
+                let (o, rows) = (Tiny::default().weight_offset(l + 1), Tiny::default().width(l + 1));
+                let c = (2.0 / (Tiny::default().width(l) + rows) as f64).sqrt() as f32;
                 for (i, column) in feedback_matrix(pathway, w, l).iter().enumerate() {
                     for (j, &b) in column.iter().enumerate() {
                         // W_{l+1}[i, j], column-major n_{l+1} x n_l.

@@ -9,8 +9,8 @@ mod common;
 
 use common::{below, bits, uniform_vec};
 use metaplasticity::{
-    Activity, Backprop, BufferKind, DirectFeedbackAlignment, Error, FeedbackAlignment, FeedbackPathway, Init, LayerSet,
-    Network, Real, Rule, Shape, shape, step, terms,
+    Activity, Backprop, BufferKind, DirectFeedbackAlignment, Error, FeedbackAlignment, FeedbackPathway, FixedShape,
+    Init, LayerSet, Network, Real, Rule, Shape, shape, step, terms,
 };
 
 type Net3 = shape![5, 7, 6, 4];
@@ -20,7 +20,7 @@ type Net<T, S> = Network<T, S, Box<[T]>>;
 type Fa<T, S> = FeedbackAlignment<T, S, Box<[T]>>;
 
 /// A seeded network, feedback-alignment pathway, input in `[0.1, 1)` and label.
-fn setup<T: Real, S: Shape>(seed: u64) -> (Net<T, S>, Fa<T, S>, Vec<T>, usize) {
+fn setup<T: Real, S: FixedShape>(seed: u64) -> (Net<T, S>, Fa<T, S>, Vec<T>, usize) {
     let mut rng = common::rng(seed);
     let mut net = Net::<T, S>::zeros();
     net.init(&mut rng, Init::XavierUniform);
@@ -41,7 +41,7 @@ fn pool_rule<T: Real>() -> Rule<'static, T> {
 
 /// Runs `step` and asserts it fails with `want` and leaves the weights
 /// bit-identical.
-fn expect_error<T: Real, S: Shape, P: FeedbackPathway<T, S>>(
+fn expect_error<T: Real, S: FixedShape, P: FeedbackPathway<T, S>>(
     net: &mut Net<T, S>,
     pathway: &P,
     rule: &Rule<'_, T>,
@@ -288,7 +288,7 @@ fn forward_overflow<T: Real>() {
     let big = T::max_value().unwrap();
     let (net0, fa, x, label) = setup::<T, Net3>(4);
     let rule = pool_rule::<T>();
-    let o2 = Net3::weight_offset(2);
+    let o2 = Net3::default().weight_offset(2);
 
     // Layer 1 overflows: W_1 = max, x > 0, so z_1 = sum max x_j = inf.
     let mut net = net0.clone();
@@ -302,7 +302,7 @@ fn forward_overflow<T: Real>() {
     // Layer 2 overflows: W_1 = 1 makes y_1 = softplus(sum x) >= 0.5, and
     // W_2 = max gives z_2 >= 3.5 max = inf.
     let mut net = net0.clone();
-    let o3 = Net3::weight_offset(3);
+    let o3 = Net3::default().weight_offset(3);
     net.as_mut_slice()[..o2].fill(T::one());
     net.as_mut_slice()[o2..o3].fill(big);
     let want = Error::NonFiniteSignal { layer: 2 };
@@ -340,9 +340,9 @@ fn signal_overflow<T: Real>() {
     let label = (0..4).min_by(|&a, &b| p[a].partial_cmp(&p[b]).unwrap()).unwrap();
     assert!(p[label] < T::of(0.5));
     let top = Net3::DEPTH - 1;
-    let (n_l, n_next) = (Net3::width(top), Net3::width(top + 1));
+    let (n_l, n_next) = (Net3::default().width(top), Net3::default().width(top + 1));
     let mut b = fa.as_slice().to_vec();
-    let o = Net3::weight_offset(top + 1);
+    let o = Net3::default().weight_offset(top + 1);
     // B_l is stored row-major (as B_l^T column-major): B_l[i, k] at i n_{l+1} + k.
     for i in 0..n_l {
         for k in 0..n_next {
@@ -366,13 +366,13 @@ fn signal_overflow_f64() {
 }
 
 fn is_finite_layer<T: Real>(net: &Net<T, Net3>, l: usize) -> bool {
-    let o = Net3::weight_offset(l);
-    net.as_slice()[o..o + Net3::width(l) * Net3::width(l - 1)].iter().all(|w| w.is_finite())
+    let o = Net3::default().weight_offset(l);
+    net.as_slice()[o..o + Net3::default().width(l) * Net3::default().width(l - 1)].iter().all(|w| w.is_finite())
 }
 
 fn layer_bits<T: Real>(net: &Net<T, Net3>, l: usize) -> Vec<u64> {
-    let o = Net3::weight_offset(l);
-    bits(&net.as_slice()[o..o + Net3::width(l) * Net3::width(l - 1)])
+    let o = Net3::default().weight_offset(l);
+    bits(&net.as_slice()[o..o + Net3::default().width(l) * Net3::default().width(l - 1)])
 }
 
 fn update_overflow<T: Real>() {
@@ -394,7 +394,7 @@ fn update_overflow<T: Real>() {
     // W <- W - max W overflows on the last layer only (|W_l| < 1 elsewhere).
     let mut net = net0.clone();
     let top = Net3::DEPTH;
-    let o = Net3::weight_offset(top);
+    let o = Net3::default().weight_offset(top);
     net.as_mut_slice()[o..].fill(T::of(2.0));
     let before = net.clone();
     let rule = Rule::<T>::new().with(&terms::WeightDecay, big, LayerSet::ALL).unwrap();
@@ -426,7 +426,7 @@ fn nan_written_into_weights<T: Real>() {
     let (net0, fa, x, label) = setup::<T, Net3>(7);
     for l in 1..=Net3::DEPTH {
         let mut net = net0.clone();
-        let o = Net3::weight_offset(l);
+        let o = Net3::default().weight_offset(l);
         net.as_mut_slice()[o + 1] = nan;
         let want = Error::NonFiniteWeights { what: BufferKind::Weights };
         expect_error(&mut net, &fa, &pool_rule::<T>(), &x, label, want);
@@ -456,7 +456,7 @@ fn nan_weight_under_a_zero_input_is_reported() {
     x[2] = 0.0;
     // W_1[0, 2], in column 2 of W_1, which multiplies x_2 = 0.
     let mut poisoned = net0.clone();
-    poisoned.as_mut_slice()[2 * Net3::width(1)] = f64::NAN;
+    poisoned.as_mut_slice()[2 * Net3::default().width(1)] = f64::NAN;
     let only_top = Rule::<f64>::new().with(&terms::PseudoGradient, 1e-2, LayerSet::only(Net3::DEPTH)).unwrap();
     for (rule, what) in [(&only_top, "F0 on the top layer"), (&Rule::<f64>::fa(), "F0 on every layer")] {
         let mut net = poisoned.clone();

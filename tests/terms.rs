@@ -42,7 +42,9 @@ use std::cell::Cell;
 use approx::AbsDiffEq;
 use common::{Mat, below, layer, to_f64, uniform_vec};
 use metaplasticity::term::{Column, ColumnBar, Mix, Needs, PlasticityTerm, Signals, SignalsBar};
-use metaplasticity::{Activity, FeedbackAlignment, Init, LayerSet, Network, Real, Rule, Shape, shape, step, terms};
+use metaplasticity::{
+    Activity, FeedbackAlignment, FixedShape, Init, LayerSet, Network, Real, Rule, Shape, shape, step, terms,
+};
 use proptest::prelude::*;
 
 type One = shape![4, 3];
@@ -167,7 +169,7 @@ struct Sig {
     w: Mat,
 }
 
-fn sig<T: Real, S: Shape>(act: &Activity<T, S, Box<[T]>>, before: &Network<T, S, Box<[T]>>, l: usize) -> Sig {
+fn sig<T: Real, S: FixedShape>(act: &Activity<T, S, Box<[T]>>, before: &Network<T, S, Box<[T]>>, l: usize) -> Sig {
     let u = if l == S::DEPTH { to_f64(act.output()) } else { to_f64(act.y(l)) };
     Sig { a: to_f64(act.e(l)), u, b: to_f64(act.y(l - 1)), c: to_f64(act.e(l - 1)), w: layer(before, l) }
 }
@@ -234,7 +236,7 @@ struct Setup<T, S> {
     label: usize,
 }
 
-fn setup<T: Real, S: Shape>(seed: u64) -> Setup<T, S> {
+fn setup<T: Real, S: FixedShape>(seed: u64) -> Setup<T, S> {
     let mut rng = common::rng(seed);
     let mut net = Network::<T, S, _>::zeros();
     net.init(&mut rng, Init::XavierUniform);
@@ -246,8 +248,8 @@ fn setup<T: Real, S: Shape>(seed: u64) -> Setup<T, S> {
 
 /// `B_l` (`n_l x n_{l+1}`) of a feedback-alignment pathway, which stores
 /// it as `B_l^T`, column-major `n_{l+1} x n_l`.
-fn fa_matrix<T: Real, S: Shape>(fa: &FeedbackAlignment<T, S, Box<[T]>>, l: usize) -> Mat {
-    Mat::from_col_major(fa.transposed(l), S::width(l + 1), S::width(l)).transpose()
+fn fa_matrix<T: Real, S: FixedShape>(fa: &FeedbackAlignment<T, S, Box<[T]>>, l: usize) -> Mat {
+    Mat::from_col_major(fa.transposed(l), S::default().width(l + 1), S::default().width(l)).transpose()
 }
 
 /// The forward pass and the feedback-alignment signals, by loops in `f64`.
@@ -259,7 +261,7 @@ struct NaiveActivity {
     loss: f64,
 }
 
-fn naive_activity<T: Real, S: Shape>(st: &Setup<T, S>, with_e0: bool) -> NaiveActivity {
+fn naive_activity<T: Real, S: FixedShape>(st: &Setup<T, S>, with_e0: bool) -> NaiveActivity {
     let beta = st.net.beta().to_f64();
     let depth = S::DEPTH;
     let mut y = vec![to_f64(&st.x)];
@@ -307,7 +309,7 @@ fn close(got: &[f64], want: &[f64], tol: f64, what: &str) -> Result<(), TestCase
 }
 
 /// The activity after a step against the naive forward pass and feedback.
-fn check_activity<T: Real, S: Shape>(
+fn check_activity<T: Real, S: FixedShape>(
     st: &Setup<T, S>,
     act: &Activity<T, S, Box<[T]>>,
     with_e0: bool,
@@ -344,7 +346,10 @@ fn check_activity<T: Real, S: Shape>(
 /// before the update). Otherwise, a term whose signals happen to be tiny
 /// (`e_0` after several random layers, or dead softplus units) would move
 /// the weights by less than `f32` can resolve, and the check would be vacuous.
-fn check_rule<T: Real, S: Shape>(st: &Setup<T, S>, entries: &[(Term, f64, LayerSet)]) -> Result<(), TestCaseError> {
+fn check_rule<T: Real, S: FixedShape>(
+    st: &Setup<T, S>,
+    entries: &[(Term, f64, LayerSet)],
+) -> Result<(), TestCaseError> {
     let mut probe = Rule::<T, 16>::new();
     for &(term, _, layers) in entries {
         probe.push(term.of::<T>(), T::one(), layers).unwrap();
@@ -430,7 +435,7 @@ fn check_rule<T: Real, S: Shape>(st: &Setup<T, S>, entries: &[(Term, f64, LayerS
 }
 
 /// Every check of this file for one seed, one type and one shape.
-fn check_all<T: Real, S: Shape>(seed: u64, thetas: &[f64], layer_pick: usize) -> Result<(), TestCaseError> {
+fn check_all<T: Real, S: FixedShape>(seed: u64, thetas: &[f64], layer_pick: usize) -> Result<(), TestCaseError> {
     let st = setup::<T, S>(seed);
     let all = LayerSet::ALL;
     // Each term of the pool alone, on every layer.

@@ -132,11 +132,20 @@ fn the_trainers_rule_is_its_theta_after_every_episode() {
 struct Mine(FeedbackAlignment<f64, Tiny, Box<[f64]>>);
 
 impl FeedbackPathway<f64, Tiny> for Mine {
-    fn feedback(&self, l: usize, w: &[f64], e_next: &[f64], e_out: &[f64], gate: &[f64], f: &mut [f64]) {
-        self.0.feedback(l, w, e_next, e_out, gate, f)
+    fn feedback(&self, shape: &Tiny, l: usize, w: &[f64], e_next: &[f64], e_out: &[f64], gate: &[f64], f: &mut [f64]) {
+        self.0.feedback(shape, l, w, e_next, e_out, gate, f)
     }
-    fn feedback_adjoint(&self, l: usize, w: &[f64], e: &[f64], s: &[f64], ebar: &mut [f64], wbar: &mut [f64]) {
-        self.0.feedback_adjoint(l, w, e, s, ebar, wbar)
+    fn feedback_adjoint(
+        &self,
+        shape: &Tiny,
+        l: usize,
+        w: &[f64],
+        e: &[f64],
+        s: &[f64],
+        ebar: &mut [f64],
+        wbar: &mut [f64],
+    ) {
+        self.0.feedback_adjoint(shape, l, w, e, s, ebar, wbar)
     }
     fn reinit(&mut self, rng: &mut dyn rand_core::Rng, init: Init) {
         self.0.reinit(rng, init)

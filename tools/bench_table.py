@@ -8,6 +8,7 @@ paper network's weights) measured in the same run, divided by the 250 online
 steps of an episode.
 
 Usage: python3 tools/bench_table.py [ROOT [OTHER_ROOT [OTHER [RATIO]]]]
+       python3 tools/bench_table.py --widths [ROOT]
 
 ROOT defaults to target/criterion. With OTHER_ROOT (the criterion folder of
 a second run: a build with default flags from `tools/dependent_bench.sh`, or
@@ -15,6 +16,10 @@ a run beside a memory-streaming process from `tools/contended_bench.sh`), two
 more columns give its medians, headed "median, OTHER" (default: "default
 flags"), and their ratio to ROOT's, headed RATIO (default: "default /
 repository build").
+
+With --widths, each bench is set beside its twin on the same network as a
+run-time shape (the rows ending in `-widths`, `metaplasticity::Widths`),
+measured in the same run, with their ratio.
 """
 import json
 import pathlib
@@ -43,6 +48,25 @@ def shown(ns):
         return f"{ns / 1e6:.1f} ms"
     return f"{ns / 1e3:.1f} us" if ns < 1e5 else f"{ns / 1e3:.0f} us"
 
+
+def widths_twin(parts):
+    """The bench of the same network as a run-time shape."""
+    *head, last = parts
+    for kind in ("fa-invert_", "fa_"):
+        if kind in last:
+            return (*head, last.replace(kind, kind[:-1] + "-widths_", 1))
+    return parts
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "--widths":
+    root = sys.argv[2] if len(sys.argv) > 2 else "target/criterion"
+    pass_ns = median_ns(root, BENCHES[0][1])
+    print("| bench | shape as a type | pass-equivalents per online step | run-time `Widths` | run-time / type |")
+    print("|---|---:|---:|---:|---:|")
+    for name, parts, steps in BENCHES[1:]:
+        ns, twin = median_ns(root, parts), median_ns(root, widths_twin(parts))
+        print(f"| {name} | {shown(ns)} | {ns / pass_ns / steps:.1f} | {shown(twin)} | {twin / ns:.2f} |")
+    sys.exit(0)
 
 root = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
 dependent = sys.argv[2] if len(sys.argv) > 2 else None

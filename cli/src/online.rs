@@ -7,28 +7,39 @@
 //! ```text
 //! metaplasticity online --seeds 5 --out out/online.csv
 //! metaplasticity online --feedback bp,fa,usf,frsf
+//! metaplasticity online --widths 784,256,10
+//! metaplasticity online --data optdigits --samples 1400 --test 397 --every 100
 //! ```
 
 use std::error::Error;
 use std::path::PathBuf;
 
-use crate::parse::positive;
+use crate::parse::{join, positive};
 use clap::Parser;
 use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
 use metaplasticity::online::{correct, learn};
-use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule, shape};
+use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule, Widths};
 use metaplasticity_cli::report::{check_writable, write_atomic};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 
-/// The paper's 5-layer network, 784-170-130-100-70-10.
-type Paper = shape![784, 170, 130, 100, 70, 10];
-
 #[derive(Parser)]
-#[command(about = "Online learning (one pass, batch size one) on the shipped MNIST digits: BP vs FA vs DFA (and \
-             the sign-symmetric pathways) with F^0")]
+#[command(
+    about = "Online learning (one pass, batch size one) on the shipped digits (MNIST, or 8x8 optdigits): BP vs FA vs DFA (and \
+             the sign-symmetric pathways) with F^0"
+)]
 pub struct Args {
+    /// Data set: the MNIST digits (28x28) or the 8x8 optdigits, both shipped
+    /// with the tool.
+    #[arg(long, value_enum, default_value_t = Data::Mnist)]
+    data: Data,
+    /// The network's widths n_0,n_1,...,n_L, input first, classes last
+    /// (2 to 16 widths): n_0 must be the data's pixels per image and n_L at
+    /// least its classes. Default: the paper's 784,170,130,100,70,10 (its
+    /// hidden widths between the data's pixels and classes).
+    #[arg(long, value_delimiter = ',', value_parser = positive)]
+    widths: Option<Vec<usize>>,
     /// Number of seeds (independent initialisations and sample orders) to
     /// average over (at least 1).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
@@ -56,6 +67,15 @@ pub struct Args {
     /// CSV file to write (columns: samples, then mean accuracy per pathway).
     #[arg(long, default_value = "out/online.csv")]
     out: PathBuf,
+}
+
+/// A data set of `online`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Data {
+    /// 10,000 MNIST digits of 28x28.
+    Mnist,
+    /// 1,797 handwritten digits of 8x8 (UCI optdigits).
+    Optdigits,
 }
 
 /// A feedback pathway of `online`.
@@ -107,8 +127,12 @@ fn finite(s: &str) -> Result<f32, String> {
 
 /// Runs `metaplasticity online`.
 pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
-    let owned = crate::shipped::mnist()?;
+    let owned = match args.data {
+        Data::Mnist => crate::shipped::mnist()?,
+        Data::Optdigits => crate::shipped::optdigits()?,
+    };
     let data = owned.view();
+    let shape = crate::parse::network(args.widths.as_deref(), &data)?;
     if args.test >= data.len() || args.samples.checked_add(args.test).is_none_or(|n| n > data.len()) {
         return Err(format!(
             "--samples {} --test {}: together at most {} digits, and --test below that",
@@ -128,7 +152,7 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let mut mean = vec![vec![0.0f64; kinds.len()]; points.len()];
     for seed in 0..args.seeds {
         for (k, &kind) in kinds.iter().enumerate() {
-            let curve = run_one(kind.kind(), seed, &data, &args, &points)?;
+            let curve = run_one(shape, kind.kind(), seed, &data, &args, &points)?;
             for (m, a) in mean.iter_mut().zip(curve) {
                 m[k] += a / args.seeds as f64;
             }
@@ -154,7 +178,13 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
         println!("{line}");
     }
     write_atomic(&args.out, csv.as_bytes())?;
-    println!("mean of {} seeds on {} held-out digits; written to {}", args.seeds, args.test, args.out.display());
+    println!(
+        "{} network, mean of {} seeds on {} held-out digits; written to {}",
+        join(shape.as_slice()).replace(',', "-"),
+        args.seeds,
+        args.test,
+        args.out.display()
+    );
     Ok(())
 }
 
@@ -162,6 +192,7 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
 /// the same initial weights for every pathway, then the pathway's own
 /// random draws, then the sample order.
 fn run_one(
+    shape: Widths,
     kind: PathwayKind,
     seed: u64,
     data: &Dataset<'_>,
@@ -169,13 +200,13 @@ fn run_one(
     points: &[usize],
 ) -> Result<Vec<f64>, Box<dyn Error>> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut net = Network::<f32, Paper, _>::zeros();
+    let mut net = Network::<f32, Widths, _>::zeros_for(shape);
     net.init(&mut rng, Init::XavierUniform);
-    let pathway = AnyPathway::<f32, Paper>::new(kind, &mut rng, Init::XavierUniform);
+    let pathway = AnyPathway::<f32, Widths>::new_for(shape, kind, &mut rng, Init::XavierUniform);
     let (net, rng, pathway) = (&mut net, &mut rng, &pathway);
     let mut rule = Rule::<f32>::fa();
     rule.set_thetas(&[args.theta0])?;
-    let mut act = Activity::<f32, Paper, _>::zeros();
+    let mut act = Activity::<f32, Widths, _>::zeros_for(shape);
     let train_end = data.len() - args.test;
     // A random order of the training digits (Fisher-Yates).
     let mut order: Vec<usize> = (0..train_end).collect();

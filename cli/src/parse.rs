@@ -14,3 +14,42 @@ pub fn between(s: &str, max: usize) -> Result<usize, String> {
         Err(e) => Err(format!("{e} (expected a whole number from 1 to {max})")),
     }
 }
+
+/// The paper's hidden widths (Shervani-Tabar & Rosenbaum 2023, 784-170-130-100-70-10).
+pub const PAPER_HIDDEN: [usize; 4] = [170, 130, 100, 70];
+
+/// The network for `data`: `widths` (`--widths`, input first, classes
+/// last) checked against the data, or the paper's hidden widths between the
+/// data's pixels and classes.
+pub fn network(
+    widths: Option<&[usize]>,
+    data: &metaplasticity::idx::Dataset<'_>,
+) -> Result<metaplasticity::Widths, Box<dyn std::error::Error>> {
+    let (pixels, classes) = (data.pixels(), data.classes());
+    let chosen: Vec<usize> = match widths {
+        Some(w) => w.to_vec(),
+        None => std::iter::once(pixels).chain(PAPER_HIDDEN).chain(std::iter::once(classes)).collect(),
+    };
+    let shape = metaplasticity::Widths::new(&chosen).map_err(|e| format!("--widths {}: {e}", join(&chosen)))?;
+    let (first, last) = (chosen[0], chosen[chosen.len() - 1]);
+    if first != pixels {
+        return Err(format!(
+            "--widths {}: the input width {first} is not the data's {pixels} pixels per image (start with {pixels})",
+            join(&chosen)
+        )
+        .into());
+    }
+    if last < classes {
+        return Err(format!(
+            "--widths {}: {last} output units cannot name the data's {classes} classes (end with {classes})",
+            join(&chosen)
+        )
+        .into());
+    }
+    Ok(shape)
+}
+
+/// Widths as `--widths` takes them.
+pub fn join(widths: &[usize]) -> String {
+    widths.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
+}

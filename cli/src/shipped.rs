@@ -21,6 +21,22 @@ pub fn mnist() -> Result<OwnedDataset, LoadError> {
     }
 }
 
+/// 1,797 handwritten digits of 8x8 (UCI optdigits), 10 classes.
+pub fn optdigits() -> Result<OwnedDataset, LoadError> {
+    #[cfg(feature = "embedded-data")]
+    {
+        embedded(
+            include_bytes!("../../data/optdigits-8x8/images-idx3-ubyte.gz"),
+            include_bytes!("../../data/optdigits-8x8/labels-idx1-ubyte.gz"),
+            ("the embedded optdigits images", "the embedded optdigits labels"),
+        )
+    }
+    #[cfg(not(feature = "embedded-data"))]
+    {
+        OwnedDataset::optdigits_shipped()
+    }
+}
+
 #[cfg(feature = "embedded-data")]
 fn embedded(images: &[u8], labels: &[u8], names: (&str, &str)) -> Result<OwnedDataset, LoadError> {
     OwnedDataset::from_bytes(images, labels, names, metaplasticity::idx::Orientation::RowMajor, Some(10))

@@ -26,7 +26,9 @@ mod rt;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use metaplasticity::init::{index, standard_normal, unit};
-use metaplasticity::{Activity, Error, FeedbackAlignment, FeedbackPathway, Init, Network, Rule, Shape, shape, step};
+use metaplasticity::{
+    Activity, Error, FeedbackAlignment, FeedbackPathway, FixedShape, Init, Network, Rule, shape, step,
+};
 use out::say;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
@@ -141,10 +143,10 @@ fn run() -> Result<bool, Error> {
     say!(
         "ensure_no_std: {}-{}-{}-{} network ({} weights, {} activity entries), \
          rule F^bio theta = {:?}, pathway {}",
-        Tiny::width(0),
-        Tiny::width(1),
-        Tiny::width(2),
-        Tiny::width(3),
+        Tiny::WIDTHS[0],
+        Tiny::WIDTHS[1],
+        Tiny::WIDTHS[2],
+        Tiny::WIDTHS[3],
         Tiny::WEIGHTS,
         Tiny::ACTIVITY,
         THETAS,

@@ -32,7 +32,7 @@ use cortex_m_rt::{ExceptionFrame, entry, exception};
 use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
 use cortex_m_semihosting::hprintln;
 use metaplasticity::idx::{Dataset, parse_images, parse_labels};
-use metaplasticity::{Activity, Error, FeedbackAlignment, Network, Rule, Shape};
+use metaplasticity::{Activity, Error, FeedbackAlignment, FixedShape, Network, Rule, Shape};
 use protocol::{Progress, StepTimer, Tiny};
 
 /// The shipped optdigits, uncompressed (written by `learn_rule`): 1,797
@@ -309,10 +309,10 @@ fn run() -> Result<bool, Error> {
     hprintln!(
         "metaplasticity on a Cortex-M4F: {}-{}-{}-{} network ({} weights), rule {} with Theta = {}, \
          feedback alignment",
-        Tiny::width(0),
-        Tiny::width(1),
-        Tiny::width(2),
-        Tiny::width(3),
+        Tiny::default().width(0),
+        Tiny::default().width(1),
+        Tiny::default().width(2),
+        Tiny::default().width(3),
         Tiny::WEIGHTS,
         name,
         Thetas(thetas),

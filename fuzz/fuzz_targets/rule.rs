@@ -10,11 +10,11 @@ type Tiny = shape![64, 32, 16, 10];
 
 fuzz_target!(|data: &[u8]| {
     let Ok(file) = RuleFile::decode(data) else { return };
-    if file.check_shape::<Tiny>().is_err() {
+    if file.check_shape(&Tiny::default()).is_err() {
         return;
     }
     let rule = file.rule::<f32, 32>().expect("a decoded file gives its rule");
     let mut out = vec![0u8; encoded_len(3, rule.len())];
-    let n = encode::<f32, Tiny, 32>(&rule, file.beta(), &mut out).expect("re-encodes");
+    let n = encode(&Tiny::default(), &rule, file.beta(), &mut out).expect("re-encodes");
     assert_eq!(&out[..n], data);
 });

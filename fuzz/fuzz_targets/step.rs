@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use metaplasticity::{Activity, Backprop, Error, LayerSet, Network, Rule, Shape, shape, step, terms};
+use metaplasticity::{Activity, Backprop, Error, FixedShape, LayerSet, Network, Rule, shape, step, terms};
 
 type Tiny = shape![6, 5, 3];
 

@@ -16,6 +16,9 @@
 //! * [`step_adjoint`] of that step and [`loss_adjoint`] of the query loss,
 //! * [`step`] and [`step_adjoint`] with `F^bio` through backprop and
 //!   through direct feedback alignment,
+//! * [`step`] and [`step_adjoint`] through feedback alignment for the same
+//!   network as a run-time shape ([`Widths::new`] on widths the optimiser
+//!   cannot see, and the buffers' `with_shape` constructors),
 //! * [`RuleFile::decode`] on the bytes of standard input (any bytes), then
 //!   [`RuleFile::check_shape`] and [`RuleFile::rule`], and, if the file is
 //!   accepted, [`step`] and [`step_adjoint`] with the decoded rule (whose
@@ -44,8 +47,8 @@ use metaplasticity::adjoint::{Adjoint, loss_adjoint, step_adjoint};
 use metaplasticity::deploy::{DeployError, RuleFile, encode};
 use metaplasticity::step::step_loaded;
 use metaplasticity::{
-    Activity, Backprop, DirectFeedbackAlignment, Error, FeedbackAlignment, FeedbackPathway, LayerSet, Network, Real,
-    Rule, Shape, Storage, shape, step, terms,
+    Activity, Backprop, DirectFeedbackAlignment, Error, FeedbackAlignment, FeedbackPathway, FixedShape, LayerSet,
+    Network, Real, Rule, Shape, Storage, Widths, shape, step, terms,
 };
 
 /// The network of the proof: 64 inputs, hidden layers of 32 and 16 units,
@@ -88,7 +91,6 @@ fn error_name(e: &Error) -> &'static [u8] {
         Error::NonFiniteSignal { .. } => b"NonFiniteSignal",
         Error::Diverged { .. } => b"Diverged",
         Error::InvalidBeta => b"InvalidBeta",
-        Error::LayerOutOfRange { .. } => b"LayerOutOfRange",
         Error::Data(_) => b"Data",
         Error::RuleFull { .. } => b"RuleFull",
         _ => b"other",
@@ -171,16 +173,16 @@ fn digest<T: Real>(v: &[T]) -> u64 {
 /// `before`), then its adjoint into `wbar` and `thetabar`, each reported
 /// under its name.
 #[allow(clippy::too_many_arguments)]
-fn step_with_adjoint<T: Real, P: FeedbackPathway<T, Tiny>, B: Storage<T>>(
+fn step_with_adjoint<T: Real, S: Shape, P: FeedbackPathway<T, S>, B: Storage<T>>(
     names: [&[u8]; 2],
-    net: &mut Network<T, Tiny, B>,
+    net: &mut Network<T, S, B>,
     pathway: &P,
     rule: &Rule<'_, T>,
-    act: &mut Activity<T, Tiny, B>,
+    act: &mut Activity<T, S, B>,
     x: &[T],
     label: usize,
     (before, wbar, thetabar): (&mut [T], &mut [T], &mut [T]),
-    adj: &mut Adjoint<T, Tiny, B>,
+    adj: &mut Adjoint<T, S, B>,
 ) -> Result<(), Error> {
     copy(before, net.as_slice());
     black_box(report(names[0], step(net, pathway, rule, act, black_box(x), label))?);
@@ -258,10 +260,30 @@ fn run<T: Real>(file: &[u8]) -> Result<bool, Error> {
     say(b" digest=");
     say_hex(digest(net.as_slice()) ^ digest(&wbar) ^ digest(&thetabar));
 
+    // The same network as a run-time shape (`Widths`, from widths the
+    // optimiser cannot see): the step and its adjoint through feedback
+    // alignment, on copies of the weights and feedback.
+    let shape = report(b"widths", Widths::new(black_box(&[64, 32, 16, 10][..])))?;
+    let mut w_weights = [T::zero(); Tiny::WEIGHTS];
+    copy(&mut w_weights, net.as_slice());
+    let mut w_feedback = [T::zero(); Tiny::WEIGHTS];
+    copy(&mut w_feedback, fa.as_slice());
+    let mut w_activity = [T::zero(); Tiny::ACTIVITY];
+    let mut w_adjoint = [T::zero(); Tiny::ADJOINT];
+    let mut w_net = report(b"widths_network", Network::with_shape(shape, black_box(&mut w_weights[..])))?;
+    let w_fa = report(b"widths_feedback", FeedbackAlignment::with_shape(shape, black_box(&mut w_feedback[..])))?;
+    let mut w_act = report(b"widths_activity", Activity::with_shape(shape, black_box(&mut w_activity[..])))?;
+    let mut w_adj = report(b"widths_adjoint", Adjoint::with_shape(shape, black_box(&mut w_adjoint[..])))?;
+    let names = [&b"widths_step"[..], b"widths_step_adjoint"];
+    let buffers = (&mut before[..], &mut wbar[..], &mut thetabar[..]);
+    step_with_adjoint(names, &mut w_net, &w_fa, &rule, &mut w_act, &x, label, buffers, &mut w_adj)?;
+    say(b" digest=");
+    say_hex(digest(w_net.as_slice()) ^ digest(&wbar) ^ digest(&thetabar));
+
     // The rule file: any bytes.
     say(b" rule_file=");
     let decoded = RuleFile::decode(black_box(file))
-        .and_then(|f| f.check_shape::<Tiny>().map(|()| f))
+        .and_then(|f| f.check_shape(&Tiny::default()).map(|()| f))
         .and_then(|f| f.rule::<T, 10>().map(|r| (f, r)));
     let (file, rule) = match decoded {
         Ok(fr) => fr,
@@ -305,7 +327,7 @@ fn emit(kind: &[u8]) -> i32 {
             if rule.set_thetas(&thetas).is_err() {
                 return FAILED;
             }
-            encode::<f32, Tiny, 10>(&rule, 10.0, &mut out)
+            encode(&Tiny::default(), &rule, 10.0, &mut out)
         }
         b"bio" => {
             // F^2 on layer 2 only, so that the layer bits matter.
@@ -314,9 +336,9 @@ fn emit(kind: &[u8]) -> i32 {
                 .and_then(|r| r.with(&terms::ErrorHebb, -0.01, LayerSet::only(2)))
                 .and_then(|r| r.with(&terms::Oja, 0.002, LayerSet::ALL));
             let Ok(rule) = rule else { return FAILED };
-            encode::<f32, Tiny, 3>(&rule, 10.0, &mut out)
+            encode(&Tiny::default(), &rule, 10.0, &mut out)
         }
-        b"other-shape" => encode::<f32, Other, 3>(&Rule::<f32, 3>::bio(), 10.0, &mut out),
+        b"other-shape" => encode(&Other::default(), &Rule::<f32, 3>::bio(), 10.0, &mut out),
         _ => {
             say(b"usage: no_panic emit <pool|bio|other-shape>\n");
             return USAGE;

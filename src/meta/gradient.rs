@@ -32,7 +32,7 @@ use crate::online::load;
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;
 use crate::step::{Weights, step_loaded, update};
-use crate::{Activity, Error, Network, Real, Shape, Storage};
+use crate::{Activity, Error, FixedShape, Network, Real, Shape, Storage};
 
 /// What an episode measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -174,6 +174,7 @@ pub const MAX_INVERSE_GAIN: f64 = 16.0;
 
 /// Work space for meta-gradients of episodes of a given length.
 pub struct MetaGradient<T, S> {
+    shape: S,
     interval: usize,
     reversal: Reversal,
     /// Segments of the last episode walked back in place.
@@ -189,24 +190,55 @@ pub struct MetaGradient<T, S> {
     act: Activity<T, S, Box<[T]>>,
 }
 
-impl<T: Real, S: Shape> MetaGradient<T, S> {
+impl<T: Real, S: FixedShape> MetaGradient<T, S> {
     /// A work space that keeps a checkpoint every `interval` steps (at
     /// least 1; the square root of the episode length minimises memory).
     /// It holds no per-step buffers yet: [`MetaGradient::reserve`] (or the
     /// first [`MetaGradient::run`]) allocates them for an episode length.
     pub fn new(interval: usize) -> Self {
+        Self::new_for(S::default(), interval)
+    }
+
+    /// Bytes of memory the work space needs for episodes of `steps` online
+    /// steps with checkpoint interval `interval`: `ceil(T/c') + c'` weight
+    /// sets with `c' = min(interval, steps)` (at least 1), `T + 1`
+    /// activities and the adjoint. `None` if that overflows `usize`.
+    ///
+    /// ```
+    /// use metaplasticity::meta::MetaGradient;
+    /// use metaplasticity::shape;
+    /// type Tiny = shape![64, 32, 16, 10];
+    /// // An interval longer than the episode costs no more than one as long.
+    /// let bytes = |c| MetaGradient::<f32, Tiny>::memory_bytes(25, c);
+    /// assert_eq!(bytes(2000), bytes(25));
+    /// assert_eq!(MetaGradient::<f32, Tiny>::memory_bytes(usize::MAX, usize::MAX), None);
+    /// ```
+    pub fn memory_bytes(steps: usize, interval: usize) -> Option<usize> {
+        Self::memory_bytes_for(&S::default(), steps, interval)
+    }
+}
+
+impl<T: Real, S: Shape> MetaGradient<T, S> {
+    /// [`MetaGradient::new`] for networks of shape `shape`.
+    pub fn new_for(shape: S, interval: usize) -> Self {
         MetaGradient {
+            shape,
             interval: interval.max(1),
             reversal: Reversal::Recompute,
             inverted: 0,
             checkpoints: Vec::new(),
             segment: Vec::new(),
             acts: Vec::new(),
-            wbar: zeroed_box(S::WEIGHTS),
-            deferred: zeroed_box(S::UNITS),
-            adj: Adjoint::zeros(),
-            act: Activity::zeros(),
+            wbar: zeroed_box(shape.weights()),
+            deferred: zeroed_box(shape.units()),
+            adj: Adjoint::zeros_for(shape),
+            act: Activity::zeros_for(shape),
         }
+    }
+
+    /// The shape of the networks it serves.
+    pub fn shape(&self) -> &S {
+        &self.shape
     }
 
     /// Allocates the buffers for episodes of `steps` online steps, or says
@@ -218,7 +250,8 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
     /// overcommit always may instead stop the process when the pages are
     /// first written. Buffers already there are kept.
     pub fn reserve(&mut self, steps: usize) -> Result<(), WorkSpaceError> {
-        let error = WorkSpaceError { steps, interval: self.interval, bytes: Self::memory_bytes(steps, self.interval) };
+        let bytes = Self::memory_bytes_for(&self.shape, steps, self.interval);
+        let error = WorkSpaceError { steps, interval: self.interval, bytes };
         if error.bytes.is_none_or(|b| b > isize::MAX as usize) {
             return Err(error);
         }
@@ -236,10 +269,11 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             let mut probe: Vec<u8> = Vec::new();
             probe.try_reserve_exact(bytes).map_err(|_| error)?;
         }
+        let shape = self.shape;
         let grow = |v: &mut Vec<Box<[T]>>, n: usize| -> Option<()> {
             v.try_reserve_exact(n.saturating_sub(v.len())).ok()?;
             while v.len() < n {
-                v.push(try_zeroed(S::WEIGHTS)?);
+                v.push(try_zeroed(shape.weights())?);
             }
             Some(())
         };
@@ -247,8 +281,8 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         grow(&mut self.segment, segment).ok_or(error)?;
         self.acts.try_reserve_exact(steps.saturating_sub(self.acts.len())).map_err(|_| error)?;
         while self.acts.len() < steps {
-            let buf = try_zeroed(S::ACTIVITY).ok_or(error)?;
-            self.acts.push(Activity::new(buf).map_err(|_| error)?);
+            let buf = try_zeroed(shape.activity_len()).ok_or(error)?;
+            self.acts.push(Activity::with_shape(shape, buf).map_err(|_| error)?);
         }
         Ok(())
     }
@@ -276,28 +310,15 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         self.inverted
     }
 
-    /// Bytes of memory the work space needs for episodes of `steps` online
-    /// steps with checkpoint interval `interval`: `ceil(T/c') + c'` weight
-    /// sets with `c' = min(interval, steps)` (at least 1), `T + 1`
-    /// activities and the adjoint. `None` if that overflows `usize`.
-    ///
-    /// ```
-    /// use metaplasticity::meta::MetaGradient;
-    /// use metaplasticity::shape;
-    /// type Tiny = shape![64, 32, 16, 10];
-    /// // An interval longer than the episode costs no more than one as long.
-    /// let bytes = |c| MetaGradient::<f32, Tiny>::memory_bytes(25, c);
-    /// assert_eq!(bytes(2000), bytes(25));
-    /// assert_eq!(MetaGradient::<f32, Tiny>::memory_bytes(usize::MAX, usize::MAX), None);
-    /// ```
-    pub fn memory_bytes(steps: usize, interval: usize) -> Option<usize> {
+    /// [`MetaGradient::memory_bytes`] for networks of shape `shape`.
+    pub fn memory_bytes_for(shape: &S, steps: usize, interval: usize) -> Option<usize> {
         let c = interval.min(steps).max(1);
         let weight_sets = steps.div_ceil(c).checked_add(c)?;
         let activities = steps.checked_add(1)?;
         let entries = weight_sets
-            .checked_mul(S::WEIGHTS)?
-            .checked_add(activities.checked_mul(S::ACTIVITY)?)?
-            .checked_add(S::ADJOINT)?;
+            .checked_mul(shape.weights())?
+            .checked_add(activities.checked_mul(shape.activity_len())?)?
+            .checked_add(shape.adjoint_len())?;
         entries.checked_mul(core::mem::size_of::<T>())
     }
 
@@ -333,6 +354,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
                 error: Error::BufferLength { what: crate::BufferKind::Theta, expected: rule.len(), found: grad.len() },
             });
         }
+        crate::buffer::same_shape(&self.shape, net.shape()).map_err(fail(0))?;
         if steps == 0 || task.query.is_empty() {
             return Err(EpisodeError::EmptyTask { train: steps, query: task.query.len() });
         }

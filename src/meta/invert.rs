@@ -117,11 +117,12 @@ where
     A: Storage<T>,
 {
     let [y, z, e, _, _] = act.parts();
+    let shape = act.shape();
     let mut gain = 1.0f64;
-    for l in 1..=S::DEPTH {
-        let o = S::weight_offset(l);
-        let (rows, cols) = (S::width(l), S::width(l - 1));
-        let s = layer_signals::<T, S>(l, y, z, e, &[]);
+    for l in 1..=shape.depth() {
+        let o = shape.weight_offset(l);
+        let (rows, cols) = (shape.width(l), shape.width(l - 1));
+        let s = layer_signals(shape, l, y, z, e, &[]);
         let active = active_terms(rule, &s, l);
         if active.is_empty() || rows == 0 {
             continue;

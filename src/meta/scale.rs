@@ -22,7 +22,8 @@ use crate::rule::Rule;
 use crate::step::{Weights, activity, update};
 use crate::{Activity, Network, Real, Shape};
 
-/// The typical size of each term of `rule` relative to its first term's:
+/// The typical size of each term of `rule` relative to its first term's,
+/// on a network of shape `shape`:
 /// `m_r = sum_t ||F^r(t)|| / sum_t ||F^0(t)||`, Frobenius norms over all
 /// layers the term acts on, summed over the online steps of episode 0 of
 /// `config` (the same task, initial weights and feedback as the trainer's
@@ -30,6 +31,7 @@ use crate::{Activity, Network, Real, Shape};
 /// goes. A probe stops early if the adapting network diverges and uses the
 /// steps before. Entries are 1 where a norm is zero.
 pub fn term_magnitudes<T: Real, S: Shape, const N: usize>(
+    shape: &S,
     rule: &Rule<'_, T, N>,
     data: &Dataset<'_>,
     config: &Config,
@@ -37,11 +39,11 @@ pub fn term_magnitudes<T: Real, S: Shape, const N: usize>(
     let classes = ClassIndex::new(data);
     let mut rng = episode_rng(config.seed, 0);
     let task = config.task.draw(&classes, &mut rng)?;
-    let mut net = Network::<T, S, _>::zeros();
+    let mut net = Network::<T, S, _>::zeros_for(*shape);
     net.init(&mut rng, Init::XavierUniform);
-    let pathway = AnyPathway::<T, S>::new(config.pathway, &mut rng, config.feedback_init);
-    let mut act = Activity::<T, S, _>::zeros();
-    let mut scratch = crate::buffer::zeroed_box::<T>(S::WEIGHTS);
+    let pathway = AnyPathway::<T, S>::new_for(*shape, config.pathway, &mut rng, config.feedback_init);
+    let mut act = Activity::<T, S, _>::zeros_for(*shape);
+    let mut scratch = crate::buffer::zeroed_box::<T>(shape.weights());
     let mut sums = alloc::vec![0.0f64; rule.len()];
     let beta = net.beta();
     'steps: for &i in &task.train {

@@ -30,7 +30,7 @@ use crate::meta::{Adam, ClassIndex, MetaGradient, Penalty};
 use crate::online::load;
 use crate::pathway::AnyPathway;
 use crate::rule::Rule;
-use crate::{Activity, Backprop, Error, FeedbackPathway, Network, Real, Shape};
+use crate::{Activity, Backprop, Error, FeedbackPathway, FixedShape, Network, Real, Shape};
 use alloc::boxed::Box;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
@@ -185,7 +185,7 @@ pub struct State {
 /// }
 /// assert_ne!(trainer.theta(), &[1e-3, 0.0, 0.0][..], "Theta moved");
 /// let mut bytes = vec![0u8; encoded_len(3, trainer.rule().len())];
-/// let n = encode::<f32, Digits, 10>(trainer.rule(), trainer.beta(), &mut bytes)?;
+/// let n = encode(&Digits::default(), trainer.rule(), trainer.beta(), &mut bytes)?;
 /// let file = RuleFile::decode(&bytes[..n])?;
 /// let back = file.rule::<f32, 3>()?;
 /// let mut theta = [0.0f32; 3];
@@ -212,7 +212,7 @@ struct Attempt {
     angles: Vec<f64>,
 }
 
-impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
+impl<'r, T: Real, S: FixedShape, const N: usize> Trainer<'r, T, S, N> {
     /// A trainer starting from the rule's coefficients, at episode 0. With
     /// [`StepScale::Measured`] it probes the terms' sizes on episode 0's
     /// task first (one episode's online steps).
@@ -223,10 +223,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
     /// rule's coefficients (finite), and the meta-gradient's work space for
     /// `M K` steps, which is allocated here.
     pub fn new(rule: Rule<'r, T, N>, data: &Dataset<'_>, config: Config) -> Result<Self, TrainError> {
-        // Its matrices are redrawn at the start of every episode.
-        let mut unused = Xoshiro256PlusPlus::seed_from_u64(0);
-        let pathway = Box::new(AnyPathway::<T, S>::new(config.pathway, &mut unused, config.feedback_init));
-        Self::with_pathway(rule, data, config, pathway)
+        Self::new_for(S::default(), rule, data, config)
     }
 
     /// A trainer that meta-learns the rule through `pathway`, any
@@ -256,6 +253,47 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         config: Config,
         pathway: Box<dyn FeedbackPathway<T, S> + Send + 'r>,
     ) -> Result<Self, TrainError> {
+        Self::with_pathway_for(S::default(), rule, data, config, pathway)
+    }
+}
+
+impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
+    /// [`Trainer::new`] for networks of shape `shape` (a run-time
+    /// [`Widths`](crate::Widths), say).
+    ///
+    /// ```
+    /// use metaplasticity::data::OwnedDataset;
+    /// use metaplasticity::meta::{Config, Sampling, TaskSpec, Trainer};
+    /// use metaplasticity::{Rule, Widths};
+    ///
+    /// let owned = OwnedDataset::optdigits_shipped()?;
+    /// let data = owned.view();
+    /// let shape = Widths::new(&[data.pixels(), 24, 10])?;
+    /// let config = Config { task: TaskSpec::new(5, 4, 2, Sampling::Disjoint)?, ..Config::default() };
+    /// let mut trainer = Trainer::<f32, Widths>::new_for(shape, Rule::fa(), &data, config)?;
+    /// assert!(trainer.episode(&data)?.ok);
+    /// // A network that cannot read the images is refused before any work.
+    /// let wrong = Widths::new(&[784, 24, 10])?;
+    /// assert!(Trainer::<f32, Widths>::new_for(wrong, Rule::fa(), &data, Config::default()).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new_for(shape: S, rule: Rule<'r, T, N>, data: &Dataset<'_>, config: Config) -> Result<Self, TrainError> {
+        // Its matrices are redrawn at the start of every episode.
+        let mut unused = Xoshiro256PlusPlus::seed_from_u64(0);
+        let pathway = Box::new(AnyPathway::<T, S>::new_for(shape, config.pathway, &mut unused, config.feedback_init));
+        Self::with_pathway_for(shape, rule, data, config, pathway)
+    }
+
+    /// [`Trainer::with_pathway`] for networks of shape `shape`; the pathway
+    /// must accept it ([`FeedbackPathway::check_shape`]).
+    pub fn with_pathway_for(
+        shape: S,
+        rule: Rule<'r, T, N>,
+        data: &Dataset<'_>,
+        config: Config,
+        pathway: Box<dyn FeedbackPathway<T, S> + Send + 'r>,
+    ) -> Result<Self, TrainError> {
+        pathway.check_shape(&shape).map_err(TrainError::State)?;
         config.check(rule.len()).map_err(TrainError::Config)?;
         let entries = rule.entries();
         let twice =
@@ -263,11 +301,11 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         if let Some((_, e)) = twice {
             return Err(TrainError::Config(ConfigError::DuplicateTerm { name: e.term.name() }));
         }
-        if data.classes() > S::OUTPUT {
-            return Err(TrainError::Config(ConfigError::Classes { classes: data.classes(), outputs: S::OUTPUT }));
+        if data.classes() > shape.output() {
+            return Err(TrainError::Config(ConfigError::Classes { classes: data.classes(), outputs: shape.output() }));
         }
-        if data.pixels() != S::INPUT {
-            return Err(TrainError::Config(ConfigError::Pixels { pixels: data.pixels(), inputs: S::INPUT }));
+        if data.pixels() != shape.input() {
+            return Err(TrainError::Config(ConfigError::Pixels { pixels: data.pixels(), inputs: shape.input() }));
         }
         let classes = ClassIndex::new(data);
         config.task.check(&classes).map_err(TrainError::Task)?;
@@ -276,12 +314,12 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         if let Some(index) = theta.iter().position(|t| !t.to_f64().is_finite()) {
             return Err(TrainError::State(Error::NonFiniteTheta { index }));
         }
-        let mut work = MetaGradient::new(config.interval).with_reversal(config.reversal);
+        let mut work = MetaGradient::new_for(shape, config.interval).with_reversal(config.reversal);
         work.reserve(config.task.steps()).map_err(TrainError::WorkSpace)?;
         let rates = match &config.step_scale {
             StepScale::Uniform => Vec::new(),
             StepScale::Measured => {
-                rates_from_magnitudes(&term_magnitudes::<T, S, N>(&rule, data, &config).map_err(TrainError::Task)?)
+                rates_from_magnitudes(&term_magnitudes(&shape, &rule, data, &config).map_err(TrainError::Task)?)
             }
             StepScale::Given(rates) => rates.clone(),
         };
@@ -299,8 +337,8 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
             rule,
             pathway,
             classes,
-            net: Network::zeros(),
-            act: Activity::zeros(),
+            net: Network::zeros_for(shape),
+            act: Activity::zeros_for(shape),
         })
     }
 
@@ -366,6 +404,12 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
     /// was learned for it; [`deploy::encode`](crate::deploy::encode) records it).
     pub fn beta(&self) -> T {
         self.net.beta()
+    }
+
+    /// The shape of the trainer's networks (the rule was learned for it;
+    /// [`deploy::encode`](crate::deploy::encode) records it).
+    pub fn shape(&self) -> &S {
+        self.net.shape()
     }
 
     /// Puts the current `Theta` into the rule.
@@ -440,7 +484,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
                 retries,
                 theta,
                 gradient: Vec::new(),
-                angles: alloc::vec![f64::NAN; S::DEPTH - 1],
+                angles: alloc::vec![f64::NAN; self.net.shape().depth() - 1],
             });
         }
     }
@@ -536,8 +580,9 @@ where
     P: FeedbackPathway<T, S> + ?Sized,
     A: crate::Storage<T>,
 {
-    let hidden = S::DEPTH - 1;
-    let width = |l: usize| S::width(l);
+    let shape = *net.shape();
+    let hidden = shape.depth() - 1;
+    let width = |l: usize| shape.width(l);
     let mut rule_mean: Vec<Vec<f64>> = (1..=hidden).map(|l| alloc::vec![0.0; width(l)]).collect();
     let mut bp_mean = rule_mean.clone();
     for &i in query {

@@ -5,7 +5,7 @@
 //! Not every test file uses every helper.
 #![allow(dead_code)]
 
-use metaplasticity::{Network, Real, Shape, Storage};
+use metaplasticity::{FixedShape, Network, Real, Shape, Storage};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 
@@ -150,9 +150,9 @@ impl Mat {
 
 /// `W_l` of a network as an `f64` matrix (read through the documented
 /// column-major layout of [`Network::as_slice`]).
-pub fn layer<T: Real, S: Shape, B: Storage<T>>(net: &Network<T, S, B>, l: usize) -> Mat {
-    let o = S::weight_offset(l);
-    let (rows, cols) = (S::width(l), S::width(l - 1));
+pub fn layer<T: Real, S: FixedShape, B: Storage<T>>(net: &Network<T, S, B>, l: usize) -> Mat {
+    let o = S::default().weight_offset(l);
+    let (rows, cols) = (S::default().width(l), S::default().width(l - 1));
     Mat::from_col_major(&net.as_slice()[o..o + rows * cols], rows, cols)
 }
 

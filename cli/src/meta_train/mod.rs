@@ -24,43 +24,25 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use metaplasticity::idx::Dataset;
 use metaplasticity::meta::{Config, MetaGradient, Record, Trainer};
-use metaplasticity::{PathwayKind, Rule, Shape, deploy, shape};
+use metaplasticity::{PathwayKind, Rule, Shape, Widths, deploy};
 use metaplasticity_cli::report::{csv_header, csv_row, write_atomic};
 
 pub use options::Args;
 use state::{RunState, TrainerState};
 
-/// The paper's 5-layer network with `C` output classes.
-type Paper<const C: usize> = shape![784, 170, 130, 100, 70, C];
-
 /// Runs `metaplasticity meta-train`.
 pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let owned = args.dataset()?;
     let data = owned.view();
-    if data.pixels() != 784 {
-        return Err(format!(
-            "the 5-layer network takes 28x28 images; this data set has {} pixels per image",
-            data.pixels()
-        )
-        .into());
-    }
-    match data.classes() {
-        10 => train::<Paper<10>>(&args, &data),
-        26 => train::<Paper<26>>(&args, &data),
-        47 => train::<Paper<47>>(&args, &data),
-        62 => train::<Paper<62>>(&args, &data),
-        n => {
-            Err(format!("{n} classes: supported class counts are 10 (MNIST, Fashion-MNIST), 26, 47 and 62 (EMNIST)")
-                .into())
-        }
-    }
+    let shape = args.shape(&data)?;
+    train(&args, &data, shape)
 }
 
-fn train<S: Shape>(args: &Args, data: &Dataset<'_>) -> Result<(), Box<dyn Error>> {
+fn train(args: &Args, data: &Dataset<'_>, shape: Widths) -> Result<(), Box<dyn Error>> {
     let (rule, pathway) = args.rule::<f32>()?;
     let names: Vec<&str> = rule.entries().iter().map(|e| e.term.name()).collect();
     let config = Config { pathway, ..args.config(rule.len())? };
-    let mut trainer = Trainer::<f32, S>::new(rule, data, config.clone())?;
+    let mut trainer = Trainer::<f32, Widths>::new_for(shape, rule, data, config.clone())?;
     let mut baseline = if args.no_baseline {
         None
     } else {
@@ -72,10 +54,10 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>) -> Result<(), Box<dyn Error>
             ..config.clone()
         };
         cfg.penalty = metaplasticity::meta::Penalty::None;
-        Some(Trainer::<f32, S>::new(Rule::fa(), data, cfg)?)
+        Some(Trainer::<f32, Widths>::new_for(shape, Rule::fa(), data, cfg)?)
     };
     fs::create_dir_all(&args.out).map_err(|e| format!("cannot create output folder {}: {e}", args.out.display()))?;
-    let hidden = S::DEPTH - 1;
+    let hidden = shape.depth() - 1;
     let paths = Paths::new(&args.out);
     // Temporary files a killed run left behind (this program writes every
     // file through a temporary one, see write_atomic).
@@ -114,13 +96,15 @@ fn train<S: Shape>(args: &Args, data: &Dataset<'_>) -> Result<(), Box<dyn Error>
     let start = trainer.state().episode;
     let steps = trainer.config().task.steps();
     // Trainer::new allocated it, so its size is known to fit.
-    let bytes = MetaGradient::<f32, S>::memory_bytes(steps, args.checkpoint_interval).unwrap_or(usize::MAX);
+    let bytes =
+        MetaGradient::<f32, Widths>::memory_bytes_for(&shape, steps, args.checkpoint_interval).unwrap_or(usize::MAX);
     eprintln!(
-        "meta-training {} ({} terms, {}) on {} images of {} classes: {} episodes of {} online steps; \
-         meta-gradient work space {:.1} MB per trainer (checkpoint every {} steps)",
+        "meta-training {} ({} terms, {}) on the {} network, {} images of {} classes: {} episodes of {} online \
+         steps; meta-gradient work space {:.1} MB per trainer (checkpoint every {} steps)",
         args.rule,
         names.len(),
         options::pathway_name(trainer.config().pathway),
+        crate::parse::join(shape.as_slice()).replace(',', "-"),
         data.len(),
         data.classes(),
         args.episodes,
@@ -217,10 +201,11 @@ impl Paths {
 
 /// Writes the current rule for deployment: the binary rule file and the
 /// `const` snippet (see `metaplasticity::deploy`).
-fn export<S: Shape>(trainer: &Trainer<'_, f32, S>, paths: &Paths) -> Result<(), Box<dyn Error>> {
+fn export(trainer: &Trainer<'_, f32, Widths>, paths: &Paths) -> Result<(), Box<dyn Error>> {
     let rule = trainer.rule();
-    let mut bytes = vec![0u8; deploy::encoded_len(S::DEPTH, rule.len())];
-    let n = deploy::encode::<f32, S, 10>(rule, trainer.beta(), &mut bytes)?;
+    let shape = trainer.shape();
+    let mut bytes = vec![0u8; deploy::encoded_len(shape.depth(), rule.len())];
+    let n = deploy::encode(shape, rule, trainer.beta(), &mut bytes)?;
     write_atomic(&paths.rule, &bytes[..n])?;
     let snippet = deploy::RuleFile::decode(&bytes[..n])?.const_snippet();
     write_atomic(&paths.snippet, snippet.as_bytes())?;
@@ -239,9 +224,9 @@ fn mean_accuracy(records: &[Record]) -> f64 {
     if ok.is_empty() { f64::NAN } else { ok.iter().sum::<f64>() / ok.len() as f64 }
 }
 
-fn summary<S: Shape>(
+fn summary(
     names: &[&str],
-    trainer: &Trainer<'_, f32, S>,
+    trainer: &Trainer<'_, f32, Widths>,
     history: &[Record],
     baseline: Option<&[Record]>,
     secs: f64,

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 use metaplasticity::data::{OwnedDataset, Split};
-use metaplasticity::idx::Orientation;
+use metaplasticity::idx::{Dataset, Orientation};
 use metaplasticity::meta::{
     BackOff, Config, L1Form, OnDivergence, Optimizer, Penalty, Reversal, Sampling, StepScale, TaskSpec,
 };
 use metaplasticity::term::PlasticityTerm;
-use metaplasticity::{Init, PathwayKind, Real, Rule, terms};
+use metaplasticity::{Init, PathwayKind, Real, Rule, Widths, terms};
 use serde::{Deserialize, Serialize};
 
 use crate::parse::positive;
@@ -20,16 +20,25 @@ use crate::parse::positive;
 /// (Shervani-Tabar & Rosenbaum, Nat. Commun. 2023).
 ///
 /// Each episode draws M classes with K training and Q query images each,
-/// re-initialises the 784-170-130-100-70-C network and its feedback, lets it
+/// re-initialises the network (the paper's 784-170-130-100-70-C unless
+/// --widths says otherwise) and its feedback, lets it
 /// learn the M*K training images one at a time with the rule, and takes an
 /// Adam step on Theta along the exact gradient of the query loss.
 #[derive(Parser, Debug, Clone, Serialize, Deserialize)]
 #[command(after_help = AFTER_HELP)]
 pub struct Args {
-    /// Data set: the MNIST digits shipped in data/, Fashion-MNIST from the
-    /// Debian package dataset-fashion-mnist, or any IDX pair (--images, --labels).
+    /// Data set: the MNIST digits shipped in data/, the 8x8 optdigits shipped
+    /// in data/, Fashion-MNIST from the Debian package dataset-fashion-mnist,
+    /// or any IDX pair (--images, --labels).
     #[arg(long, value_enum, default_value_t = DataChoice::Mnist)]
     pub data: DataChoice,
+    /// The network's widths n_0,n_1,...,n_L, input first, classes last
+    /// (2 to 16 widths): n_0 must be the data's pixels per image and n_L at
+    /// least its classes. Default: the paper's hidden widths 170,130,100,70
+    /// between the data's pixels and classes (784,170,130,100,70,10 on MNIST).
+    #[arg(long, value_delimiter = ',', value_parser = positive)]
+    #[serde(default)]
+    pub widths: Option<Vec<usize>>,
     /// IDX image file (plain or .gz) for --data idx.
     #[arg(long)]
     pub images: Option<PathBuf>,
@@ -197,6 +206,8 @@ const AFTER_HELP: &str = "Examples:
 pub enum DataChoice {
     /// 10,000 MNIST digits shipped with the crate.
     Mnist,
+    /// 1,797 8x8 handwritten digits (UCI optdigits) shipped with the crate.
+    Optdigits,
     /// Fashion-MNIST training set (apt-get install -y dataset-fashion-mnist).
     Fashion,
     /// An IDX pair given by --images and --labels.
@@ -302,6 +313,7 @@ impl Args {
     pub fn dataset(&self) -> Result<OwnedDataset, Box<dyn Error>> {
         Ok(match self.data {
             DataChoice::Mnist => crate::shipped::mnist()?,
+            DataChoice::Optdigits => crate::shipped::optdigits()?,
             DataChoice::Fashion => OwnedDataset::fashion_mnist(Split::Train)?,
             DataChoice::Idx => {
                 let (Some(images), Some(labels)) = (&self.images, &self.labels) else {
@@ -311,6 +323,12 @@ impl Args {
                 OwnedDataset::load(images, labels, orientation, None)?
             }
         })
+    }
+
+    /// The network for `data`: `--widths`, checked against the data, or
+    /// the paper's hidden widths between its pixels and classes.
+    pub fn shape(&self, data: &Dataset<'_>) -> Result<Widths, Box<dyn Error>> {
+        crate::parse::network(self.widths.as_deref(), data)
     }
 
     /// The rule with its initial Theta, and its pathway.

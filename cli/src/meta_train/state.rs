@@ -144,6 +144,7 @@ impl RunState {
             ("--images", a.images != b.images),
             ("--labels", a.labels != b.labels),
             ("--transposed", a.transposed != b.transposed),
+            ("--widths", a.widths != b.widths),
             ("--rule", a.rule != b.rule),
             ("--feedback", a.feedback != b.feedback),
             ("--theta", a.theta != b.theta),

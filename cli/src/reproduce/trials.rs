@@ -19,7 +19,7 @@ use metaplasticity::data::{OwnedDataset, Split};
 use metaplasticity::idx::Dataset;
 use metaplasticity::meta::{Config, OnDivergence, Penalty, Trainer};
 use metaplasticity::terms::{ErrorHebb, PseudoGradient};
-use metaplasticity::{Init, LayerSet, PathwayKind, Rule, Shape, shape};
+use metaplasticity::{FixedShape, Init, LayerSet, PathwayKind, Rule, shape};
 use metaplasticity_cli::report::{csv_header, csv_row, write_atomic};
 
 /// The paper's 5-layer network (Figs. S1, S2, S4-S7).
@@ -464,7 +464,7 @@ fn trial(
     }
 }
 
-fn trial_on<S: Shape>(
+fn trial_on<S: FixedShape>(
     arm: &Arm,
     seed: u64,
     episodes: usize,

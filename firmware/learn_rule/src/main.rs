@@ -28,7 +28,7 @@ use std::time::Instant;
 use metaplasticity::data::OwnedDataset;
 use metaplasticity::idx::{Dataset, Images, Labels, parse_images, parse_labels};
 use metaplasticity::meta::{Config, OnDivergence, Record, Sampling, TaskSpec, Trainer};
-use metaplasticity::{Activity, FeedbackAlignment, Network, Rule, Shape};
+use metaplasticity::{Activity, FeedbackAlignment, FixedShape, Network, Rule};
 use protocol::{Progress, StepTimer, Tiny};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
