@@ -37,8 +37,30 @@ pub fn softplus_slope_derivative<T: Real>(y: T, beta: T) -> T {
 
 /// Writes `p = softmax(z)` into `p` (stable: the maximum is subtracted
 /// first) and returns `ln sum_k exp(z_k)`, so that the cross-entropy of
-/// class `c` is `logsumexp - z_c`. `z` and `p` have equal lengths.
-pub fn softmax<T: Real>(z: &[T], p: &mut [T]) -> T {
+/// class `c` is `logsumexp - z_c`.
+///
+/// ```
+/// use metaplasticity::activation::softmax;
+/// let mut p = [0.0f64; 2];
+/// let log_norm = softmax(&[0.0, 0.0], &mut p)?;
+/// assert_eq!(p, [0.5, 0.5]);
+/// assert!((log_norm - 2f64.ln()).abs() < 1e-15);
+/// assert!(softmax(&[0.0, 0.0], &mut [0.0f64; 3]).is_err()); // lengths differ
+/// # Ok::<(), metaplasticity::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::BufferLength`](crate::Error::BufferLength) if `p` is not as
+/// long as `z` (nothing is written).
+pub fn softmax<T: Real>(z: &[T], p: &mut [T]) -> Result<T, crate::Error> {
+    crate::buffer::check_len(p, z.len(), crate::BufferKind::Activity)?;
+    Ok(softmax_unchecked(z, p))
+}
+
+/// [`softmax`] for slices of equal length (the forward pass's, sized by
+/// the shape); with unequal lengths the shorter one bounds the loop.
+pub(crate) fn softmax_unchecked<T: Real>(z: &[T], p: &mut [T]) -> T {
     let max = z.iter().copied().fold(T::min_value().unwrap_or(-T::one() / T::zero()), T::max);
     let mut sum = T::zero();
     for (pk, &zk) in p.iter_mut().zip(z) {
