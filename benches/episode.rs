@@ -44,7 +44,7 @@ fn episode_on<S: Shape>(group: &mut BenchmarkGroup<'_, WallTime>, shape: S, kind
         let mut rule = rule;
         let theta: Vec<f32> = (0..rule.len()).map(|r| if r == 0 { 1e-3 } else { 1e-4 }).collect();
         rule.set_thetas(&theta).unwrap();
-        let fa = AnyPathway::<f32, S>::new_for(shape, PathwayKind::Alignment, &mut rng, Init::XavierUniform);
+        let mut fa = AnyPathway::<f32, S>::new_for(shape, PathwayKind::Alignment, &mut rng, Init::XavierUniform);
         let mut net0 = Network::<f32, S, _>::zeros_for(shape);
         net0.init(&mut rng, Init::XavierUniform);
         let mut net = Network::<f32, S, _>::zeros_for(shape);
@@ -56,7 +56,7 @@ fn episode_on<S: Shape>(group: &mut BenchmarkGroup<'_, WallTime>, shape: S, kind
             group.bench_function(format!("{name}/fa{suffix}{kind}/784-170-130-100-70-10"), |b| {
                 b.iter(|| {
                     net.as_mut_slice().copy_from_slice(net0.as_slice());
-                    black_box(mg.run(&mut net, &fa, &rule, &data, &task, Penalty::None, &mut grad).unwrap());
+                    black_box(mg.run(&mut net, &mut fa, &rule, &data, &task, Penalty::None, &mut grad).unwrap());
                 })
             });
         }

@@ -129,9 +129,15 @@ impl<T: Real, S: Shape> Adjoint<T, S, alloc::boxed::Box<[T]>> {
 /// * `weights`: `W^t`, the weights *before* the step;
 /// * `act`: the activity that step computed (from `W^t` and its sample);
 /// * `wbar`: on entry `dL/dW^{t+1}`, on return `dL/dW^t` (the network's layout);
-/// * `thetabar`: `dL/dTheta` is added into it (one entry per term of `rule`).
+/// * `thetabar`: `dL/dTheta` is added into it (one entry per term of `rule`,
+///   then one per [`params`](FeedbackPathway::params) of the pathway: none
+///   for fixed feedback).
 ///
-/// `beta`, `pathway` and `rule` must be those of the step.
+/// `beta`, `pathway` and `rule` must be those of the step. A plastic
+/// pathway's state is taken as it is now (`S^t`) and its gradient
+/// `dL/dS^{t+1}` as zero; the meta-gradient
+/// ([`MetaGradient`](crate::meta::MetaGradient)) carries it through the
+/// episode.
 #[allow(clippy::too_many_arguments)]
 pub fn step_adjoint<T, S, P, A, J, const N: usize>(
     weights: &[T],
@@ -150,7 +156,7 @@ where
     A: Storage<T>,
     J: Storage<T>,
 {
-    step_adjoint_with(weights, beta, pathway, rule, act, wbar, thetabar, adj, None, Tail::Full)
+    step_adjoint_with(weights, beta, pathway, rule, act, wbar, thetabar, &mut [], adj, None, Tail::Full)
 }
 
 /// How much of the adjoint of a step [`step_adjoint_with`] runs past the
@@ -173,7 +179,10 @@ pub(crate) enum Tail {
 /// [`step_adjoint`], first adding the deferred outer products
 /// `deferred = (zbar, y)` of the later step (all layers' `zbar_l` and
 /// `y_{l-1}`, as [`Tail::Defer`] left them) into `wbar`, and running as much
-/// as `tail` says.
+/// as `tail` says. For a plastic pathway, `state_bar` (empty: the state is
+/// held fixed) is `dL/dS^{t+1}` on entry and `dL/dS^t` on return (unless
+/// `tail` is [`Tail::None`], which leaves only the share through the
+/// pathway's plasticity).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn step_adjoint_with<T, S, P, A, J, const N: usize>(
     weights: &[T],
@@ -183,6 +192,7 @@ pub(crate) fn step_adjoint_with<T, S, P, A, J, const N: usize>(
     act: &Activity<T, S, A>,
     wbar: &mut [T],
     thetabar: &mut [T],
+    state_bar: &mut [T],
     adj: &mut Adjoint<T, S, J>,
     deferred: Option<(&[T], &[T])>,
     tail: Tail,
@@ -198,9 +208,17 @@ where
     same_shape(&shape, adj.shape())?;
     pathway.check_shape(&shape)?;
     check_lengths(&shape, weights, wbar)?;
-    if thetabar.len() != rule.len() {
-        return Err(Error::BufferLength { what: BufferKind::Theta, expected: rule.len(), found: thetabar.len() });
+    let coefficients = rule.len() + pathway.params().len();
+    if thetabar.len() != coefficients {
+        return Err(Error::BufferLength { what: BufferKind::Theta, expected: coefficients, found: thetabar.len() });
     }
+    if !state_bar.is_empty() {
+        crate::buffer::check_len(state_bar, pathway.state().len(), BufferKind::Feedback)?;
+    }
+    let found = thetabar.len();
+    let Some((thetabar, params_bar)) = thetabar.split_at_mut_checked(rule.len()) else {
+        return Err(Error::BufferLength { what: BufferKind::Theta, expected: coefficients, found });
+    };
     act.check_len()?;
     adj.check_len()?;
     let [y, z, e, f, slope] = act.parts();
@@ -223,6 +241,11 @@ where
             thetabar,
         );
     }
+    // 1b. A plastic pathway's own update `S^{t+1}(S^t, y, e)`, which read
+    // the same activities: into ybar, ebar, dL/dS^t and its parameters.
+    if !state_bar.is_empty() {
+        pathway.learn_adjoint(&shape, y, e, state_bar, bars.y, bars.e, params_bar);
+    }
     if tail == Tail::None {
         return Ok(());
     }
@@ -244,6 +267,9 @@ where
             }
         }
         pathway.feedback_adjoint(&shape, l, weights, e, s, bars.e, wbar);
+        if !state_bar.is_empty() {
+            pathway.feedback_state_adjoint(&shape, l, e, s, state_bar);
+        }
     }
     // 3. The output: p = softmax(z_L), e_L = p - onehot, yhat_L = p.
     let top = units(&shape, shape.depth());

@@ -35,6 +35,7 @@ pub mod heap;
 pub mod idx;
 pub mod init;
 mod kernel;
+pub mod kolen_pollack;
 #[cfg(feature = "alloc")]
 pub mod meta;
 pub mod network;
@@ -52,6 +53,7 @@ pub mod terms;
 pub use activity::Activity;
 pub use error::{BufferKind, Error};
 pub use init::Init;
+pub use kolen_pollack::KolenPollack;
 pub use network::Network;
 #[cfg(feature = "alloc")]
 pub use pathway::AnyPathway;

@@ -57,6 +57,28 @@ where
     step_loaded(net, pathway, rule, act, label)
 }
 
+/// [`learn`] through a pathway whose feedback learns too
+/// ([`step_loaded_plastic`](crate::step::step_loaded_plastic)); for a fixed
+/// pathway exactly [`learn`].
+pub fn learn_plastic<T, S, W, P, A, const N: usize>(
+    net: &mut Network<T, S, W>,
+    pathway: &mut P,
+    rule: &Rule<'_, T, N>,
+    act: &mut Activity<T, S, A>,
+    data: &Dataset<'_>,
+    i: usize,
+) -> Result<Outcome<T>, Error>
+where
+    T: Real,
+    S: Shape,
+    W: Storage<T>,
+    P: FeedbackPathway<T, S> + ?Sized,
+    A: Storage<T>,
+{
+    let label = load(act, data, i)?;
+    crate::step::step_loaded_plastic(net, pathway, rule, act, label)
+}
+
 /// Number of samples among `indices` of `data` that the network classifies
 /// correctly (the weights are not changed).
 pub fn correct<T, S, W, A, I>(

@@ -116,11 +116,86 @@ pub trait FeedbackPathway<T: Real, S: Shape> {
         Ok(())
     }
 
-    /// Redraws the pathway's fixed random matrices, if it has any.
+    /// Redraws the pathway's random matrices, if it has any (plastic ones
+    /// included: their state starts again from the draw).
     fn reinit(&mut self, rng: &mut dyn Rng, init: Init);
 
     /// A short name for reports: `"bp"`, `"fa"`, `"dfa"`.
     fn name(&self) -> &'static str;
+
+    // Plastic feedback: matrices that change during an episode by a local
+    // rule of their own, with meta-parameters learned beside `Theta`
+    // ([`KolenPollack`](crate::KolenPollack)). The defaults describe fixed
+    // feedback: no state, no parameters, nothing learned, at no cost.
+
+    /// The part of the pathway that changes during an episode (its plastic
+    /// matrices, in a layout of its own), `S^t` before online step `t`;
+    /// empty for fixed feedback.
+    fn state(&self) -> &[T] {
+        &[]
+    }
+
+    /// Overwrites the state with `state` (as many entries as
+    /// [`state`](Self::state)), as the meta-gradient does to revisit a
+    /// step. Errors on another length, or non-finite entries.
+    fn set_state(&mut self, state: &[T]) -> Result<(), Error> {
+        check_buffer(state, 0, BufferKind::Feedback)
+    }
+
+    /// The pathway's own plasticity after an online step: `S^{t+1}` from
+    /// `S^t` and the step's activities `y` and signals `e` (all layers, as
+    /// blocks laid out like [`Activity`](crate::Activity)'s units). The step
+    /// functions that take the pathway mutably
+    /// ([`step_plastic`](crate::step::step_plastic), the meta-gradient) call
+    /// it after the weights' update. Errors if the state overflows.
+    fn learn(&mut self, shape: &S, y: &[T], e: &[T]) -> Result<(), Error> {
+        let _ = (shape, y, e);
+        Ok(())
+    }
+
+    /// The adjoint of [`learn`](Self::learn) at the current state `S^t`:
+    /// on entry `state_bar` is `dL/dS^{t+1}`, on return the part of
+    /// `dL/dS^t` that flows through `learn`; `dL/dy` and `dL/de` of the
+    /// step are added into `ybar` and `ebar` (unit blocks), and the
+    /// gradients of the [`params`](Self::params) into `params_bar`.
+    #[allow(clippy::too_many_arguments)]
+    fn learn_adjoint(
+        &self,
+        shape: &S,
+        y: &[T],
+        e: &[T],
+        state_bar: &mut [T],
+        ybar: &mut [T],
+        ebar: &mut [T],
+        params_bar: &mut [T],
+    ) {
+        let _ = (shape, y, e, state_bar, ybar, ebar, params_bar);
+    }
+
+    /// Adds `dL/dS^t` through the feedback of layer `l`, given
+    /// `s = dL/df_l` and the step's signals `e` (the state's share of
+    /// [`feedback_adjoint`](Self::feedback_adjoint)).
+    fn feedback_state_adjoint(&self, shape: &S, l: usize, e: &[T], s: &[T], state_bar: &mut [T]) {
+        let _ = (shape, l, e, s, state_bar);
+    }
+
+    /// The meta-parameters of the pathway's plasticity, learned with
+    /// `Theta` by the meta-trainer (after the rule's coefficients); empty
+    /// for fixed feedback.
+    fn params(&self) -> &[T] {
+        &[]
+    }
+
+    /// Names of the [`params`](Self::params), for reports (`"eta_B"`, ...).
+    fn param_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Sets the [`params`](Self::params). Errors on another length or a
+    /// non-finite value.
+    fn set_params(&mut self, params: &[T]) -> Result<(), Error> {
+        check_buffer(params, 0, BufferKind::Theta)
+    }
 }
 
 /// Backprop: `B_l = W_{l+1}^T`, read from the current forward weights at
@@ -194,6 +269,14 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackAlignment<T, S, B> {
     /// All feedback matrices, in the layout of [`FeedbackAlignment::transposed`].
     pub fn as_slice(&self) -> &[T] {
         self.b.as_ref()
+    }
+    /// The shape the matrices were built for.
+    pub fn shape(&self) -> &S {
+        &self.shape
+    }
+    /// All feedback matrices, writable (for plastic feedback built on them).
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
+        self.b.as_mut()
     }
 }
 
@@ -341,6 +424,8 @@ pub enum AnyPathway<T, S> {
     SignSymmetric,
     /// [`RandomSignSymmetric`](crate::RandomSignSymmetric) (frSF).
     RandomSignSymmetric(crate::RandomSignSymmetric<T, S, alloc::boxed::Box<[T]>>),
+    /// [`KolenPollack`](crate::KolenPollack) (plastic feedback).
+    KolenPollack(crate::KolenPollack<T, S, alloc::boxed::Box<[T]>>),
 }
 
 /// Which pathway, without its matrices.
@@ -357,6 +442,11 @@ pub enum PathwayKind {
     SignSymmetric,
     /// Sign-concordant feedback with fixed random magnitudes (frSF).
     RandomSignSymmetric,
+    /// Kolen-Pollack feedback: `B_l` learns the transpose of the forward
+    /// pseudo-gradient update and decays, with `eta_B` and `lambda_B`
+    /// (initially [`kolen_pollack::DEFAULT_PARAMS`](crate::kolen_pollack::DEFAULT_PARAMS))
+    /// meta-learned with `Theta`.
+    KolenPollack,
 }
 
 #[cfg(feature = "alloc")]
@@ -380,6 +470,11 @@ impl<T: Real, S: Shape> AnyPathway<T, S> {
             PathwayKind::RandomSignSymmetric => {
                 AnyPathway::RandomSignSymmetric(crate::RandomSignSymmetric::random_for(shape, rng, init))
             }
+            PathwayKind::KolenPollack => {
+                let [eta, lambda] = crate::kolen_pollack::DEFAULT_PARAMS.map(T::of);
+                let kp = crate::KolenPollack::random_for(shape, rng, init, eta, lambda);
+                AnyPathway::KolenPollack(kp.unwrap_or_else(|_| unreachable!("the default parameters are finite")))
+            }
         }
     }
 
@@ -391,6 +486,7 @@ impl<T: Real, S: Shape> AnyPathway<T, S> {
             AnyPathway::Direct(p) => p,
             AnyPathway::SignSymmetric => &crate::SignSymmetric,
             AnyPathway::RandomSignSymmetric(p) => p,
+            AnyPathway::KolenPollack(p) => p,
         }
     }
 }
@@ -413,9 +509,52 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
             AnyPathway::Alignment(p) => p.reinit(rng, init),
             AnyPathway::Direct(p) => p.reinit(rng, init),
             AnyPathway::RandomSignSymmetric(p) => p.reinit(rng, init),
+            AnyPathway::KolenPollack(p) => p.reinit(rng, init),
         }
     }
     fn name(&self) -> &'static str {
         self.inner().name()
+    }
+    fn state(&self) -> &[T] {
+        self.inner().state()
+    }
+    fn set_state(&mut self, state: &[T]) -> Result<(), Error> {
+        match self {
+            AnyPathway::KolenPollack(p) => p.set_state(state),
+            _ => check_buffer(state, 0, BufferKind::Feedback),
+        }
+    }
+    fn learn(&mut self, shape: &S, y: &[T], e: &[T]) -> Result<(), Error> {
+        match self {
+            AnyPathway::KolenPollack(p) => p.learn(shape, y, e),
+            _ => Ok(()),
+        }
+    }
+    fn learn_adjoint(
+        &self,
+        shape: &S,
+        y: &[T],
+        e: &[T],
+        state_bar: &mut [T],
+        ybar: &mut [T],
+        ebar: &mut [T],
+        params_bar: &mut [T],
+    ) {
+        self.inner().learn_adjoint(shape, y, e, state_bar, ybar, ebar, params_bar);
+    }
+    fn feedback_state_adjoint(&self, shape: &S, l: usize, e: &[T], s: &[T], state_bar: &mut [T]) {
+        self.inner().feedback_state_adjoint(shape, l, e, s, state_bar);
+    }
+    fn params(&self) -> &[T] {
+        self.inner().params()
+    }
+    fn param_names(&self) -> &'static [&'static str] {
+        self.inner().param_names()
+    }
+    fn set_params(&mut self, params: &[T]) -> Result<(), Error> {
+        match self {
+            AnyPathway::KolenPollack(p) => p.set_params(params),
+            _ => check_buffer(params, 0, BufferKind::Theta),
+        }
     }
 }

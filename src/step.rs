@@ -100,6 +100,56 @@ where
     step_loaded(net, pathway, rule, act, label)
 }
 
+/// [`step`] through a pathway whose feedback learns as well (plastic
+/// feedback such as [`KolenPollack`](crate::KolenPollack)): after the
+/// weights' update, the pathway's own plasticity
+/// ([`FeedbackPathway::learn`]) with the step's activities and signals. For
+/// a fixed pathway it is exactly [`step`].
+///
+/// Errors as [`step`]; also if the pathway's state overflows (the weights
+/// were updated, the state is then not finite and the next step refuses
+/// it through its signals).
+pub fn step_plastic<T, S, W, P, A, const N: usize>(
+    net: &mut Network<T, S, W>,
+    pathway: &mut P,
+    rule: &Rule<'_, T, N>,
+    act: &mut Activity<T, S, A>,
+    x: &[T],
+    label: usize,
+) -> Result<Outcome<T>, Error>
+where
+    T: Real,
+    S: Shape,
+    W: Storage<T>,
+    P: FeedbackPathway<T, S> + ?Sized,
+    A: Storage<T>,
+{
+    load_input(act, x)?;
+    step_loaded_plastic(net, pathway, rule, act, label)
+}
+
+/// [`step_plastic`] for the input already written into
+/// [`Activity::input_mut`].
+pub fn step_loaded_plastic<T, S, W, P, A, const N: usize>(
+    net: &mut Network<T, S, W>,
+    pathway: &mut P,
+    rule: &Rule<'_, T, N>,
+    act: &mut Activity<T, S, A>,
+    label: usize,
+) -> Result<Outcome<T>, Error>
+where
+    T: Real,
+    S: Shape,
+    W: Storage<T>,
+    P: FeedbackPathway<T, S> + ?Sized,
+    A: Storage<T>,
+{
+    let outcome = step_loaded(net, &*pathway, rule, act, label)?;
+    let [y, _, e, _, _] = act.parts();
+    pathway.learn(net.shape(), y, e)?;
+    Ok(outcome)
+}
+
 /// [`step`] for the input already written into [`Activity::input_mut`].
 pub fn step_loaded<T, S, W, P, A, const N: usize>(
     net: &mut Network<T, S, W>,

@@ -154,13 +154,13 @@ fn an_empty_task_is_an_error() {
     let mut rng = common::rng(1);
     let mut net = Network::<f64, Tiny, _>::zeros();
     net.init(&mut rng, Init::XavierUniform);
-    let fa = FeedbackAlignment::<f64, Tiny, _>::random(&mut rng, Init::XavierUniform);
+    let mut fa = FeedbackAlignment::<f64, Tiny, _>::random(&mut rng, Init::XavierUniform);
     let rule = Rule::<f64>::bio();
     let mut grad = [0.0; 3];
     let mut work = MetaGradient::<f64, Tiny>::new(4);
     for (train, query) in [(vec![], vec![1, 2]), (vec![1, 2], vec![]), (vec![], vec![])] {
         let task = Task { train: train.clone(), query: query.clone() };
-        let r = work.run(&mut net, &fa, &rule, &data, &task, Penalty::None, &mut grad);
+        let r = work.run(&mut net, &mut fa, &rule, &data, &task, Penalty::None, &mut grad);
         assert_eq!(r, Err(EpisodeError::EmptyTask { train: train.len(), query: query.len() }));
     }
 }

@@ -1,6 +1,8 @@
 //! The exact meta-gradient (hand-written adjoint through every online step)
 //! against central finite differences of the meta-loss, in `f64`: each term
-//! alone, each pathway, each penalty, whole short episodes.
+//! alone, each pathway, each penalty, whole short episodes, and plastic
+//! (Kolen-Pollack) feedback, whose parameters `eta_B`, `lambda_B` follow the
+//! rule's coefficients in `Theta`.
 
 #![cfg(feature = "alloc")]
 
@@ -8,7 +10,7 @@ use metaplasticity::idx::{Dataset, Images, Labels};
 use metaplasticity::meta::{MetaGradient, Penalty, Task};
 use metaplasticity::term::PlasticityTerm;
 use metaplasticity::{
-    Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, LayerSet, Network,
+    Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, KolenPollack, LayerSet, Network,
     RandomSignSymmetric, Rule, SignSymmetric, shape, terms,
 };
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -36,6 +38,8 @@ enum Path {
     Dfa,
     Usf,
     Frsf,
+    /// Kolen-Pollack: `theta` ends with `eta_B` and `lambda_B`.
+    Kp,
 }
 
 /// The meta-loss and its gradient for coefficients `theta`.
@@ -54,17 +58,22 @@ fn episode(
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
     let mut net = Network::<f64, Small, _>::zeros();
     net.init(&mut rng, Init::XavierUniform);
-    let fa = FeedbackAlignment::<f64, Small, _>::random(&mut rng, Init::XavierUniform);
-    let dfa = DirectFeedbackAlignment::<f64, Small, _>::random(&mut rng, Init::XavierUniform);
-    let frsf = RandomSignSymmetric::<f64, Small, _>::random(&mut rng, Init::XavierUniform);
+    let mut fa = FeedbackAlignment::<f64, Small, _>::random(&mut rng, Init::XavierUniform);
+    let mut dfa = DirectFeedbackAlignment::<f64, Small, _>::random(&mut rng, Init::XavierUniform);
+    let mut frsf = RandomSignSymmetric::<f64, Small, _>::random(&mut rng, Init::XavierUniform);
+    let (mut bp, mut usf) = (Backprop, SignSymmetric);
+    let params = theta.get(terms.len()..).unwrap_or(&[]);
+    let (eta, lambda) = (params.first().copied().unwrap_or(0.0), params.get(1).copied().unwrap_or(0.0));
+    let mut kp = KolenPollack::<f64, Small, _>::random(&mut rng, Init::XavierUniform, eta, lambda).unwrap();
     let mut mg = MetaGradient::<f64, Small>::new(interval);
     let mut grad = vec![0.0; theta.len()];
-    let pathway: &dyn FeedbackPathway<f64, Small> = match path {
-        Path::Bp => &Backprop,
-        Path::Fa => &fa,
-        Path::Dfa => &dfa,
-        Path::Usf => &SignSymmetric,
-        Path::Frsf => &frsf,
+    let pathway: &mut dyn FeedbackPathway<f64, Small> = match path {
+        Path::Bp => &mut bp,
+        Path::Fa => &mut fa,
+        Path::Dfa => &mut dfa,
+        Path::Usf => &mut usf,
+        Path::Frsf => &mut frsf,
+        Path::Kp => &mut kp,
     };
     let r = mg.run(&mut net, pathway, &rule, data, &task(), penalty, &mut grad).expect("episode runs").meta_loss;
     (r, grad)
@@ -103,8 +112,8 @@ fn check(path: Path, terms: &[(&'static dyn PlasticityTerm<f64>, LayerSet)], the
         worst = worst.max(err);
         assert!(
             err < 1e-6,
-            "{path:?} term {r} ({}): adjoint {} vs finite difference {fd} (rel. err {err:e})",
-            terms[r].0.name(),
+            "{path:?} coefficient {r} ({}): adjoint {} vs finite difference {fd} (rel. err {err:e})",
+            terms.get(r).map_or("a parameter of the pathway", |t| t.0.name()),
             grad[r]
         );
     }
@@ -159,6 +168,21 @@ fn sign_symmetric_pathways() {
         let theta = [0.3, -0.02, 0.04, 0.01, -0.01, 0.02, -0.03, 0.02, 0.01, 0.05];
         check(path, &terms, &theta, Penalty::L1(0.01));
     }
+}
+
+/// Kolen-Pollack feedback learns during the episode: the gradient runs
+/// through the feedback's trajectory, to `Theta` and to the pathway's own
+/// `eta_B` and `lambda_B` (the last two coefficients), with a checkpoint
+/// interval that splits the episode into segments.
+#[test]
+fn kolen_pollack_through_the_feedback_trajectory() {
+    let pool = terms::pool::<f64>();
+    check(Path::Kp, &[all(pool[0])], &[0.3, 0.2, 0.05], Penalty::None);
+    check(Path::Kp, &[all(pool[0]), all(pool[2]), all(pool[9])], &[0.3, -0.02, 0.05, 0.25, 0.02], Penalty::L1(0.01));
+    // The whole pool: terms that need e_0 send it through B_0 too.
+    let terms: Vec<_> = pool.iter().map(|&t| all(t)).collect();
+    let theta = [0.3, -0.02, 0.04, 0.01, -0.01, 0.02, -0.03, 0.02, 0.01, 0.05, 0.2, 0.03];
+    check(Path::Kp, &terms, &theta, Penalty::L2(0.02));
 }
 
 #[test]

@@ -100,7 +100,7 @@ proptest! {
         let grad = vec![values[1]; len(1)];
         let mask = vec![true; lengths[2].unwrap_or(0)];
         let rates = vec![values[2]; lengths[3].unwrap_or(0)];
-        let options = StepOptions { mask: &mask, rates: &rates, l1 };
+        let options = StepOptions { mask: &mask, rates: &rates, l1, l1_len: usize::MAX };
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         let before = (bits(&theta), adam.clone());
         let r = if normalized {

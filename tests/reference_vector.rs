@@ -99,15 +99,15 @@ fn run<T: Real>(v: &Vector, case: &Case, interval: usize) -> Computed {
     let result = match case.pathway.as_str() {
         "bp" => {
             assert!(case.feedback.is_empty());
-            mg.run(&mut net, &Backprop, &rule, &data, &task, penalty, &mut grad)
+            mg.run(&mut net, &mut Backprop, &rule, &data, &task, penalty, &mut grad)
         }
         "fa" => {
-            let fa = FeedbackAlignment::<T, Small, _>::new(convert::<T>(&case.feedback)).unwrap();
-            mg.run(&mut net, &fa, &rule, &data, &task, penalty, &mut grad)
+            let mut fa = FeedbackAlignment::<T, Small, _>::new(convert::<T>(&case.feedback)).unwrap();
+            mg.run(&mut net, &mut fa, &rule, &data, &task, penalty, &mut grad)
         }
         "dfa" => {
-            let dfa = DirectFeedbackAlignment::<T, Small, _>::new(convert::<T>(&case.feedback)).unwrap();
-            mg.run(&mut net, &dfa, &rule, &data, &task, penalty, &mut grad)
+            let mut dfa = DirectFeedbackAlignment::<T, Small, _>::new(convert::<T>(&case.feedback)).unwrap();
+            mg.run(&mut net, &mut dfa, &rule, &data, &task, penalty, &mut grad)
         }
         other => panic!("{}: unknown pathway {other}", case.name),
     }

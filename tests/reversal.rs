@@ -50,12 +50,13 @@ impl<T: Real> Case<'_, T> {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
         let mut net = Network::<T, S, _>::zeros();
         net.init(&mut rng, Init::XavierUniform);
-        let fa = FeedbackAlignment::<T, S, _>::random(&mut rng, Init::XavierUniform);
-        let dfa = DirectFeedbackAlignment::<T, S, _>::random(&mut rng, Init::XavierUniform);
-        let pathway: &dyn FeedbackPathway<T, S> = match self.path {
-            Path::Bp => &Backprop,
-            Path::Fa => &fa,
-            Path::Dfa => &dfa,
+        let mut fa = FeedbackAlignment::<T, S, _>::random(&mut rng, Init::XavierUniform);
+        let mut dfa = DirectFeedbackAlignment::<T, S, _>::random(&mut rng, Init::XavierUniform);
+        let mut bp = Backprop;
+        let pathway: &mut dyn FeedbackPathway<T, S> = match self.path {
+            Path::Bp => &mut bp,
+            Path::Fa => &mut fa,
+            Path::Dfa => &mut dfa,
         };
         let mut mg = MetaGradient::<T, S>::new(self.interval).with_reversal(reversal);
         let mut grad = vec![T::zero(); self.theta.len()];

@@ -34,11 +34,12 @@ fn meta_loss(data: &Dataset<'_>, theta: &[f64]) -> (f64, Vec<f64>) {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
     let mut net = Network::<f64, Small, _>::zeros();
     net.init(&mut rng, Init::XavierUniform);
-    let fa = FeedbackAlignment::<f64, Small, _>::random(&mut rng, Init::XavierUniform);
+    let mut fa = FeedbackAlignment::<f64, Small, _>::random(&mut rng, Init::XavierUniform);
     let task = Task { train: (0..18).map(|i| (i * 5) % 30).collect(), query: (30..36).collect() };
     let mut grad = vec![0.0; theta.len()];
-    let r =
-        MetaGradient::<f64, Small>::new(4).run(&mut net, &fa, &rule, data, &task, Penalty::None, &mut grad).unwrap();
+    let r = MetaGradient::<f64, Small>::new(4)
+        .run(&mut net, &mut fa, &rule, data, &task, Penalty::None, &mut grad)
+        .unwrap();
     (r.meta_loss, grad)
 }
 

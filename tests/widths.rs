@@ -107,12 +107,12 @@ fn episode<S: Shape>(shape: S) -> Vec<u64> {
     let task = TaskSpec::new(5, 6, 3, Sampling::Disjoint).unwrap().draw(&ClassIndex::new(&data), &mut rng).unwrap();
     let mut net = Network::<f32, S, _>::zeros_for(shape);
     net.init(&mut rng, Init::XavierUniform);
-    let fa = AnyPathway::<f32, S>::new_for(shape, PathwayKind::Alignment, &mut rng, Init::XavierUniform);
+    let mut fa = AnyPathway::<f32, S>::new_for(shape, PathwayKind::Alignment, &mut rng, Init::XavierUniform);
     let mut rule = Rule::<f32>::bio();
     rule.set_thetas(&[1e-2, 1e-3, 1e-3]).unwrap();
     let mut grad = vec![0.0f32; 3];
     let mut mg = MetaGradient::<f32, S>::new_for(shape, 4);
-    let r = mg.run(&mut net, &fa, &rule, &data, &task, Penalty::L1(1e-3), &mut grad).unwrap();
+    let r = mg.run(&mut net, &mut fa, &rule, &data, &task, Penalty::L1(1e-3), &mut grad).unwrap();
     let mut bits: Vec<u64> = grad.iter().map(|g| u64::from(g.to_bits())).collect();
     bits.extend([r.meta_loss.to_bits(), r.query_loss.to_bits(), r.accuracy.to_bits()]);
     bits.extend(net.as_slice().iter().map(|w| u64::from(w.to_bits())));

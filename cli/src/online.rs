@@ -18,8 +18,8 @@ use crate::parse::{join, positive};
 use clap::Parser;
 use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
-use metaplasticity::online::{correct, learn};
-use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule, Widths};
+use metaplasticity::online::{correct, learn_plastic};
+use metaplasticity::{Activity, AnyPathway, FeedbackPathway, Init, Network, PathwayKind, Rule, Widths};
 use metaplasticity_cli::report::{check_writable, write_atomic};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
@@ -61,7 +61,9 @@ pub struct Args {
     /// weights and sample order per seed: bp (backprop), fa (feedback
     /// alignment), dfa (direct feedback alignment), usf (uniform
     /// sign-concordant feedback, c_l sign(W_{l+1})^T), frsf (sign-concordant
-    /// with fixed random magnitudes, |R_l| ⊙ sign(W_{l+1})^T).
+    /// with fixed random magnitudes, |R_l| ⊙ sign(W_{l+1})^T), kp
+    /// (Kolen-Pollack: B_l learns the transpose of the forward update and
+    /// decays, eta_B = --theta0, lambda_B = 1e-4).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Pathway::Bp, Pathway::Fa, Pathway::Dfa])]
     feedback: Vec<Pathway>,
     /// CSV file to write (columns: samples, then mean accuracy per pathway).
@@ -91,6 +93,8 @@ enum Pathway {
     Usf,
     /// Sign-concordant feedback with fixed random magnitudes (frSF).
     Frsf,
+    /// Kolen-Pollack feedback (plastic).
+    Kp,
 }
 
 impl Pathway {
@@ -101,6 +105,7 @@ impl Pathway {
             Pathway::Dfa => PathwayKind::Direct,
             Pathway::Usf => PathwayKind::SignSymmetric,
             Pathway::Frsf => PathwayKind::RandomSignSymmetric,
+            Pathway::Kp => PathwayKind::KolenPollack,
         }
     }
 
@@ -112,6 +117,7 @@ impl Pathway {
             Pathway::Dfa => ("dfa", "DFA"),
             Pathway::Usf => ("usf", "uSF"),
             Pathway::Frsf => ("frsf", "frSF"),
+            Pathway::Kp => ("kp", "KP"),
         }
     }
 }
@@ -202,8 +208,12 @@ fn run_one(
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut net = Network::<f32, Widths, _>::zeros_for(shape);
     net.init(&mut rng, Init::XavierUniform);
-    let pathway = AnyPathway::<f32, Widths>::new_for(shape, kind, &mut rng, Init::XavierUniform);
-    let (net, rng, pathway) = (&mut net, &mut rng, &pathway);
+    let mut pathway = AnyPathway::<f32, Widths>::new_for(shape, kind, &mut rng, Init::XavierUniform);
+    // Kolen-Pollack's feedback learns at the forward rate.
+    if kind == PathwayKind::KolenPollack {
+        pathway.set_params(&[args.theta0, 1e-4])?;
+    }
+    let (net, rng, pathway) = (&mut net, &mut rng, &mut pathway);
     let mut rule = Rule::<f32>::fa();
     rule.set_thetas(&[args.theta0])?;
     let mut act = Activity::<f32, Widths, _>::zeros_for(shape);
@@ -217,7 +227,7 @@ fn run_one(
     let mut seen = 0;
     for &p in points {
         while seen < p {
-            learn(net, pathway, &rule, &mut act, data, order[seen])?;
+            learn_plastic(net, pathway, &rule, &mut act, data, order[seen])?;
             seen += 1;
         }
         acc.push(correct(net, &mut act, data, train_end..data.len())? as f64 / args.test as f64);

@@ -16,6 +16,8 @@
 //! * [`step_adjoint`] of that step and [`loss_adjoint`] of the query loss,
 //! * [`step`] and [`step_adjoint`] with `F^bio` through backprop and
 //!   through direct feedback alignment,
+//! * [`step_plastic`] and [`step_adjoint`] through Kolen-Pollack feedback
+//!   (plastic matrices on caller storage, its own update after the step),
 //! * [`step`] and [`step_adjoint`] through feedback alignment for the same
 //!   network as a run-time shape ([`Widths::new`] on widths the optimiser
 //!   cannot see, and the buffers' `with_shape` constructors),
@@ -45,10 +47,10 @@ use core::hint::black_box;
 
 use metaplasticity::adjoint::{Adjoint, loss_adjoint, step_adjoint};
 use metaplasticity::deploy::{DeployError, RuleFile, encode};
-use metaplasticity::step::step_loaded;
+use metaplasticity::step::{step_loaded, step_plastic};
 use metaplasticity::{
-    Activity, Backprop, DirectFeedbackAlignment, Error, FeedbackAlignment, FeedbackPathway, FixedShape, LayerSet,
-    Network, Real, Rule, Shape, Storage, Widths, shape, step, terms,
+    Activity, Backprop, DirectFeedbackAlignment, Error, FeedbackAlignment, FeedbackPathway, FixedShape, KolenPollack,
+    LayerSet, Network, Real, Rule, Shape, Storage, Widths, shape, step, terms,
 };
 
 /// The network of the proof: 64 inputs, hidden layers of 32 and 16 units,
@@ -279,6 +281,33 @@ fn run<T: Real>(file: &[u8]) -> Result<bool, Error> {
     step_with_adjoint(names, &mut w_net, &w_fa, &rule, &mut w_act, &x, label, buffers, &mut w_adj)?;
     say(b" digest=");
     say_hex(digest(w_net.as_slice()) ^ digest(&wbar) ^ digest(&thetabar));
+
+    // Plastic feedback (Kolen-Pollack) on caller storage: the plastic step
+    // (the weights' update, then the feedback's own) and the step's adjoint
+    // (Theta followed by eta_B and lambda_B).
+    let mut kp_matrices = [T::zero(); Tiny::WEIGHTS];
+    copy(&mut kp_matrices, fa.as_slice());
+    let kp_params: [T; 2] = black_box([T::of(0.01), T::of(1e-4)]);
+    let mut kp =
+        report(b"kp", KolenPollack::<T, Tiny, _>::new(black_box(&mut kp_matrices[..]), kp_params[0], kp_params[1]))?;
+    copy(&mut before, net.as_slice());
+    black_box(report(b"kp_step", step_plastic(&mut net, &mut kp, &rule, &mut act, black_box(&x[..]), label))?);
+    let mut kp_bar = [T::zero(); 5];
+    report(
+        b"kp_step_adjoint",
+        step_adjoint(
+            black_box(&before[..]),
+            net.beta(),
+            &kp,
+            &rule,
+            &act,
+            black_box(&mut wbar[..]),
+            black_box(&mut kp_bar[..]),
+            &mut adj,
+        ),
+    )?;
+    say(b" digest=");
+    say_hex(digest(net.as_slice()) ^ digest(kp.state()) ^ digest(&kp_bar));
 
     // The rule file: any bytes.
     say(b" rule_file=");

@@ -41,26 +41,33 @@ impl Data {
     pub fn raw(images: Vec<u8>, labels: Vec<u8>, pixels: usize, classes: Option<usize>) -> PyResult<Self> {
         let classes = match classes {
             Some(c) => c,
-            None => labels.iter().copied().max().map(|m| usize::from(m) + 1).ok_or_else(|| {
-                value_error("data", &IdxError::NoItems)
-            })?,
+            None => labels
+                .iter()
+                .copied()
+                .max()
+                .map(|m| usize::from(m) + 1)
+                .ok_or_else(|| value_error("data", &IdxError::NoItems))?,
         };
         let data = Data::Raw { images, labels, pixels, classes };
         data.view()?;
         Ok(data)
     }
 
-    /// The data set, borrowed.
-    pub fn view(&self) -> PyResult<Dataset<'_>> {
+    /// The data set, borrowed (array data is checked here, cheaply, each
+    /// time: the library's `Dataset::new`).
+    pub fn dataset(&self) -> Result<Dataset<'_>, IdxError> {
         match self {
             Data::Owned(owned) => Ok(owned.view()),
             Data::Raw { images, labels, pixels, classes } => {
                 let count = if *pixels == 0 { 0 } else { images.len() / pixels };
-                Images::from_raw(images, count, 1, *pixels)
-                    .and_then(|i| Dataset::new(i, Labels::new(labels), *classes))
-                    .map_err(|e| value_error("data", &e))
+                Images::from_raw(images, count, 1, *pixels).and_then(|i| Dataset::new(i, Labels::new(labels), *classes))
             }
         }
+    }
+
+    /// [`Data::dataset`], its error a ValueError.
+    pub fn view(&self) -> PyResult<Dataset<'_>> {
+        self.dataset().map_err(|e| value_error("data", &e))
     }
 }
 
@@ -86,27 +93,28 @@ pub fn optdigits() -> Result<OwnedDataset, metaplasticity::data::LoadError> {
     )
 }
 
+/// Images (`float32`), labels and the images' bytes, as NumPy arrays.
+pub type Arrays<'py> = (Bound<'py, PyArray2<f32>>, Bound<'py, PyArray1<i64>>, Bound<'py, PyArray2<u8>>);
+
 /// A data set by name as NumPy arrays: `(images, labels, pixels)` with
 /// images `float32` of shape `(N, rows * cols)`, each pixel `byte / 255`
 /// computed as the library feeds it to a network (`Dataset::write_image`),
 /// labels `int64`, and the raw bytes `uint8` of shape `(N, rows * cols)`.
 #[pyfunction]
-pub fn load_dataset<'py>(
-    py: Python<'py>,
-    name: &str,
-) -> PyResult<(Bound<'py, PyArray2<f32>>, Bound<'py, PyArray1<i64>>, Bound<'py, PyArray2<u8>>)> {
+pub fn load_dataset<'py>(py: Python<'py>, name: &str) -> PyResult<Arrays<'py>> {
     let data = Data::named(name)?;
     let view = data.view()?;
     let (n, p) = (view.len(), view.pixels());
-    let (images, labels) = py.detach(|| {
-        let mut images = vec![0.0f32; n * p];
-        for (i, row) in images.chunks_exact_mut(p.max(1)).enumerate() {
-            view.write_image(i, row).map_err(|e| crate::errors::message(&e))?;
-        }
-        let labels: Vec<i64> = view.labels().as_slice().iter().map(|&l| i64::from(l)).collect();
-        Ok::<_, String>((images, labels))
-    })
-    .map_err(invalid)?;
+    let (images, labels) = py
+        .detach(|| {
+            let mut images = vec![0.0f32; n * p];
+            for (i, row) in images.chunks_exact_mut(p.max(1)).enumerate() {
+                view.write_image(i, row).map_err(|e| crate::errors::message(&e))?;
+            }
+            let labels: Vec<i64> = view.labels().as_slice().iter().map(|&l| i64::from(l)).collect();
+            Ok::<_, String>((images, labels))
+        })
+        .map_err(invalid)?;
     let bytes = view.images().as_bytes().to_vec();
     Ok((
         numpy::ndarray::Array2::from_shape_vec((n, p), images)
@@ -154,7 +162,10 @@ pub fn label_bytes(labels: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<u8>> {
         .enumerate()
         .map(|(i, &l)| {
             u8::try_from(l).map_err(|_| {
-                invalid(format!("labels[{i}] = {l}: a label must be a class from 0 to {}", metaplasticity::idx::MAX_CLASSES - 1))
+                invalid(format!(
+                    "labels[{i}] = {l}: a label must be a class from 0 to {}",
+                    metaplasticity::idx::MAX_CLASSES - 1
+                ))
             })
         })
         .collect()

@@ -91,7 +91,7 @@ impl fmt::Display for AdamError {
 impl core::error::Error for AdamError {}
 
 /// How one [`Adam::step_with`] moves each coefficient, beyond plain Adam.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepOptions<'a> {
     /// Which coefficients may change (empty: all); masked-out entries keep
     /// their value and their moments.
@@ -105,6 +105,16 @@ pub struct StepOptions<'a> {
     /// `lambda |theta_r|` in Adam's metric. A coefficient at zero then stays
     /// exactly zero while its averaged gradient `|mhat_r|` is at most `lambda`.
     pub l1: f64,
+    /// The L1 step applies to the first `l1_len` coefficients only (the
+    /// rule's, not a plastic pathway's parameters after them); `usize::MAX`
+    /// (the default): all.
+    pub l1_len: usize,
+}
+
+impl Default for StepOptions<'_> {
+    fn default() -> Self {
+        StepOptions { mask: &[], rates: &[], l1: 0.0, l1_len: usize::MAX }
+    }
 }
 
 impl Adam {
@@ -260,7 +270,7 @@ impl Adam {
             let lr = self.lr * options.rates.get(r).copied().unwrap_or(1.0);
             let denominator = libm::sqrt(vhat) + self.eps;
             *th -= lr * mhat / denominator;
-            if options.l1 > 0.0 {
+            if options.l1 > 0.0 && r < options.l1_len {
                 *th = soft_threshold(*th, lr / denominator * options.l1);
             }
         }
@@ -314,7 +324,7 @@ impl Adam {
             }
             *m = self.beta1 * *m + (1.0 - self.beta1) * rate(r) * g / norm;
             *th -= self.lr * rate(r) * *m / c1;
-            if options.l1 > 0.0 {
+            if options.l1 > 0.0 && r < options.l1_len {
                 *th = soft_threshold(*th, options.l1 * self.lr * rate(r) * rate(r) / norm);
             }
         }

@@ -188,6 +188,43 @@ pub struct MetaGradient<T, S> {
     deferred: Box<[T]>,
     adj: Adjoint<T, S, Box<[T]>>,
     act: Activity<T, S, Box<[T]>>,
+    plastic: Plastic<T>,
+}
+
+/// The work space of a plastic pathway's state `S^t` (empty for fixed
+/// feedback): kept and recomputed like the weights.
+struct Plastic<T> {
+    /// `S^t` at the start of every segment.
+    checkpoints: Vec<Box<[T]>>,
+    /// `S^{t+1}` for the steps of the segment being reversed.
+    segment: Vec<Box<[T]>>,
+    /// `dL/dS^t`.
+    bar: Box<[T]>,
+    /// The state after the episode, given back on return.
+    last: Box<[T]>,
+}
+
+impl<T: Real> Plastic<T> {
+    fn empty() -> Self {
+        Plastic { checkpoints: Vec::new(), segment: Vec::new(), bar: Box::default(), last: Box::default() }
+    }
+
+    /// Buffers for a state of `len` entries over `segments` segments of at
+    /// most `c` steps.
+    fn reserve(&mut self, len: usize, segments: usize, c: usize) -> Option<()> {
+        if self.bar.len() != len {
+            *self = Self::empty();
+            self.bar = try_zeroed(len)?;
+            self.last = try_zeroed(len)?;
+        }
+        for (v, n) in [(&mut self.checkpoints, segments), (&mut self.segment, c.saturating_sub(1))] {
+            v.try_reserve_exact(n.saturating_sub(v.len())).ok()?;
+            while v.len() < n {
+                v.push(try_zeroed(len)?);
+            }
+        }
+        Some(())
+    }
 }
 
 impl<T: Real, S: FixedShape> MetaGradient<T, S> {
@@ -233,6 +270,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             deferred: zeroed_box(shape.units()),
             adj: Adjoint::zeros_for(shape),
             act: Activity::zeros_for(shape),
+            plastic: Plastic::empty(),
         }
     }
 
@@ -326,13 +364,20 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
     ///
     /// On entry `net` holds the initial weights `W^0` (and its `beta`); on
     /// return, the weights after adapting to `task.train` online. `grad`
-    /// (one entry per term of `rule`) receives `dL_meta/dTheta`, penalty
-    /// included. The `pathway` must stay fixed during the call.
+    /// (one entry per term of `rule`, then one per
+    /// [`params`](FeedbackPathway::params) of the pathway) receives
+    /// `dL_meta/dTheta`, penalty included (the penalty is on the rule's
+    /// coefficients only). A fixed pathway is left as it was; a plastic one
+    /// ([`KolenPollack`](crate::KolenPollack)) learns along the episode
+    /// from its state on entry and holds its state after the episode on
+    /// return, and the gradient runs through its trajectory (its state is
+    /// checkpointed and recomputed like the weights, which takes as much
+    /// memory again for a state as large as the weights).
     #[allow(clippy::too_many_arguments)]
     pub fn run<W, P, const N: usize>(
         &mut self,
         net: &mut Network<T, S, W>,
-        pathway: &P,
+        pathway: &mut P,
         rule: &Rule<'_, T, N>,
         data: &Dataset<'_>,
         task: &Task,
@@ -348,10 +393,15 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         let beta = net.beta();
         let fail = |step| move |error| EpisodeError::Step { step, error };
         let failed = |(step, error)| EpisodeError::Step { step, error };
-        if grad.len() != rule.len() {
+        let coefficients = rule.len() + pathway.params().len();
+        if grad.len() != coefficients {
             return Err(EpisodeError::Step {
                 step: 0,
-                error: Error::BufferLength { what: crate::BufferKind::Theta, expected: rule.len(), found: grad.len() },
+                error: Error::BufferLength {
+                    what: crate::BufferKind::Theta,
+                    expected: coefficients,
+                    found: grad.len(),
+                },
             });
         }
         crate::buffer::same_shape(&self.shape, net.shape()).map_err(fail(0))?;
@@ -368,11 +418,21 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         let segments = steps.div_ceil(c);
         let last = segments.saturating_sub(1) * c;
         let invert = self.reversal == Reversal::Invert && invertible(rule);
+        // A plastic pathway's state: checkpointed with the weights.
+        let plastic = !pathway.state().is_empty();
+        if plastic {
+            let error = WorkSpaceError { steps, interval: c, bytes: None };
+            self.plastic.reserve(pathway.state().len(), segments, c).ok_or(EpisodeError::WorkSpace(error))?;
+        }
+        let shape = self.shape;
         net.check().map_err(fail(0))?;
         let mut train_loss = 0.0;
         for (t, &i) in task.train.iter().enumerate() {
             if t % c == 0 {
                 self.checkpoints[t / c].copy_from_slice(net.as_slice());
+                if plastic {
+                    self.plastic.checkpoints[t / c].copy_from_slice(pathway.state());
+                }
             }
             if t > last && !invert {
                 self.segment[t - last - 1].copy_from_slice(net.as_slice());
@@ -380,8 +440,16 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             let act = &mut self.acts[t];
             let label = load(act, data, i).map_err(fail(t))?;
             // The online step itself, so a diverged update marks `net` unchecked.
-            let out = step_loaded(net, pathway, rule, act, label).map_err(fail(t))?;
+            let out = step_loaded(net, &*pathway, rule, act, label).map_err(fail(t))?;
             train_loss += out.loss.to_f64();
+            if plastic {
+                let [y, _, e, _, _] = act.parts();
+                pathway.learn(&shape, y, e).map_err(fail(t))?;
+            }
+        }
+        if plastic {
+            self.plastic.last.copy_from_slice(pathway.state());
+            self.plastic.bar.fill(T::zero());
         }
         // The query loss and its gradient at the adapted weights.
         self.wbar.fill(T::zero());
@@ -415,6 +483,16 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             } else if k + 1 < segments || invert {
                 recompute(checkpoint, segment, rule, &mut self.acts, span.start, span.len()).map_err(failed)?;
             }
+            if plastic {
+                // S^{start+1} .. S^{end-1} from the segment's checkpoint.
+                let states = &mut self.plastic.segment;
+                pathway.set_state(&self.plastic.checkpoints[k]).map_err(fail(span.start))?;
+                for (s, t) in span.clone().enumerate().take(span.len() - 1) {
+                    let [y, _, e, _, _] = self.acts[t].parts();
+                    pathway.learn(&shape, y, e).map_err(fail(t))?;
+                    states[s].copy_from_slice(pathway.state());
+                }
+            }
             for (s, t) in span.clone().enumerate().rev() {
                 if walk && s > 0 {
                     match invert_update(&mut segment[0], rule, &self.acts[t], budget) {
@@ -437,14 +515,20 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
                 // no `dL/dW^0`.
                 let later = self.acts.get(t + 1).filter(|_| t + 1 < steps).map(|a| (&self.deferred[..], a.parts()[0]));
                 let tail = if t == 0 { Tail::None } else { Tail::Defer };
+                if plastic {
+                    let state: &[T] = if s == 0 { &self.plastic.checkpoints[k] } else { &self.plastic.segment[s - 1] };
+                    pathway.set_state(state).map_err(fail(t))?;
+                }
+                let state_bar: &mut [T] = if plastic { &mut self.plastic.bar } else { &mut [] };
                 step_adjoint_with(
                     weights,
                     beta,
-                    pathway,
+                    &*pathway,
                     rule,
                     &self.acts[t],
                     &mut self.wbar,
                     grad,
+                    state_bar,
                     &mut self.adj,
                     later,
                     tail,
@@ -456,9 +540,12 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
                 self.inverted += 1;
             }
         }
+        if plastic {
+            pathway.set_state(&self.plastic.last).map_err(fail(steps))?;
+        }
         let mut theta: Vec<T> = alloc::vec![T::zero(); rule.len()];
         rule.thetas(&mut theta).map_err(fail(0))?;
-        penalty.add_gradient(&theta, grad);
+        penalty.add_gradient(&theta, &mut grad[..rule.len()]);
         if !crate::real::all_finite(grad) {
             return Err(EpisodeError::NonFiniteGradient);
         }

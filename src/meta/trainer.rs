@@ -294,7 +294,9 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         pathway: Box<dyn FeedbackPathway<T, S> + Send + 'r>,
     ) -> Result<Self, TrainError> {
         pathway.check_shape(&shape).map_err(TrainError::State)?;
-        config.check(rule.len()).map_err(TrainError::Config)?;
+        // Theta: the rule's coefficients, then the pathway's parameters.
+        let coefficients = rule.len() + pathway.params().len();
+        config.check(coefficients).map_err(TrainError::Config)?;
         let entries = rule.entries();
         let twice =
             entries.iter().enumerate().find(|&(i, e)| entries[..i].iter().any(|f| f.term.name() == e.term.name()));
@@ -311,6 +313,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         config.task.check(&classes).map_err(TrainError::Task)?;
         let mut theta = alloc::vec![T::zero(); rule.len()];
         rule.thetas(&mut theta).map_err(TrainError::State)?;
+        theta.extend_from_slice(pathway.params());
         if let Some(index) = theta.iter().position(|t| !t.to_f64().is_finite()) {
             return Err(TrainError::State(Error::NonFiniteTheta { index }));
         }
@@ -319,14 +322,18 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         let rates = match &config.step_scale {
             StepScale::Uniform => Vec::new(),
             StepScale::Measured => {
-                rates_from_magnitudes(&term_magnitudes(&shape, &rule, data, &config).map_err(TrainError::Task)?)
+                let mut rates =
+                    rates_from_magnitudes(&term_magnitudes(&shape, &rule, data, &config).map_err(TrainError::Task)?);
+                // The pathway's parameters keep Adam's rate.
+                rates.resize(coefficients, 1.0);
+                rates
             }
             StepScale::Given(rates) => rates.clone(),
         };
         let state = State {
             episode: 0,
             theta: theta.iter().map(|t| t.to_f64()).collect(),
-            adam: Adam::new(rule.len(), config.lr).map_err(TrainError::Optimizer)?,
+            adam: Adam::new(coefficients, config.lr).map_err(TrainError::Optimizer)?,
             undo: Vec::new(),
         };
         Ok(Trainer {
@@ -352,7 +359,7 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
     /// [`TrainError::State`] if a vector of the state has another length
     /// than the rule's, or `Theta` is not finite; the trainer is unchanged.
     pub fn resume(&mut self, state: State) -> Result<(), TrainError> {
-        let n = self.rule.len();
+        let n = self.rule.len() + self.pathway.params().len();
         let lengths = |theta: &[f64], adam: &Adam| [theta.len(), adam.m().len(), adam.v().len()];
         let mut all = lengths(&state.theta, &state.adam).to_vec();
         for u in &state.undo {
@@ -412,10 +419,18 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         self.net.shape()
     }
 
-    /// Puts the current `Theta` into the rule.
+    /// Puts the current `Theta` into the rule and the pathway's parameters.
     fn sync_rule(&mut self) -> Result<(), TrainError> {
         let theta: Vec<T> = self.state.theta.iter().map(|&t| T::of(t)).collect();
-        self.rule.set_thetas(&theta).map_err(TrainError::State)
+        let (rule, params) = theta.split_at(self.rule.len().min(theta.len()));
+        self.rule.set_thetas(rule).map_err(TrainError::State)?;
+        self.pathway.set_params(params).map_err(TrainError::State)
+    }
+
+    /// The feedback pathway, with its learned parameters (and, for plastic
+    /// feedback, its state after the last episode).
+    pub fn pathway(&self) -> &(dyn FeedbackPathway<T, S> + Send + 'r) {
+        &*self.pathway
     }
 
     /// The configuration.
@@ -495,13 +510,14 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         let task = self.config.task.draw(&self.classes, &mut rng).map_err(TrainError::Task)?;
         self.net.init(&mut rng, Init::XavierUniform);
         self.pathway.reinit(&mut rng, self.config.feedback_init);
-        let theta_t: Vec<T> = self.state.theta.iter().map(|&t| T::of(t)).collect();
-        self.rule.set_thetas(&theta_t).map_err(TrainError::State)?;
-        let mut grad = alloc::vec![T::zero(); self.rule.len()];
+        self.sync_rule()?;
+        let theta_t: Vec<T> = self.state.theta.iter().take(self.rule.len()).map(|&t| T::of(t)).collect();
+        let mut grad = alloc::vec![T::zero(); self.state.theta.len()];
         // With the proximal form, L1 enters through the step, not the gradient.
         let penalty = self.config.penalty;
         let smooth = if self.proximal_l1() > 0.0 { Penalty::None } else { penalty };
-        let result = match self.work.run(&mut self.net, &*self.pathway, &self.rule, data, &task, smooth, &mut grad) {
+        let result = match self.work.run(&mut self.net, &mut *self.pathway, &self.rule, data, &task, smooth, &mut grad)
+        {
             Ok(r) => r,
             Err(e) => return Ok(Err(e)),
         };
@@ -538,7 +554,8 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
             scaled = (0..theta.len()).map(|r| base(r) * rate).collect();
             &scaled[..]
         };
-        let options = StepOptions { mask: &self.config.trainable, rates, l1: self.proximal_l1() };
+        let options =
+            StepOptions { mask: &self.config.trainable, rates, l1: self.proximal_l1(), l1_len: self.rule.len() };
         let (mut next_adam, mut next_theta) = (adam.clone(), theta.clone());
         match self.config.optimizer {
             Optimizer::Adam => next_adam.step_with(&mut next_theta, gradient, options),

@@ -24,8 +24,10 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use metaplasticity::idx::Dataset;
 use metaplasticity::meta::{Config, MetaGradient, Record, Trainer};
-use metaplasticity::{PathwayKind, Rule, Shape, Widths, deploy};
+use metaplasticity::{AnyPathway, FeedbackPathway, PathwayKind, Rule, Shape, Widths, deploy};
 use metaplasticity_cli::report::{csv_header, csv_row, write_atomic};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::SeedableRng;
 
 pub use options::Args;
 use state::{RunState, TrainerState};
@@ -40,9 +42,23 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
 
 fn train(args: &Args, data: &Dataset<'_>, shape: Widths) -> Result<(), Box<dyn Error>> {
     let (rule, pathway) = args.rule::<f32>()?;
-    let names: Vec<&str> = rule.entries().iter().map(|e| e.term.name()).collect();
-    let config = Config { pathway, ..args.config(rule.len())? };
-    let mut trainer = Trainer::<f32, Widths>::new_for(shape, rule, data, config.clone())?;
+    let mut names: Vec<&str> = rule.entries().iter().map(|e| e.term.name()).collect();
+    // Theta: the rule's coefficients, then a plastic pathway's parameters.
+    let feedback = Box::new(AnyPathway::<f32, Widths>::new_for(
+        shape,
+        pathway,
+        &mut Xoshiro256PlusPlus::seed_from_u64(0),
+        metaplasticity::Init::XavierUniform,
+    ));
+    names.extend(feedback.param_names());
+    let mut feedback = feedback;
+    if let Some(params) = args.pathway_params(rule.len()) {
+        let params: Vec<f32> = params.iter().map(|&p| p as f32).collect();
+        feedback.set_params(&params).map_err(|e| format!("--theta: the pathway's parameters: {e}"))?;
+    }
+    let config = Config { pathway, ..args.config(names.len())? };
+    // The pathway's matrices are redrawn at the start of every episode.
+    let mut trainer = Trainer::<f32, Widths>::with_pathway_for(shape, rule, data, config.clone(), feedback)?;
     let mut baseline = if args.no_baseline {
         None
     } else {

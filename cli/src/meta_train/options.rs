@@ -57,7 +57,9 @@ pub struct Args {
     /// the others use feedback alignment).
     #[arg(long, value_enum)]
     pub feedback: Option<Feedback>,
-    /// Initial Theta, one value per term of the rule (default: theta_0 = 1e-3, others 0).
+    /// Initial Theta, one value per term of the rule (default: theta_0 = 1e-3,
+    /// others 0); with --feedback kp, optionally two more: the initial
+    /// eta_B and lambda_B (default 1e-3 and 1e-4).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub theta: Option<Vec<f64>>,
     /// Coefficients to keep fixed, by position in the rule (e.g. 0 keeps theta_0 fixed).
@@ -227,6 +229,11 @@ pub enum Feedback {
     Usf,
     /// Sign-concordant feedback with fixed random magnitudes (B = |R| ⊙ sign(W)^T, frSF).
     Frsf,
+    /// Kolen-Pollack: B learns the transpose of the forward pseudo-gradient
+    /// update and decays, B <- (1 - lambda_B) B - eta_B y e^T; eta_B and
+    /// lambda_B (initially 1e-3 and 1e-4, or the last two values of
+    /// --theta) are meta-learned after the rule's coefficients.
+    Kp,
 }
 
 /// Task sampling.
@@ -305,6 +312,7 @@ pub fn pathway_name(kind: PathwayKind) -> &'static str {
         PathwayKind::Direct => "direct feedback alignment",
         PathwayKind::SignSymmetric => "uniform sign-concordant feedback",
         PathwayKind::RandomSignSymmetric => "sign-concordant feedback, random magnitudes",
+        PathwayKind::KolenPollack => "Kolen-Pollack feedback (plastic)",
     }
 }
 
@@ -365,13 +373,25 @@ impl Args {
                 Feedback::Dfa => PathwayKind::Direct,
                 Feedback::Usf => PathwayKind::SignSymmetric,
                 Feedback::Frsf => PathwayKind::RandomSignSymmetric,
+                Feedback::Kp => PathwayKind::KolenPollack,
             };
         }
         if let Some(theta) = &self.theta {
             let theta: Vec<T> = theta.iter().map(|&t| T::of(t)).collect();
-            rule.set_thetas(&theta).map_err(|e| format!("--theta: {e}"))?;
+            let terms = if kind == PathwayKind::KolenPollack && theta.len() == rule.len() + 2 {
+                rule.len()
+            } else {
+                theta.len()
+            };
+            rule.set_thetas(&theta[..terms]).map_err(|e| format!("--theta: {e}"))?;
         }
         Ok((rule, kind))
+    }
+
+    /// The initial parameters of a plastic pathway given after the rule's
+    /// coefficients in --theta (`terms` of them), if any.
+    pub fn pathway_params(&self, terms: usize) -> Option<Vec<f64>> {
+        self.theta.as_ref().filter(|t| t.len() > terms).map(|t| t[terms..].to_vec())
     }
 
     /// The trainer's configuration (the pathway is set by the caller).

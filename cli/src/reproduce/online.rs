@@ -7,7 +7,7 @@ use std::error::Error;
 use metaplasticity::data::{OwnedDataset, Split};
 use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
-use metaplasticity::online::{correct, learn};
+use metaplasticity::online::{correct, learn_plastic};
 use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule};
 use metaplasticity_cli::report::write_atomic;
 use metaplasticity_cli::stats::mann_whitney_greater;
@@ -161,6 +161,7 @@ fn learners(
             PathwayKind::Direct => "DFA",
             PathwayKind::SignSymmetric => "uSF",
             PathwayKind::RandomSignSymmetric => "frSF",
+            PathwayKind::KolenPollack => "KP",
         };
         out.push(Learner { label, pathway, rule: f0.clone() });
     }
@@ -290,13 +291,13 @@ fn curve(learner: &Learner, seed: u64, stream: &Stream<'_>, points: &[usize]) ->
     }
     let mut net = Network::<f32, Five, _>::zeros();
     net.init(&mut rng, Init::XavierUniform);
-    let pathway = AnyPathway::<f32, Five>::new(learner.pathway, &mut rng, Init::XavierUniform);
+    let mut pathway = AnyPathway::<f32, Five>::new(learner.pathway, &mut rng, Init::XavierUniform);
     let mut act = Activity::<f32, Five, _>::zeros();
     let mut acc = Vec::with_capacity(points.len());
     let mut seen = 0;
     for &p in points {
         while seen < p {
-            if learn(&mut net, &pathway, &learner.rule, &mut act, &stream.train, order[seen]).is_err() {
+            if learn_plastic(&mut net, &mut pathway, &learner.rule, &mut act, &stream.train, order[seen]).is_err() {
                 // Diverged: the network no longer classifies.
                 acc.extend(std::iter::repeat_n(f64::NAN, points.len() - acc.len()));
                 return Ok(acc);

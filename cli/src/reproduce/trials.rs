@@ -292,6 +292,7 @@ pub fn pathway_key(p: PathwayKind) -> &'static str {
         PathwayKind::Direct => "dfa",
         PathwayKind::SignSymmetric => "usf",
         PathwayKind::RandomSignSymmetric => "frsf",
+        PathwayKind::KolenPollack => "kp",
     }
 }
 
