@@ -209,3 +209,75 @@ impl<T: Real, const N: usize> Rule<'static, T, N> {
         Self::from_terms(&pool()).unwrap_or_else(|_| unreachable!("capacity checked at compile time"))
     }
 }
+
+impl<T: Real> Rule<'static, T> {
+    /// A rule by the name the tool's `--rule` takes, with the pathway the
+    /// name implies and the starting coefficients of
+    /// [`Rule::from_terms`]: `fa`, `bp`, `dfa` (`F^0` through feedback
+    /// alignment, backprop or direct feedback alignment), `ehebb`, `oja`,
+    /// `bio`, `pool`, or pool term numbers such as `0,2,9` (feedback
+    /// alignment).
+    ///
+    /// ```
+    /// use metaplasticity::rule::NameError;
+    /// use metaplasticity::{PathwayKind, Rule};
+    /// let (rule, pathway) = Rule::<f32>::named("0, 2,9")?;
+    /// assert_eq!((rule.len(), pathway), (3, PathwayKind::Alignment));
+    /// assert_eq!(Rule::<f32>::named("bp")?.1, PathwayKind::Backprop);
+    /// assert_eq!(Rule::<f32>::named("0,2,0").err(), Some(NameError::Twice { term: "F0" }));
+    /// assert_eq!(Rule::<f32>::named("hebb").err(), Some(NameError::Unknown));
+    /// # Ok::<(), NameError>(())
+    /// ```
+    pub fn named(spec: &str) -> Result<(Self, crate::PathwayKind), NameError> {
+        use crate::PathwayKind::{Alignment, Backprop, Direct};
+        Ok(match spec {
+            "fa" => (Self::fa(), Alignment),
+            "bp" => (Self::fa(), Backprop),
+            "dfa" => (Self::fa(), Direct),
+            "ehebb" => (Self::ehebb(), Alignment),
+            "oja" => (Self::oja(), Alignment),
+            "bio" => (Self::bio(), Alignment),
+            "pool" => (Self::pool(), Alignment),
+            list => {
+                let pool = pool::<T>();
+                let mut rule = Self::new();
+                for (r, number) in list.split(',').enumerate() {
+                    let term = number.trim().parse::<usize>().ok().and_then(|k| pool.get(k).copied());
+                    let term = term.ok_or(NameError::Unknown)?;
+                    if rule.entries().iter().any(|e| e.term.name() == term.name()) {
+                        return Err(NameError::Twice { term: term.name() });
+                    }
+                    let theta = if r == 0 { T::of(INITIAL_THETA_0) } else { T::zero() };
+                    // Ten distinct terms at most: within the capacity of 10.
+                    rule.push(term, theta, LayerSet::ALL).map_err(|_| NameError::Unknown)?;
+                }
+                (rule, Alignment)
+            }
+        })
+    }
+}
+
+/// Why [`Rule::named`] refused a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameError {
+    /// Neither a rule's name nor pool term numbers `0-9`.
+    Unknown,
+    /// A term listed twice.
+    Twice {
+        /// The term's name.
+        term: &'static str,
+    },
+}
+
+impl core::fmt::Display for NameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            NameError::Unknown => {
+                f.write_str("expected fa, bp, dfa, ehebb, oja, bio, pool or term numbers 0-9 like 0,2,9")
+            }
+            NameError::Twice { term } => write!(f, "term {term} is listed twice; each term may appear once"),
+        }
+    }
+}
+
+impl core::error::Error for NameError {}

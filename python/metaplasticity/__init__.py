@@ -62,7 +62,7 @@ RULES: Tuple[str, ...] = ("fa", "bp", "dfa", "ehebb", "oja", "bio", "pool")
 #: The feedback pathways: backprop, feedback alignment, direct feedback
 #: alignment, uniform sign-concordant (uSF), sign-concordant with random
 #: magnitudes (frSF).
-FEEDBACK: Tuple[str, ...] = ("fa", "bp", "dfa", "usf", "frsf")
+FEEDBACK: Tuple[str, ...] = ("fa", "bp", "dfa", "usf", "frsf", "kp")
 
 #: The paper's hidden widths (784-170-130-100-70-10 on MNIST).
 PAPER_HIDDEN: Tuple[int, ...] = (170, 130, 100, 70)
@@ -213,8 +213,11 @@ class Network:
             classes last; 2 to 16 widths, none zero.
         feedback: the pathway: ``"fa"`` (feedback alignment, fixed random
             ``B_l``), ``"bp"`` (backprop), ``"dfa"`` (direct feedback
-            alignment), ``"usf"`` (``c_l sign(W_{l+1})^T``) or ``"frsf"``
-            (``|R_l| * sign(W_{l+1})^T``).
+            alignment), ``"usf"`` (``c_l sign(W_{l+1})^T``), ``"frsf"``
+            (``|R_l| * sign(W_{l+1})^T``) or ``"kp"`` (Kolen-Pollack:
+            ``B_l`` learns the transposed forward update and decays; in
+            :meth:`learn` with ``eta_B`` the rule's ``theta_0`` and
+            ``lambda_B = 1e-4``, as ``metaplasticity online --feedback kp``).
         seed: seeds the generator that draws the forward weights
             (Xavier-uniform), then the pathway's matrices, then the orders
             of :meth:`permutation`, as ``metaplasticity online`` does.

@@ -2,8 +2,7 @@
 //! (`cli/src/meta_train/options.rs`, `Args::rule`), so that the same
 //! options build the same rule.
 
-use metaplasticity::term::PlasticityTerm;
-use metaplasticity::{LayerSet, PathwayKind, Real, Rule, terms};
+use metaplasticity::{LayerSet, PathwayKind, Real, Rule};
 use pyo3::PyResult;
 
 use crate::errors::invalid;
@@ -19,10 +18,12 @@ pub fn pathway(name: &str) -> PyResult<PathwayKind> {
         "dfa" => PathwayKind::Direct,
         "usf" => PathwayKind::SignSymmetric,
         "frsf" => PathwayKind::RandomSignSymmetric,
+        "kp" => PathwayKind::KolenPollack,
         other => {
             return Err(invalid(format!(
                 "feedback {other:?}: expected fa (feedback alignment), bp (backprop), dfa (direct feedback \
-                 alignment), usf (uniform sign-concordant) or frsf (sign-concordant, random magnitudes)"
+                 alignment), usf (uniform sign-concordant), frsf (sign-concordant, random magnitudes) or kp \
+                 (Kolen-Pollack, plastic)"
             )));
         }
     })
@@ -36,10 +37,7 @@ pub fn pathway_name(kind: PathwayKind) -> &'static str {
         PathwayKind::Direct => "dfa",
         PathwayKind::SignSymmetric => "usf",
         PathwayKind::RandomSignSymmetric => "frsf",
-        // A pathway the library gained after these bindings (the enum is
-        // not `#[non_exhaustive]`, so this arm is unreachable until then).
-        #[allow(unreachable_patterns)]
-        _ => "other",
+        PathwayKind::KolenPollack => "kp",
     }
 }
 
@@ -48,37 +46,7 @@ pub fn pathway_name(kind: PathwayKind) -> &'static str {
 /// `Args::rule` of `metaplasticity meta-train` before `--feedback` and
 /// `--theta`.
 pub fn named(spec: &str) -> PyResult<(Rule32, PathwayKind)> {
-    Ok(match spec {
-        "fa" => (Rule::fa(), PathwayKind::Alignment),
-        "bp" => (Rule::fa(), PathwayKind::Backprop),
-        "dfa" => (Rule::fa(), PathwayKind::Direct),
-        "ehebb" => (Rule::ehebb(), PathwayKind::Alignment),
-        "oja" => (Rule::oja(), PathwayKind::Alignment),
-        "bio" => (Rule::bio(), PathwayKind::Alignment),
-        "pool" => (Rule::pool(), PathwayKind::Alignment),
-        other => {
-            let pool = terms::pool::<f32>();
-            let chosen = other
-                .split(',')
-                .map(|t| t.trim().parse::<usize>().ok().and_then(|r| pool.get(r).copied()))
-                .collect::<Option<Vec<&'static dyn PlasticityTerm<f32>>>>()
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "rule {other:?}: expected fa, bp, dfa, ehebb, oja, bio, pool or term numbers 0-9 like 0,2,9"
-                    ))
-                })?;
-            let twice = chosen.iter().enumerate().find(|&(i, t)| chosen[..i].iter().any(|u| u.name() == t.name()));
-            if let Some((_, twice)) = twice {
-                let twice = twice.name();
-                return Err(invalid(format!(
-                    "rule {other:?}: term {twice} is listed twice; each term may appear once"
-                )));
-            }
-            let rule =
-                Rule::from_terms(&chosen).map_err(|e| crate::errors::value_error(&format!("rule {other:?}"), &e))?;
-            (rule, PathwayKind::Alignment)
-        }
-    })
+    Rule::named(spec).map_err(|e| invalid(format!("rule {spec:?}: {e}")))
 }
 
 /// `rule` with the coefficients `theta` (one per term, as `--theta`) and

@@ -9,8 +9,7 @@ use metaplasticity::idx::{Dataset, Orientation};
 use metaplasticity::meta::{
     BackOff, Config, L1Form, OnDivergence, Optimizer, Penalty, Reversal, Sampling, StepScale, TaskSpec,
 };
-use metaplasticity::term::PlasticityTerm;
-use metaplasticity::{Init, PathwayKind, Real, Rule, Widths, terms};
+use metaplasticity::{Init, PathwayKind, Real, Rule, Widths};
 use serde::{Deserialize, Serialize};
 
 use crate::parse::positive;
@@ -341,31 +340,7 @@ impl Args {
 
     /// The rule with its initial Theta, and its pathway.
     pub fn rule<T: Real>(&self) -> Result<(Rule<'static, T>, PathwayKind), Box<dyn Error>> {
-        let (mut rule, mut kind) = match self.rule.as_str() {
-            "fa" => (Rule::fa(), PathwayKind::Alignment),
-            "bp" => (Rule::fa(), PathwayKind::Backprop),
-            "dfa" => (Rule::fa(), PathwayKind::Direct),
-            "ehebb" => (Rule::ehebb(), PathwayKind::Alignment),
-            "oja" => (Rule::oja(), PathwayKind::Alignment),
-            "bio" => (Rule::bio(), PathwayKind::Alignment),
-            "pool" => (Rule::pool(), PathwayKind::Alignment),
-            other => {
-                let pool = terms::pool::<T>();
-                let chosen = other
-                    .split(',')
-                    .map(|t| t.trim().parse::<usize>().ok().and_then(|r| pool.get(r).copied()))
-                    .collect::<Option<Vec<&'static dyn PlasticityTerm<T>>>>()
-                    .ok_or_else(|| format!("--rule {other:?}: expected fa, bp, dfa, ehebb, oja, bio, pool or term numbers 0-9 like 0,2,9"))?;
-                let twice = chosen.iter().enumerate().find(|&(i, t)| chosen[..i].iter().any(|u| u.name() == t.name()));
-                if let Some((_, twice)) = twice {
-                    let twice = twice.name();
-                    return Err(
-                        format!("--rule {other:?}: term {twice} is listed twice; each term may appear once").into()
-                    );
-                }
-                (Rule::from_terms(&chosen)?, PathwayKind::Alignment)
-            }
-        };
+        let (mut rule, mut kind) = Rule::named(&self.rule).map_err(|e| format!("--rule {:?}: {e}", self.rule))?;
         if let Some(f) = self.feedback {
             kind = match f {
                 Feedback::Fa => PathwayKind::Alignment,
