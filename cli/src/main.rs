@@ -36,6 +36,7 @@ enum Command {
 }
 
 fn main() {
+    quiet_on_closed_stdout();
     let result = match Cli::parse().command {
         Command::MetaTrain(args) => meta_train::run(args),
         Command::Online(args) => online::run(args),
@@ -46,4 +47,24 @@ fn main() {
         eprintln!("{}", metaplasticity::error::chain(&*e));
         std::process::exit(1);
     }
+}
+
+/// A reader that stops early (`metaplasticity online | head`) closes the
+/// pipe; Rust then makes `println!` panic. Exit quietly instead, with the
+/// status a shell gives a process killed by SIGPIPE (128 + 13), and leave
+/// every other panic to the default hook.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }

@@ -192,3 +192,22 @@ fn sizes_past_what_the_machine_can_hold_are_refused_at_once() {
     refused(&o, false, "could not be allocated");
     assert!(!out.join("episodes.csv").exists());
 }
+
+/// A reader that closes the pipe early (`metaplasticity online | head`)
+/// ends the tool quietly, as SIGPIPE would, instead of a panic message.
+#[test]
+fn a_closed_stdout_ends_the_tool_quietly() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_metaplasticity"))
+        .args(["online", "--seeds", "1", "--samples", "100", "--every", "50", "--test", "100", "--out"])
+        .arg(std::env::temp_dir().join("metaplasticity-closed-stdout.csv"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the tool");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait for the tool");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
