@@ -166,21 +166,7 @@ impl Options {
     /// The per-term step sizes (`--step-scale`).
     fn step_scale(&self, terms: usize) -> PyResult<StepScale> {
         let given = self.step_scale.as_deref().unwrap_or(if self.robust { "measured" } else { "uniform" });
-        Ok(match given {
-            "uniform" => StepScale::Uniform,
-            "measured" => StepScale::Measured,
-            list => {
-                let rates: Option<Vec<f64>> = list.split(',').map(|v| v.trim().parse::<f64>().ok()).collect();
-                match rates {
-                    Some(r) if r.len() == terms && r.iter().all(|v| v.is_finite() && *v > 0.0) => StepScale::Given(r),
-                    _ => {
-                        return Err(invalid(format!(
-                            "step_scale {list:?}: expected uniform, measured or {terms} positive numbers"
-                        )));
-                    }
-                }
-            }
-        })
+        StepScale::named(given, terms).map_err(|e| invalid(format!("step_scale {given:?}: {e}")))
     }
 }
 

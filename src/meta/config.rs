@@ -79,6 +79,39 @@ pub enum StepScale {
     Given(Vec<f64>),
 }
 
+impl StepScale {
+    /// The step sizes as the tool's `--step-scale` names them: `uniform`,
+    /// `measured`, or `terms` positive numbers separated by commas.
+    ///
+    /// ```
+    /// use metaplasticity::meta::StepScale;
+    /// assert_eq!(StepScale::named("measured", 3), Ok(StepScale::Measured));
+    /// assert_eq!(StepScale::named("1, 0.5", 2), Ok(StepScale::Given(vec![1.0, 0.5])));
+    /// assert!(StepScale::named("1,0.5", 3).unwrap_err().contains("3 positive numbers"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// What was expected, in words, for anything else.
+    pub fn named(spec: &str, terms: usize) -> Result<Self, alloc::string::String> {
+        Ok(match spec {
+            "uniform" => StepScale::Uniform,
+            "measured" => StepScale::Measured,
+            list => {
+                let rates: Option<Vec<f64>> = list.split(',').map(|v| v.trim().parse::<f64>().ok()).collect();
+                match rates {
+                    Some(r) if r.len() == terms && r.iter().all(|v| v.is_finite() && *v > 0.0) => StepScale::Given(r),
+                    _ => {
+                        return Err(alloc::format!(
+                            "expected uniform, measured or {terms} positive numbers separated by commas"
+                        ));
+                    }
+                }
+            }
+        })
+    }
+}
+
 /// The update rule of the meta-optimiser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Optimizer {

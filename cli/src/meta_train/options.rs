@@ -450,22 +450,6 @@ impl Args {
     /// The per-term step sizes of --step-scale.
     fn step_scale(&self, terms: usize) -> Result<StepScale, Box<dyn Error>> {
         let given = self.step_scale.as_deref().unwrap_or(if self.robust { "measured" } else { "uniform" });
-        Ok(match given {
-            "uniform" => StepScale::Uniform,
-            "measured" => StepScale::Measured,
-            list => {
-                let rates: Option<Vec<f64>> = list.split(',').map(|v| v.trim().parse::<f64>().ok()).collect();
-                match rates {
-                    Some(r) if r.len() == terms && r.iter().all(|v| v.is_finite() && *v > 0.0) => StepScale::Given(r),
-                    _ => {
-                        return Err(format!(
-                            "--step-scale {list:?}: expected uniform, measured or {terms} positive numbers \
-                             separated by commas"
-                        )
-                        .into());
-                    }
-                }
-            }
-        })
+        Ok(StepScale::named(given, terms).map_err(|e| format!("--step-scale {given:?}: {e}"))?)
     }
 }
