@@ -153,7 +153,7 @@ impl PyNetwork {
         self.shape.as_slice().to_vec()
     }
 
-    /// The feedback pathway's short name (fa, bp, dfa, usf, frsf).
+    /// The feedback pathway's short name (fa, bp, dfa, usf, frsf, kp).
     #[getter]
     fn feedback(&self) -> &'static str {
         rules::pathway_name(self.kind)
