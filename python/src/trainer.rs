@@ -10,10 +10,12 @@ use metaplasticity::meta::{
     BackOff, Config, L1Form, OnDivergence, Optimizer, Penalty, Record, Reversal, Sampling, StepScale, TaskSpec,
     TrainError, Trainer,
 };
-use metaplasticity::{PathwayKind, Shape, Widths, deploy};
+use metaplasticity::{AnyPathway, FeedbackPathway, Init, PathwayKind, Shape, Widths, deploy};
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::SeedableRng;
 
 use crate::data::{Data, label_bytes};
 use crate::errors::{diverged, invalid, value_error};
@@ -304,8 +306,17 @@ impl PyMetaTrainer {
         let view = data.view()?;
         let shape = options.shape(&view)?;
         let (rule, pathway) = options.rule(shape.depth())?;
-        let names = rules::names(&rule);
-        let config = Config { pathway, ..options.config(rule.len())? };
+        // Theta: the rule's coefficients, then a plastic pathway's
+        // parameters (eta_B, lambda_B for kp), as the tool names them.
+        let mut names = rules::names(&rule);
+        let probe = AnyPathway::<f32, Widths>::new_for(
+            shape,
+            pathway,
+            &mut Xoshiro256PlusPlus::seed_from_u64(0),
+            Init::XavierUniform,
+        );
+        names.extend(probe.param_names().iter().map(|n| n.to_string()));
+        let config = Config { pathway, ..options.config(names.len())? };
         // `StepScale::Measured` runs an episode's online steps here.
         let trainer =
             py.detach(|| Trainer::<f32, Widths>::new_for(shape, rule, &view, config)).map_err(|e| train_error(&e))?;

@@ -42,6 +42,10 @@ CASES = {
         dict(data="optdigits", widths=[64, 32, 10], rule="dfa", on_divergence="back-off", backoff_shrink=0.25,
              backoff_tries=2, backoff_depth=3, l1="proximal", penalty="l1", lambda_=0.1, train=4, query=2, seed=3),
     ),
+    "kolen-pollack": (
+        ["--data", "optdigits", "--widths", "64,32,16,10", "--rule", "bio", "--feedback", "kp", "-K", "5", "-Q", "2"],
+        dict(data="optdigits", widths=[64, 32, 16, 10], rule="bio", feedback="kp", train=5, query=2),
+    ),
     "diverging-skip": (
         ["--data", "optdigits", "--widths", "64,32,16,10", "--rule", "oja", "--theta", "0.5,2", "--on-divergence",
          "skip", "-K", "8", "-Q", "2"],
@@ -78,6 +82,10 @@ def test_episodes_equal_the_tool(cli, tmp_path, case):
     assert trainer.rule_bytes() == (out / "rule.mprl").read_bytes()
     if case == "diverging-skip":
         assert not all(r["ok"] for r in records), "the case is meant to diverge"
+    if case == "kolen-pollack":
+        # Theta ends with the plastic feedback's eta_B and lambda_B, learned too.
+        assert trainer.terms[-2:] == ["eta_B", "lambda_B"] and len(records[-1]["theta"]) == 5
+        assert records[-1]["theta"][3:] != records[0]["theta"][3:]
 
 
 def test_run_and_iterate_and_properties(optdigits):
