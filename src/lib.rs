@@ -24,6 +24,7 @@ extern crate std;
 pub mod activation;
 pub mod activity;
 pub mod adjoint;
+pub mod any_pathway;
 mod buffer;
 #[cfg(feature = "std")]
 pub mod data;
@@ -51,13 +52,14 @@ pub mod term;
 pub mod terms;
 
 pub use activity::Activity;
+#[cfg(feature = "alloc")]
+pub use any_pathway::AnyPathway;
+pub use any_pathway::PathwayKind;
 pub use error::{BufferKind, Error};
 pub use init::Init;
 pub use kolen_pollack::KolenPollack;
 pub use network::Network;
-#[cfg(feature = "alloc")]
-pub use pathway::AnyPathway;
-pub use pathway::{Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, PathwayKind};
+pub use pathway::{Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway};
 pub use real::Real;
 pub use rule::{LayerSet, Rule};
 pub use shape::{FixedShape, Shape, Widths};

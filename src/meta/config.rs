@@ -5,9 +5,9 @@
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::any_pathway::PathwayKind;
 use crate::init::Init;
 use crate::meta::{Penalty, Reversal, TaskSpec};
-use crate::pathway::PathwayKind;
 
 /// What to do when an episode produces non-finite values.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -12,12 +12,12 @@
 
 use alloc::vec::Vec;
 
+use crate::any_pathway::AnyPathway;
 use crate::idx::Dataset;
 use crate::init::Init;
 use crate::meta::config::Config;
 use crate::meta::task::{ClassIndex, TaskError, episode_rng};
 use crate::online::load;
-use crate::pathway::AnyPathway;
 use crate::rule::Rule;
 use crate::step::{Weights, activity, update};
 use crate::{Activity, Network, Real, Shape};

@@ -19,6 +19,7 @@
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::any_pathway::AnyPathway;
 use crate::idx::Dataset;
 use crate::init::Init;
 use crate::meta::adam::{AdamError, StepOptions};
@@ -28,7 +29,6 @@ use crate::meta::scale::{rates_from_magnitudes, term_magnitudes};
 use crate::meta::task::{TaskError, episode_rng};
 use crate::meta::{Adam, ClassIndex, MetaGradient, Penalty};
 use crate::online::load;
-use crate::pathway::AnyPathway;
 use crate::rule::Rule;
 use crate::{Activity, Backprop, Error, FeedbackPathway, FixedShape, Network, Real, Shape};
 use alloc::boxed::Box;
