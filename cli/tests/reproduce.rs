@@ -255,6 +255,25 @@ fn bad_options_are_refused_with_a_message() {
     }
 }
 
+/// `--bio-theta` and `--oja-theta` take their numbers separated by commas,
+/// as `--help` shows, without swallowing the option after them; a wrong
+/// count is refused with a message.
+#[test]
+fn coefficients_are_read_as_help_shows_them() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reproduce-theta");
+    let run = |args: &[&str]| {
+        let output = program().args(args).arg("--out").arg(&dir).output().expect("start reproduce");
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    // Read whole: the error is then the next option's.
+    let stderr = run(&["fig-s1", "--bio-theta", "0.01,-0.03,0.004", "--trials", "0"]);
+    assert!(stderr.contains("--trials") && !stderr.contains("--bio-theta"), "{stderr}");
+    let stderr = run(&["fig-s4", "--oja-theta", "0.01,0.004", "--trials", "0"]);
+    assert!(stderr.contains("--trials") && !stderr.contains("--oja-theta"), "{stderr}");
+    assert!(run(&["fig-s1", "--bio-theta", "0.01,-0.03"]).contains("2 numbers given, 3 expected"));
+}
+
 /// `--shard K/N` runs a share of the trials into the cache and draws
 /// nothing; `--render` draws from the cache, refusing (and naming them)
 /// while trials are missing; shards then render give the same files, byte

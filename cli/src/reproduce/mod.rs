@@ -67,14 +67,15 @@ pub struct Args {
     /// Output folder.
     #[arg(long, default_value = "out/reproduce")]
     pub out: PathBuf,
-    /// fig-s1: the coefficients (theta_0, theta_2, theta_9) of F^bio, instead
-    /// of the mean Theta of the last episode of the F^bio trials of fig-s2.
-    #[arg(long, value_delimiter = ',', num_args = 3, allow_hyphen_values = true)]
+    /// fig-s1: the coefficients theta_0,theta_2,theta_9 of F^bio (three
+    /// numbers separated by commas), instead of the mean Theta of the last
+    /// episode of the F^bio trials of fig-s2.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub bio_theta: Option<Vec<f64>>,
-    /// fig-s4: the coefficients (theta_0, theta_9) of F^Oja for the online
-    /// run on Fashion-MNIST, instead of the mean Theta of the last episode of
-    /// the F^Oja meta-training trials.
-    #[arg(long, value_delimiter = ',', num_args = 2, allow_hyphen_values = true)]
+    /// fig-s4: the coefficients theta_0,theta_9 of F^Oja (two numbers separated
+    /// by commas) for the online run on Fashion-MNIST, instead of the mean Theta
+    /// of the last episode of the F^Oja meta-training trials.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub oja_theta: Option<Vec<f64>>,
     /// fig-s4: where F^Oja, FA and BP are meta-trained before the online run
     /// on Fashion-MNIST: mnist (the meta-training set, as the paper's
@@ -263,6 +264,11 @@ impl Ctx {
         }
         if !(args.level > 0.0 && args.level < 1.0) {
             return Err(format!("--level {}: a confidence level is between 0 and 1", args.level).into());
+        }
+        for (option, given, expected) in [("--bio-theta", &args.bio_theta, 3), ("--oja-theta", &args.oja_theta, 2)] {
+            if let Some(found) = given.as_ref().map(Vec::len).filter(|&n| n != expected) {
+                return Err(format!("{option}: {found} numbers given, {expected} expected, separated by commas").into());
+            }
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let jobs = args.jobs.unwrap_or(cores).max(1);
