@@ -181,7 +181,7 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for KolenPollack<T,
                 continue;
             }
             let (bl, bar) = (part(b, layer(shape, l + 1)), part_mut(state_bar, layer(shape, l + 1)));
-            let ybar_l = part_mut(ybar, here);
+            let (ybar_l, ebar_next) = (part_mut(ybar, here), part_mut(ebar, next));
             for (j, (col_bar, col)) in bar.chunks_exact_mut(rows).zip(bl.chunks_exact(rows)).enumerate() {
                 let yj = y_l.get(j).copied().unwrap_or(T::zero());
                 // With Bbar' the column of dL/dB'^T: eta_bar -= y_j (Bbar' . e),
@@ -193,7 +193,7 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for KolenPollack<T,
                     *yb -= eta * d;
                 }
                 lambda_bar -= dot(col_bar, col);
-                axpy(-eta * yj, col_bar, part_mut(ebar, next.clone()));
+                axpy(-eta * yj, col_bar, ebar_next);
                 for v in col_bar.iter_mut() {
                     *v *= keep;
                 }

@@ -421,8 +421,12 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         // A plastic pathway's state: checkpointed with the weights.
         let plastic = !pathway.state().is_empty();
         if plastic {
-            let error = WorkSpaceError { steps, interval: c, bytes: None };
-            self.plastic.reserve(pathway.state().len(), segments, c).ok_or(EpisodeError::WorkSpace(error))?;
+            // S^t at each segment's start and for each step of a segment,
+            // its gradient and the final state.
+            let len = pathway.state().len();
+            let bytes = (segments + c + 1).checked_mul(len).and_then(|n| n.checked_mul(core::mem::size_of::<T>()));
+            let error = WorkSpaceError { steps, interval: c, bytes };
+            self.plastic.reserve(len, segments, c).ok_or(EpisodeError::WorkSpace(error))?;
         }
         let shape = self.shape;
         net.check().map_err(fail(0))?;
