@@ -427,12 +427,6 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
         self.pathway.set_params(params).map_err(TrainError::State)
     }
 
-    /// The feedback pathway, with its learned parameters (and, for plastic
-    /// feedback, its state after the last episode).
-    pub fn pathway(&self) -> &(dyn FeedbackPathway<T, S> + Send + 'r) {
-        &*self.pathway
-    }
-
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
