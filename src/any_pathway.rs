@@ -31,12 +31,17 @@ pub enum AnyPathway<T, S> {
     SignSymmetric,
     /// [`RandomSignSymmetric`](crate::RandomSignSymmetric) (frSF).
     RandomSignSymmetric(crate::RandomSignSymmetric<T, S, alloc::boxed::Box<[T]>>),
+    /// [`RedrawnSignSymmetric`](crate::RedrawnSignSymmetric) (brSF).
+    RedrawnSignSymmetric(crate::RedrawnSignSymmetric<T>),
     /// [`KolenPollack`](crate::KolenPollack) (plastic feedback).
     KolenPollack(crate::KolenPollack<T, S, alloc::boxed::Box<[T]>>),
 }
 
-/// Which pathway, without its matrices.
+/// Which pathway, without its matrices. More may come: match with a
+/// wildcard arm, or use [`key`](Self::key), [`label`](Self::label) and
+/// [`description`](Self::description).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum PathwayKind {
     /// Backprop, `B_l = W_{l+1}^T`.
     Backprop,
@@ -49,11 +54,92 @@ pub enum PathwayKind {
     SignSymmetric,
     /// Sign-concordant feedback with fixed random magnitudes (frSF).
     RandomSignSymmetric,
+    /// Sign-concordant feedback with random magnitudes redrawn at every
+    /// online step (brSF).
+    RedrawnSignSymmetric,
     /// Kolen-Pollack feedback: `B_l` learns the transpose of the forward
     /// pseudo-gradient update and decays, with `eta_B` and `lambda_B`
     /// (initially [`kolen_pollack::DEFAULT_PARAMS`](crate::kolen_pollack::DEFAULT_PARAMS))
     /// meta-learned with `Theta`.
     KolenPollack,
+}
+
+impl PathwayKind {
+    /// Every pathway, in the order of reports.
+    pub const ALL: [PathwayKind; 7] = [
+        PathwayKind::Backprop,
+        PathwayKind::Alignment,
+        PathwayKind::Direct,
+        PathwayKind::SignSymmetric,
+        PathwayKind::RandomSignSymmetric,
+        PathwayKind::RedrawnSignSymmetric,
+        PathwayKind::KolenPollack,
+    ];
+
+    /// The short name the pathway's [`FeedbackPathway::name`] gives and
+    /// the programs take: `bp`, `fa`, `dfa`, `usf`, `frsf`, `brsf`, `kp`.
+    ///
+    /// ```
+    /// use metaplasticity::PathwayKind;
+    /// for kind in PathwayKind::ALL {
+    ///     assert_eq!(PathwayKind::named(kind.key()), Some(kind));
+    /// }
+    /// assert_eq!(PathwayKind::RedrawnSignSymmetric.label(), "brSF");
+    /// assert_eq!(PathwayKind::named("sgd"), None);
+    /// ```
+    pub const fn key(self) -> &'static str {
+        match self {
+            PathwayKind::Backprop => "bp",
+            PathwayKind::Alignment => "fa",
+            PathwayKind::Direct => "dfa",
+            PathwayKind::SignSymmetric => "usf",
+            PathwayKind::RandomSignSymmetric => "frsf",
+            PathwayKind::RedrawnSignSymmetric => "brsf",
+            PathwayKind::KolenPollack => "kp",
+        }
+    }
+
+    /// The label of tables and figures: `BP`, `FA`, `DFA`, `uSF`, `frSF`,
+    /// `brSF`, `KP`.
+    pub const fn label(self) -> &'static str {
+        match self {
+            PathwayKind::Backprop => "BP",
+            PathwayKind::Alignment => "FA",
+            PathwayKind::Direct => "DFA",
+            PathwayKind::SignSymmetric => "uSF",
+            PathwayKind::RandomSignSymmetric => "frSF",
+            PathwayKind::RedrawnSignSymmetric => "brSF",
+            PathwayKind::KolenPollack => "KP",
+        }
+    }
+
+    /// What the pathway is, in a few words.
+    pub const fn description(self) -> &'static str {
+        match self {
+            PathwayKind::Backprop => "backprop",
+            PathwayKind::Alignment => "feedback alignment",
+            PathwayKind::Direct => "direct feedback alignment",
+            PathwayKind::SignSymmetric => "uniform sign-concordant feedback",
+            PathwayKind::RandomSignSymmetric => "sign-concordant feedback, fixed random magnitudes",
+            PathwayKind::RedrawnSignSymmetric => "sign-concordant feedback, magnitudes redrawn every step",
+            PathwayKind::KolenPollack => "Kolen-Pollack feedback (plastic)",
+        }
+    }
+
+    /// The names of the pathway's meta-parameters
+    /// ([`FeedbackPathway::param_names`]): `eta_B` and `lambda_B` for
+    /// Kolen-Pollack, none for the fixed pathways.
+    pub const fn param_names(self) -> &'static [&'static str] {
+        match self {
+            PathwayKind::KolenPollack => &crate::kolen_pollack::PARAM_NAMES,
+            _ => &[],
+        }
+    }
+
+    /// The pathway whose [`key`](Self::key) is `key`.
+    pub fn named(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.key() == key)
+    }
 }
 
 #[cfg(feature = "alloc")]
@@ -77,6 +163,9 @@ impl<T: Real, S: Shape> AnyPathway<T, S> {
             PathwayKind::RandomSignSymmetric => {
                 AnyPathway::RandomSignSymmetric(crate::RandomSignSymmetric::random_for(shape, rng, init))
             }
+            PathwayKind::RedrawnSignSymmetric => {
+                AnyPathway::RedrawnSignSymmetric(crate::RedrawnSignSymmetric::new(rng.next_u64(), init))
+            }
             PathwayKind::KolenPollack => {
                 let [eta, lambda] = crate::kolen_pollack::DEFAULT_PARAMS.map(T::of);
                 let kp = crate::KolenPollack::random_for(shape, rng, init, eta, lambda);
@@ -93,6 +182,7 @@ impl<T: Real, S: Shape> AnyPathway<T, S> {
             AnyPathway::Direct(p) => p,
             AnyPathway::SignSymmetric => &crate::SignSymmetric,
             AnyPathway::RandomSignSymmetric(p) => p,
+            AnyPathway::RedrawnSignSymmetric(p) => p,
             AnyPathway::KolenPollack(p) => p,
         }
     }
@@ -116,6 +206,7 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
             AnyPathway::Alignment(p) => p.reinit(rng, init),
             AnyPathway::Direct(p) => p.reinit(rng, init),
             AnyPathway::RandomSignSymmetric(p) => p.reinit(rng, init),
+            AnyPathway::RedrawnSignSymmetric(p) => FeedbackPathway::<T, S>::reinit(p, rng, init),
             AnyPathway::KolenPollack(p) => p.reinit(rng, init),
         }
     }
@@ -128,12 +219,14 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
     fn set_state(&mut self, state: &[T]) -> Result<(), Error> {
         match self {
             AnyPathway::KolenPollack(p) => p.set_state(state),
+            AnyPathway::RedrawnSignSymmetric(p) => FeedbackPathway::<T, S>::set_state(p, state),
             _ => check_buffer(state, 0, BufferKind::Feedback),
         }
     }
     fn learn(&mut self, shape: &S, y: &[T], e: &[T]) -> Result<(), Error> {
         match self {
             AnyPathway::KolenPollack(p) => p.learn(shape, y, e),
+            AnyPathway::RedrawnSignSymmetric(p) => p.learn(shape, y, e),
             _ => Ok(()),
         }
     }

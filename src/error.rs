@@ -107,6 +107,10 @@ pub enum Error {
     /// Two buffers (network, activity, adjoint, feedback) were built for
     /// different shapes.
     ShapeMismatch,
+    /// A state handed to [`FeedbackPathway::set_state`](crate::FeedbackPathway::set_state)
+    /// is not one the pathway can be in (brSF's step counter must be a
+    /// whole number in `0 .. 2^24`).
+    InvalidFeedbackState,
 }
 
 impl fmt::Display for Error {
@@ -154,6 +158,7 @@ impl fmt::Display for Error {
             Error::ShapeMismatch => {
                 write!(f, "the network, its activity, adjoint and feedback were built for different shapes")
             }
+            Error::InvalidFeedbackState => write!(f, "the feedback pathway cannot be in the state given"),
         }
     }
 }

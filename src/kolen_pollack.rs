@@ -107,6 +107,10 @@ impl<T: Real, S: Shape> KolenPollack<T, S, alloc::boxed::Box<[T]>> {
 /// `theta_0`, and a small decay.
 pub const DEFAULT_PARAMS: [f64; 2] = [1e-3, 1e-4];
 
+/// The names of the pathway's [`params`](FeedbackPathway::params), in
+/// their order.
+pub const PARAM_NAMES: [&str; 2] = ["eta_B", "lambda_B"];
+
 impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for KolenPollack<T, S, B> {
     #[inline]
     fn feedback(&self, shape: &S, l: usize, weights: &[T], e_next: &[T], e_out: &[T], gate: &[T], f: &mut [T]) {
@@ -212,7 +216,7 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for KolenPollack<T,
         &self.params
     }
     fn param_names(&self) -> &'static [&'static str] {
-        &["eta_B", "lambda_B"]
+        &PARAM_NAMES
     }
     fn set_params(&mut self, params: &[T]) -> Result<(), Error> {
         check_buffer(params, 2, BufferKind::Theta)?;

@@ -63,7 +63,7 @@ pub use pathway::{Backprop, DirectFeedbackAlignment, FeedbackAlignment, Feedback
 pub use real::Real;
 pub use rule::{LayerSet, Rule};
 pub use shape::{FixedShape, Shape, Widths};
-pub use sign_symmetric::{RandomSignSymmetric, SignSymmetric};
+pub use sign_symmetric::{RandomSignSymmetric, RedrawnSignSymmetric, SignSymmetric};
 pub use step::{Outcome, step};
 // What a term of your own needs (see [`PlasticityTerm`]).
 pub use term::{Column, ColumnBar, Mix, Mixes, Needs, PlasticityTerm, Signals, SignalsBar};

@@ -2,7 +2,8 @@
 //! against central finite differences of the meta-loss, in `f64`: each term
 //! alone, each pathway, each penalty, whole short episodes, and plastic
 //! (Kolen-Pollack) feedback, whose parameters `eta_B`, `lambda_B` follow the
-//! rule's coefficients in `Theta`.
+//! rule's coefficients in `Theta`; brSF's magnitudes, redrawn at every
+//! step, are revisited step by step in the reverse pass.
 
 #![cfg(feature = "alloc")]
 
@@ -11,7 +12,7 @@ use metaplasticity::meta::{MetaGradient, Penalty, Task};
 use metaplasticity::term::PlasticityTerm;
 use metaplasticity::{
     Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, KolenPollack, LayerSet, Network,
-    RandomSignSymmetric, Rule, SignSymmetric, shape, terms,
+    RandomSignSymmetric, RedrawnSignSymmetric, Rule, SignSymmetric, shape, terms,
 };
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
@@ -38,6 +39,9 @@ enum Path {
     Dfa,
     Usf,
     Frsf,
+    /// Magnitudes redrawn at every step: the reverse pass must revisit
+    /// each step's own draw.
+    Brsf,
     /// Kolen-Pollack: `theta` ends with `eta_B` and `lambda_B`.
     Kp,
 }
@@ -65,6 +69,7 @@ fn episode(
     let params = theta.get(terms.len()..).unwrap_or(&[]);
     let (eta, lambda) = (params.first().copied().unwrap_or(0.0), params.get(1).copied().unwrap_or(0.0));
     let mut kp = KolenPollack::<f64, Small, _>::random(&mut rng, Init::XavierUniform, eta, lambda).unwrap();
+    let mut brsf = RedrawnSignSymmetric::<f64>::new(rng.next_u64(), Init::XavierUniform);
     let mut mg = MetaGradient::<f64, Small>::new(interval);
     let mut grad = vec![0.0; theta.len()];
     let pathway: &mut dyn FeedbackPathway<f64, Small> = match path {
@@ -73,6 +78,7 @@ fn episode(
         Path::Dfa => &mut dfa,
         Path::Usf => &mut usf,
         Path::Frsf => &mut frsf,
+        Path::Brsf => &mut brsf,
         Path::Kp => &mut kp,
     };
     let r = mg.run(&mut net, pathway, &rule, data, &task(), penalty, &mut grad).expect("episode runs").meta_loss;
@@ -105,7 +111,7 @@ fn check(path: Path, terms: &[(&'static dyn PlasticityTerm<f64>, LayerSet)], the
         // +-3e-4 the difference quotient is 1.91, at +-3e-5 and below it
         // is -0.0351119, the adjoint's value to 1e-9. The smaller stencil
         // makes a straddle ten times less likely; the tolerance is the same.
-        let rel = if matches!(path, Path::Usf | Path::Frsf) { 1e-4 } else { 1e-3 };
+        let rel = if matches!(path, Path::Usf | Path::Frsf | Path::Brsf) { 1e-4 } else { 1e-3 };
         let h = rel * theta[r].abs().max(0.05);
         let fd = (4.0 * central(h / 2.0) - central(h)) / 3.0;
         let err = (fd - grad[r]).abs() / scale;
@@ -160,7 +166,7 @@ fn whole_pool_each_pathway_and_penalty() {
 #[test]
 fn sign_symmetric_pathways() {
     let pool = terms::pool::<f64>();
-    for path in [Path::Usf, Path::Frsf] {
+    for path in [Path::Usf, Path::Frsf, Path::Brsf] {
         for &term in pool.iter().skip(1) {
             check(path, &[all(pool[0]), all(term)], &[0.3, 0.05], Penalty::None);
         }
@@ -202,12 +208,15 @@ fn checkpoint_interval_does_not_change_the_gradient() {
     let pool = terms::pool::<f64>();
     let terms: Vec<_> = pool.iter().map(|&t| all(t)).collect();
     let theta = [0.3, -0.02, 0.04, 0.01, -0.01, 0.02, -0.03, 0.02, 0.01, 0.05];
-    let (l1, g1) = episode(&data, Path::Fa, &terms, &theta, Penalty::None, 1);
-    for c in [2, 3, 7, 20, 64] {
-        let (lc, gc) = episode(&data, Path::Fa, &terms, &theta, Penalty::None, c);
-        assert_eq!(l1.to_bits(), lc.to_bits(), "meta-loss with interval {c}");
-        for (a, b) in g1.iter().zip(&gc) {
-            assert_eq!(a.to_bits(), b.to_bits(), "gradient with interval {c}: {a} vs {b}");
+    // brSF's state (its step counter) is checkpointed and revisited too.
+    for path in [Path::Fa, Path::Brsf] {
+        let (l1, g1) = episode(&data, path, &terms, &theta, Penalty::None, 1);
+        for c in [2, 3, 7, 20, 64] {
+            let (lc, gc) = episode(&data, path, &terms, &theta, Penalty::None, c);
+            assert_eq!(l1.to_bits(), lc.to_bits(), "{path:?}: meta-loss with interval {c}");
+            for (a, b) in g1.iter().zip(&gc) {
+                assert_eq!(a.to_bits(), b.to_bits(), "{path:?}: gradient with interval {c}: {a} vs {b}");
+            }
         }
     }
 }

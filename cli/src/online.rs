@@ -61,7 +61,8 @@ pub struct Args {
     /// weights and sample order per seed: bp (backprop), fa (feedback
     /// alignment), dfa (direct feedback alignment), usf (uniform
     /// sign-concordant feedback, c_l sign(W_{l+1})^T), frsf (sign-concordant
-    /// with fixed random magnitudes, |R_l| ⊙ sign(W_{l+1})^T), kp
+    /// with fixed random magnitudes, |R_l| ⊙ sign(W_{l+1})^T), brsf (the same
+    /// with R_l redrawn at every step), kp
     /// (Kolen-Pollack: B_l learns the transpose of the forward update and
     /// decays, eta_B = --theta0, lambda_B = 1e-4).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Pathway::Bp, Pathway::Fa, Pathway::Dfa])]
@@ -93,6 +94,8 @@ enum Pathway {
     Usf,
     /// Sign-concordant feedback with fixed random magnitudes (frSF).
     Frsf,
+    /// Sign-concordant feedback with magnitudes redrawn at every step (brSF).
+    Brsf,
     /// Kolen-Pollack feedback (plastic).
     Kp,
 }
@@ -105,19 +108,8 @@ impl Pathway {
             Pathway::Dfa => PathwayKind::Direct,
             Pathway::Usf => PathwayKind::SignSymmetric,
             Pathway::Frsf => PathwayKind::RandomSignSymmetric,
+            Pathway::Brsf => PathwayKind::RedrawnSignSymmetric,
             Pathway::Kp => PathwayKind::KolenPollack,
-        }
-    }
-
-    /// The column name and the heading.
-    fn names(self) -> (&'static str, &'static str) {
-        match self {
-            Pathway::Bp => ("bp", "BP"),
-            Pathway::Fa => ("fa", "FA"),
-            Pathway::Dfa => ("dfa", "DFA"),
-            Pathway::Usf => ("usf", "uSF"),
-            Pathway::Frsf => ("frsf", "frSF"),
-            Pathway::Kp => ("kp", "KP"),
         }
     }
 }
@@ -150,15 +142,15 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
     }
     // Before the run, so that a bad --out does not cost it.
     check_writable(&args.out)?;
-    let kinds = args.feedback.clone();
+    let kinds: Vec<PathwayKind> = args.feedback.iter().map(|p| p.kind()).collect();
     if let Some(twice) = kinds.iter().enumerate().find(|&(i, k)| kinds[..i].contains(k)) {
-        return Err(format!("--feedback: {} is listed twice", twice.1.names().0).into());
+        return Err(format!("--feedback: {} is listed twice", twice.1.key()).into());
     }
     let points: Vec<usize> = (0..=args.samples).step_by(args.every).collect();
     let mut mean = vec![vec![0.0f64; kinds.len()]; points.len()];
     for seed in 0..args.seeds {
         for (k, &kind) in kinds.iter().enumerate() {
-            let curve = run_one(shape, kind.kind(), seed, &data, &args, &points)?;
+            let curve = run_one(shape, kind, seed, &data, &args, &points)?;
             for (m, a) in mean.iter_mut().zip(curve) {
                 m[k] += a / args.seeds as f64;
             }
@@ -167,9 +159,8 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let mut csv = String::from("samples");
     let mut head = format!("{:>8}", "samples");
     for kind in &kinds {
-        let (column, heading) = kind.names();
-        csv.push_str(&format!(",{column}"));
-        head.push_str(&format!(" {heading:>8}"));
+        csv.push_str(&format!(",{}", kind.key()));
+        head.push_str(&format!(" {:>8}", kind.label()));
     }
     csv.push('\n');
     println!("{head}");

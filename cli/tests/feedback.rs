@@ -1,6 +1,6 @@
 //! The tool's feedback and reversal options: `online --feedback` compares any
 //! list of pathways (the sign-symmetric ones included) from the same initial
-//! weights and sample order, `meta-train --feedback usf|frsf` meta-trains
+//! weights and sample order, `meta-train --feedback usf|frsf|brsf` meta-trains
 //! through them, and `meta-train --reversal invert` gives the recomputed
 //! run's meta-loss bit for bit and its meta-gradient up to rounding.
 
@@ -53,15 +53,16 @@ fn online_compares_the_pathways_it_is_given() {
     let default = dir.join("default.csv");
     ok(&program("online", &[&quick[..], &["--out", default.to_str().unwrap()]].concat()));
     let chosen = dir.join("chosen.csv");
-    ok(&program("online", &[&quick[..], &["--feedback", "bp,usf,frsf", "--out", chosen.to_str().unwrap()]].concat()));
+    let chosen_list = ["--feedback", "bp,usf,frsf,brsf", "--out", chosen.to_str().unwrap()];
+    ok(&program("online", &[&quick[..], &chosen_list].concat()));
     let (h0, r0) = csv(&default);
     let (h1, r1) = csv(&chosen);
     assert_eq!(h0, ["samples", "bp", "fa", "dfa"]);
-    assert_eq!(h1, ["samples", "bp", "usf", "frsf"]);
+    assert_eq!(h1, ["samples", "bp", "usf", "frsf", "brsf"]);
     // The same seed gives backprop the same curve whatever else runs.
     assert_eq!(column(&h0, &r0, "bp"), column(&h1, &r1, "bp"));
     // Sign-concordant feedback learns: after 1,000 samples well above chance (0.1).
-    for name in ["usf", "frsf"] {
+    for name in ["usf", "frsf", "brsf"] {
         let acc = column(&h1, &r1, name);
         assert!(acc[2] > 0.3, "{name}: {acc:?}");
     }
@@ -78,7 +79,7 @@ fn online_refuses_a_pathway_listed_twice_before_any_work() {
 
 #[test]
 fn meta_train_runs_through_sign_symmetric_feedback() {
-    for feedback in ["usf", "frsf"] {
+    for feedback in ["usf", "frsf", "brsf"] {
         let out = scratch(feedback);
         let o = program(
             "meta-train",

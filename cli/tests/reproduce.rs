@@ -168,17 +168,21 @@ fn every_experiment_runs_quick_and_writes_well_formed_files() {
         files(&dir, "fig-s4-online", 9);
         markdown(&dir, "fig-s4");
     }
-    // pathways (beyond the paper): F^0 and F^bio through five pathways, the
+    // pathways (beyond the paper): F^0 and F^bio through seven pathways, the
     // BP, FA and F^bio-FA arms read back from fig-s2's trials.
     run(&["pathways", "--quick"], &out);
     let dir = out.join("pathways");
     files(&dir, "pathways", episodes);
     let md = markdown(&dir, "pathways");
-    for arm in ["F^0, uSF", "F^0, frSF", "F^bio, BP", "F^bio, DFA", "F^bio, frSF", "uSF", "frSF"] {
+    for arm in
+        ["F^0, uSF", "F^0, frSF", "F^0, brSF", "F^bio, BP", "F^bio, DFA", "F^bio, frSF", "F^bio, KP", "uSF", "brSF"]
+    {
         assert!(md.contains(arm), "pathways.md has no row for {arm}");
     }
+    // Kolen-Pollack's arms learn eta_B and lambda_B beside Theta.
+    assert!(md.contains("eta_B = ") && md.contains("lambda_B = "), "pathways.md: KP's parameters");
     let (h, _) = files(&dir, "pathways-online", 9);
-    assert_eq!(h.len(), 1 + 3 * 5, "pathways-online: BP, FA, DFA, uSF, frSF");
+    assert_eq!(h.len(), 1 + 3 * 7, "pathways-online: BP, FA, DFA, uSF, frSF, brSF, KP");
     // Cached trials give the same files as fresh ones.
     let csv_before = std::fs::read(out.join("fig-s6/fig-s6.csv")).expect("fig-s6.csv");
     run(&["fig-s6", "--quick"], &out);

@@ -3,7 +3,7 @@ random feedback pathways (Shervani-Tabar & Rosenbaum, Nat. Commun. 14, 1805,
 2023): Python bindings of the Rust library ``metaplasticity``.
 
 * :class:`Network`: a network of any widths with a feedback pathway (``bp``,
-  ``fa``, ``dfa``, ``usf``, ``frsf``) that learns online, one sample at a
+  ``fa``, ``dfa``, ``usf``, ``frsf``, ``brsf``, ``kp``) that learns online, one sample at a
   time, with a plasticity rule;
 * :func:`online`: one pass of online learning with accuracy on held-out
   data, exactly as ``metaplasticity online`` computes it;
@@ -59,10 +59,12 @@ POOL: Tuple[str, ...] = tuple(_core.pool_names())
 #: The named rules (``fa``, ``bp`` and ``dfa`` are ``F^0`` alone; for the
 #: meta-trainer they also choose the pathway, as on the command line).
 RULES: Tuple[str, ...] = ("fa", "bp", "dfa", "ehebb", "oja", "bio", "pool")
-#: The feedback pathways: backprop, feedback alignment, direct feedback
-#: alignment, uniform sign-concordant (uSF), sign-concordant with random
-#: magnitudes (frSF).
-FEEDBACK: Tuple[str, ...] = ("fa", "bp", "dfa", "usf", "frsf", "kp")
+#: The feedback pathways' short names: ``bp`` (backprop), ``fa`` (feedback
+#: alignment), ``dfa`` (direct feedback alignment), ``usf`` (uniform
+#: sign-concordant), ``frsf`` (sign-concordant, fixed random magnitudes),
+#: ``brsf`` (sign-concordant, magnitudes redrawn at every step), ``kp``
+#: (Kolen-Pollack, plastic).
+FEEDBACK: Tuple[str, ...] = tuple(name for name, _ in _core.feedback_names())
 
 #: The paper's hidden widths (784-170-130-100-70-10 on MNIST).
 PAPER_HIDDEN: Tuple[int, ...] = (170, 130, 100, 70)
@@ -214,7 +216,8 @@ class Network:
         feedback: the pathway: ``"fa"`` (feedback alignment, fixed random
             ``B_l``), ``"bp"`` (backprop), ``"dfa"`` (direct feedback
             alignment), ``"usf"`` (``c_l sign(W_{l+1})^T``), ``"frsf"``
-            (``|R_l| * sign(W_{l+1})^T``) or ``"kp"`` (Kolen-Pollack:
+            (``|R_l| * sign(W_{l+1})^T``), ``"brsf"`` (the same with
+            ``R_l`` redrawn at every step) or ``"kp"`` (Kolen-Pollack:
             ``B_l`` learns the transposed forward update and decays; in
             :meth:`learn` with ``eta_B`` the rule's ``theta_0`` and
             ``lambda_B = 1e-4``, as ``metaplasticity online --feedback kp``).
@@ -376,7 +379,7 @@ def online(
         test_images, test_labels: the held-out images (at least one).
         widths: the network, default :func:`paper_widths` of the data
             (pixels, 170, 130, 100, 70, largest label + 1).
-        feedback: ``fa``, ``bp``, ``dfa``, ``usf`` or ``frsf``.
+        feedback: one of :data:`FEEDBACK`.
         rule, theta, layers: the rule (see :meth:`Network.learn`); default
             ``F^0`` with ``theta_0 = 0.01``, as the tool.
         seed: the run's seed (the tool's seeds are ``0 .. --seeds - 1``).
@@ -459,8 +462,8 @@ class MetaTrainer:
         rule: ``"bio"`` (default), ``"fa"``, ``"bp"``, ``"dfa"`` (``F^0``
             through that pathway), ``"ehebb"``, ``"oja"``, ``"pool"``, or
             pool indices such as ``[0, 2, 9]`` (``"0,2,9"``).
-        feedback: the pathway, overriding the rule's (``fa``, ``bp``,
-            ``dfa``, ``usf``, ``frsf``).
+        feedback: the pathway, overriding the rule's (one of
+            :data:`FEEDBACK`).
         theta: initial Theta, one per term (default ``theta_0 = 1e-3``,
             the others 0).
         layers: per term, the layers it acts on (None: all; not on the

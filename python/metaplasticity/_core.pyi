@@ -107,3 +107,6 @@ def check_rule(
 
 def pool_names() -> List[str]:
     """The pool's term names F0 .. F9."""
+
+def feedback_names() -> List[Tuple[str, str]]:
+    """The feedback pathways' short names, each with a description."""

@@ -17,6 +17,13 @@ fn pool_names() -> Vec<&'static str> {
     metaplasticity::terms::pool::<f32>().iter().map(|t| t.name()).collect()
 }
 
+/// The feedback pathways' short names (fa, bp, dfa, usf, frsf, brsf, kp),
+/// in the library's order, each with a few words on what it is.
+#[pyfunction]
+fn feedback_names() -> Vec<(&'static str, &'static str)> {
+    metaplasticity::PathwayKind::ALL.iter().map(|k| (k.key(), k.description())).collect()
+}
+
 /// Checks a rule as the learning functions build it (named or term numbers
 /// "0,2,9", coefficients, layers) for a network of `depth` layers; returns
 /// the names of its terms. Raises ValueError with the reason otherwise.
@@ -45,5 +52,5 @@ mod _core {
     #[pymodule_export]
     use super::trainer::{PyMetaTrainer, decode_rule};
     #[pymodule_export]
-    use super::{check_rule, pool_names};
+    use super::{check_rule, feedback_names, pool_names};
 }

@@ -156,7 +156,7 @@ impl PyNetwork {
     /// The feedback pathway's short name (fa, bp, dfa, usf, frsf, kp).
     #[getter]
     fn feedback(&self) -> &'static str {
-        rules::pathway_name(self.kind)
+        self.kind.key()
     }
 
     /// The softplus sharpness beta of the hidden units.
@@ -318,6 +318,6 @@ impl PyNetwork {
 
     fn __repr__(&self) -> String {
         let widths: Vec<String> = self.shape.as_slice().iter().map(usize::to_string).collect();
-        format!("Network(widths=[{}], feedback={:?})", widths.join(", "), rules::pathway_name(self.kind))
+        format!("Network(widths=[{}], feedback={:?})", widths.join(", "), self.kind.key())
     }
 }

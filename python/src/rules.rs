@@ -12,33 +12,10 @@ pub type Rule32 = Rule<'static, f32>;
 
 /// A pathway by its short name.
 pub fn pathway(name: &str) -> PyResult<PathwayKind> {
-    Ok(match name {
-        "fa" => PathwayKind::Alignment,
-        "bp" => PathwayKind::Backprop,
-        "dfa" => PathwayKind::Direct,
-        "usf" => PathwayKind::SignSymmetric,
-        "frsf" => PathwayKind::RandomSignSymmetric,
-        "kp" => PathwayKind::KolenPollack,
-        other => {
-            return Err(invalid(format!(
-                "feedback {other:?}: expected fa (feedback alignment), bp (backprop), dfa (direct feedback \
-                 alignment), usf (uniform sign-concordant), frsf (sign-concordant, random magnitudes) or kp \
-                 (Kolen-Pollack, plastic)"
-            )));
-        }
+    PathwayKind::named(name).ok_or_else(|| {
+        let known: Vec<String> = PathwayKind::ALL.iter().map(|k| format!("{} ({})", k.key(), k.description())).collect();
+        invalid(format!("feedback {name:?}: expected one of {}", known.join(", ")))
     })
-}
-
-/// The short name of a pathway.
-pub fn pathway_name(kind: PathwayKind) -> &'static str {
-    match kind {
-        PathwayKind::Alignment => "fa",
-        PathwayKind::Backprop => "bp",
-        PathwayKind::Direct => "dfa",
-        PathwayKind::SignSymmetric => "usf",
-        PathwayKind::RandomSignSymmetric => "frsf",
-        PathwayKind::KolenPollack => "kp",
-    }
 }
 
 /// The rule named `spec` with its starting coefficients (`theta_0 = 1e-3`,

@@ -10,12 +10,10 @@ use metaplasticity::meta::{
     BackOff, Config, L1Form, OnDivergence, Optimizer, Penalty, Record, Reversal, Sampling, StepScale, TaskSpec,
     TrainError, Trainer,
 };
-use metaplasticity::{AnyPathway, FeedbackPathway, Init, PathwayKind, Shape, Widths, deploy};
+use metaplasticity::{PathwayKind, Shape, Widths, deploy};
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
-use rand_xoshiro::Xoshiro256PlusPlus;
-use rand_xoshiro::rand_core::SeedableRng;
 
 use crate::data::{Data, label_bytes};
 use crate::errors::{diverged, invalid, value_error};
@@ -309,13 +307,7 @@ impl PyMetaTrainer {
         // Theta: the rule's coefficients, then a plastic pathway's
         // parameters (eta_B, lambda_B for kp), as the tool names them.
         let mut names = rules::names(&rule);
-        let probe = AnyPathway::<f32, Widths>::new_for(
-            shape,
-            pathway,
-            &mut Xoshiro256PlusPlus::seed_from_u64(0),
-            Init::XavierUniform,
-        );
-        names.extend(probe.param_names().iter().map(|n| n.to_string()));
+        names.extend(pathway.param_names().iter().map(|n| n.to_string()));
         let config = Config { pathway, ..options.config(names.len())? };
         // `StepScale::Measured` runs an episode's online steps here.
         let trainer =
@@ -370,7 +362,7 @@ impl PyMetaTrainer {
     /// The feedback pathway's short name.
     #[getter]
     fn feedback(&self) -> &'static str {
-        rules::pathway_name(self.kind)
+        self.kind.key()
     }
 
     /// The softplus sharpness beta the rule is learned for.

@@ -9,7 +9,7 @@ import metaplasticity as mp
 
 from conftest import read_csv
 
-PATHWAYS = ["bp", "fa", "dfa", "usf", "frsf", "kp"]
+PATHWAYS = ["bp", "fa", "dfa", "usf", "frsf", "brsf", "kp"]
 
 
 def run_python(data, test, samples, every, feedback, seed=0, widths=None, theta0=0.01):

@@ -119,7 +119,7 @@ fn train(args: &Args, data: &Dataset<'_>, shape: Widths) -> Result<(), Box<dyn E
          steps; meta-gradient work space {:.1} MB per trainer (checkpoint every {} steps)",
         args.rule,
         names.len(),
-        options::pathway_name(trainer.config().pathway),
+        trainer.config().pathway.description(),
         crate::parse::join(shape.as_slice()).replace(',', "-"),
         data.len(),
         data.classes(),
@@ -257,7 +257,7 @@ fn summary(
     println!("{:<34} {:>8}", "mean meta-accuracy, last 50 episodes", "");
     println!(
         "{:<34} {:>8.3}",
-        format!("  this rule ({})", options::pathway_name(trainer.config().pathway)),
+        format!("  this rule ({})", trainer.config().pathway.description()),
         mean_accuracy(history)
     );
     if let Some(b) = baseline {

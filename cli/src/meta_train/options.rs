@@ -228,6 +228,9 @@ pub enum Feedback {
     Usf,
     /// Sign-concordant feedback with fixed random magnitudes (B = |R| ⊙ sign(W)^T, frSF).
     Frsf,
+    /// Sign-concordant feedback with random magnitudes redrawn at every
+    /// online step (B = |R^t| ⊙ sign(W)^T, brSF).
+    Brsf,
     /// Kolen-Pollack: B learns the transpose of the forward pseudo-gradient
     /// update and decays, B <- (1 - lambda_B) B - eta_B y e^T; eta_B and
     /// lambda_B (initially 1e-3 and 1e-4, or the last two values of
@@ -303,18 +306,6 @@ pub enum L1Choice {
     Proximal,
 }
 
-/// A short name of a pathway.
-pub fn pathway_name(kind: PathwayKind) -> &'static str {
-    match kind {
-        PathwayKind::Backprop => "backprop",
-        PathwayKind::Alignment => "feedback alignment",
-        PathwayKind::Direct => "direct feedback alignment",
-        PathwayKind::SignSymmetric => "uniform sign-concordant feedback",
-        PathwayKind::RandomSignSymmetric => "sign-concordant feedback, random magnitudes",
-        PathwayKind::KolenPollack => "Kolen-Pollack feedback (plastic)",
-    }
-}
-
 impl Args {
     /// Loads the chosen data set.
     pub fn dataset(&self) -> Result<OwnedDataset, Box<dyn Error>> {
@@ -348,6 +339,7 @@ impl Args {
                 Feedback::Dfa => PathwayKind::Direct,
                 Feedback::Usf => PathwayKind::SignSymmetric,
                 Feedback::Frsf => PathwayKind::RandomSignSymmetric,
+                Feedback::Brsf => PathwayKind::RedrawnSignSymmetric,
                 Feedback::Kp => PathwayKind::KolenPollack,
             };
         }

@@ -21,14 +21,13 @@ const BP: Arm = Arm::mnist(RuleName::Bp);
 const POOL: Arm = Arm::mnist(RuleName::Pool);
 const ROBUST_POOL: Arm = Arm { opt: Opt::Robust, ..POOL };
 
-/// The feedback pathways `pathways` compares, with their labels.
-pub const PATHWAYS: [(&str, PathwayKind); 5] = [
-    ("BP", PathwayKind::Backprop),
-    ("FA", PathwayKind::Alignment),
-    ("DFA", PathwayKind::Direct),
-    ("uSF", PathwayKind::SignSymmetric),
-    ("frSF", PathwayKind::RandomSignSymmetric),
-];
+/// The feedback pathways `pathways` compares: all of the library's.
+pub const PATHWAYS: [PathwayKind; 7] = PathwayKind::ALL;
+
+/// The labels of `pathways`' arms, in the order of [`PATHWAYS`].
+const F0_VIA: [&str; 7] = ["F^0, BP", "F^0, FA", "F^0, DFA", "F^0, uSF", "F^0, frSF", "F^0, brSF", "F^0, KP"];
+const BIO_VIA: [&str; 7] =
+    ["F^bio, BP", "F^bio, FA", "F^bio, DFA", "F^bio, uSF", "F^bio, frSF", "F^bio, brSF", "F^bio, KP"];
 
 /// The values of lambda the `lambda-sweep` experiment tries (robust L1).
 pub const SWEEP: [f64; 4] = [0.3, 1.0, 3.0, 10.0];
@@ -95,16 +94,14 @@ fn labelled(e: Experiment, ctx: &Ctx) -> Vec<(&'static str, Arm)> {
             // F^0 through BP and FA, and F^bio through FA, are the arms of
             // fig-s2 (same trials, read from the cache).
             let via = |rule, p| Arm { feedback: Some(p), ..Arm::mnist(rule) };
-            let f0: [&'static str; 5] = ["F^0, BP", "F^0, FA", "F^0, DFA", "F^0, uSF", "F^0, frSF"];
-            let bio: [&'static str; 5] = ["F^bio, BP", "F^bio, FA", "F^bio, DFA", "F^bio, uSF", "F^bio, frSF"];
             let own = |label: &'static str, arm: Arm, p| match p {
                 PathwayKind::Backprop if arm.rule == RuleName::Fa => (label, BP),
                 PathwayKind::Alignment => (label, arm),
                 _ => (label, via(arm.rule, p)),
             };
             let mut arms: Vec<(&'static str, Arm)> =
-                f0.iter().zip(PATHWAYS).map(|(&label, (_, p))| own(label, FA, p)).collect();
-            arms.extend(bio.iter().zip(PATHWAYS).map(|(&label, (_, p))| own(label, BIO, p)));
+                F0_VIA.into_iter().zip(PATHWAYS).map(|(label, p)| own(label, FA, p)).collect();
+            arms.extend(BIO_VIA.into_iter().zip(PATHWAYS).map(|(label, p)| own(label, BIO, p)));
             arms
         }
         Experiment::FigS1 | Experiment::Note4 | Experiment::All => Vec::new(),
@@ -280,12 +277,7 @@ fn compare(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<
     let mut thetas = Vec::new();
     for (r, name) in first.arm.terms().iter().enumerate() {
         let b = first.band(1, level, |e| e.theta[r]);
-        thetas.push(columns.add(
-            format!("{}_theta_{}", first.key(), &name[1..]),
-            format!("theta_{}", &name[1..]),
-            r,
-            b,
-        ));
+        thetas.push(columns.add(format!("{}_{}", first.key(), coefficient(name)), coefficient(name), r, b));
     }
     columns.write(stem)?;
     let acc_panel = accuracy_panel("(a) meta-accuracy", acc);
@@ -308,14 +300,14 @@ fn compare(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<
 }
 
 /// `pathways`: meta-accuracy of `F^0` and of `F^bio` through each pathway
-/// (the first five groups are `F^0`, the next five `F^bio`, in the order of
+/// (the first seven groups are `F^0`, the next seven `F^bio`, in the order of
 /// [`PATHWAYS`]), and the table of every arm with its alignment angles.
 fn pathways(ctx: &Ctx, groups: &[Trials<'_>], stem: &Path) -> Result<String, Box<dyn Error>> {
     let (w, level) = (ctx.args.window, ctx.args.level);
     let mut columns = Columns::new(ctx.episodes);
     let (mut f0, mut bio) = (Vec::new(), Vec::new());
     for (i, g) in groups.iter().enumerate() {
-        let (pathway, _) = PATHWAYS[i % PATHWAYS.len()];
+        let pathway = PATHWAYS[i % PATHWAYS.len()].label();
         let s =
             columns.add(format!("{}_accuracy", g.key()), pathway, i % PATHWAYS.len(), g.band(w, level, |e| e.accuracy));
         if i < PATHWAYS.len() { f0.push(s) } else { bio.push(s) }
@@ -376,7 +368,7 @@ fn arm_table(ctx: &Ctx, groups: &[Trials<'_>]) -> String {
             let theta: Vec<String> = terms
                 .iter()
                 .enumerate()
-                .map(|(r, name)| format!("theta_{} = {:.3e}", &name[1..], final_theta(g, r)))
+                .map(|(r, name)| format!("{} = {:.3e}", coefficient(name), final_theta(g, r)))
                 .collect();
             row.push(theta.join(", "));
             row
@@ -390,6 +382,15 @@ fn arm_table(ctx: &Ctx, groups: &[Trials<'_>]) -> String {
         level * 100.0,
         table(&header, &rows)
     )
+}
+
+/// How `Theta`'s entry `name` is written: `theta_r` for the term `Fr`, a
+/// pathway's parameter (`eta_B`) as it is.
+fn coefficient(name: &str) -> String {
+    match name.strip_prefix('F') {
+        Some(r) if r.bytes().all(|b| b.is_ascii_digit()) => format!("theta_{r}"),
+        _ => name.to_string(),
+    }
 }
 
 /// Mean over trials of `theta_r` used in the last episode (before its Adam step).

@@ -161,8 +161,9 @@ const AFTER_HELP: &str = "Experiments:
   fig-s6        F^bio vs FA with Xavier-normal feedback
   fig-s7        one-sided Mann-Whitney U test per episode, FA vs eHebb, Oja, bio and pool
   lambda-sweep  the robust F^pool with L1 at lambda 0.3, 1, 3, 10 (how --lambda's default was chosen)
-  pathways      beyond the paper: F^0 and F^bio meta-trained through BP, FA, DFA, uSF and frSF (meta-accuracy,
-                alignment angles), and F^0 online through each
+  pathways      beyond the paper: F^0 and F^bio meta-trained through BP, FA, DFA, uSF, frSF, brSF and KP
+                (meta-accuracy, alignment angles; KP's eta_B and lambda_B learned with Theta), and F^0 online
+                through each
   all           all of the above but lambda-sweep and pathways, with every meta-training trial in one parallel pool
 
 Examples:

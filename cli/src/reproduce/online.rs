@@ -130,8 +130,10 @@ const PATHWAYS_THETA0: f32 = 0.01;
 pub fn pathways(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
     let mut f0 = Rule::fa();
     f0.set_thetas(&[PATHWAYS_THETA0]).map_err(|e| format!("theta_0: {e}"))?;
-    let learners: Vec<Learner> =
-        experiments::PATHWAYS.iter().map(|&(label, pathway)| Learner { label, pathway, rule: f0.clone() }).collect();
+    let learners: Vec<Learner> = experiments::PATHWAYS
+        .iter()
+        .map(|&pathway| Learner { label: pathway.label(), pathway, rule: f0.clone() })
+        .collect();
     let owned = crate::shipped::mnist()?;
     let stream = shipped_stream(owned.view(), ctx.args.quick, 500);
     let md = curves(ctx, Experiment::Pathways, "pathways-online", &learners, &stream, "MNIST (shipped digits)")?;
@@ -155,15 +157,7 @@ fn learners(
     let mut f0 = Rule::fa();
     f0.set_thetas(&t[..1]).map_err(|e| format!("theta_0: {e}"))?;
     for &pathway in pathways {
-        let label = match pathway {
-            PathwayKind::Backprop => "BP",
-            PathwayKind::Alignment => "FA",
-            PathwayKind::Direct => "DFA",
-            PathwayKind::SignSymmetric => "uSF",
-            PathwayKind::RandomSignSymmetric => "frSF",
-            PathwayKind::KolenPollack => "KP",
-        };
-        out.push(Learner { label, pathway, rule: f0.clone() });
+        out.push(Learner { label: pathway.label(), pathway, rule: f0.clone() });
     }
     Ok(out)
 }

@@ -184,7 +184,7 @@ fn font() -> Result<(), Box<dyn Error>> {
 
 /// Ten colours that stay apart (Tableau 10), so that ten coefficient
 /// curves can be told apart.
-const PALETTE: [RGBColor; 10] = [
+const PALETTE: [RGBColor; 12] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -195,10 +195,12 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
+    RGBColor(0, 0, 128),
+    RGBColor(128, 0, 0),
 ];
 
 /// The colour of each learner, the same in every figure.
-const LEARNERS: [(&str, usize); 10] = [
+const LEARNERS: [(&str, usize); 12] = [
     ("F^bio", 0),
     ("FA", 1),
     ("BP", 2),
@@ -209,6 +211,8 @@ const LEARNERS: [(&str, usize); 10] = [
     ("frSF", 7),
     ("F^0", 8),
     ("uSF", 9),
+    ("brSF", 10),
+    ("KP", 11),
 ];
 
 /// A series' colour: its learner's if its label names one (a label such

@@ -229,7 +229,7 @@ impl Arm {
             opt.push_str(&format!("-frozen{}", ["none", "l1", "l2"][k]));
         }
         if let Some(p) = self.feedback {
-            opt.push_str(&format!("-via-{}", pathway_key(p)));
+            opt.push_str(&format!("-via-{}", p.key()));
         }
         format!("{data}-{net}-{}{opt}-{penalty}-{feedback}-{:08x}-s{seed}", self.rule.key(), self.fingerprint())
     }
@@ -278,21 +278,13 @@ impl Arm {
         self.net.hidden()
     }
 
-    /// Names of the rule's terms, in `Theta` order.
+    /// Names of `Theta`'s entries: the rule's terms (`F0`, `F9`, ...), then
+    /// a plastic pathway's parameters (`eta_B`, ...).
     pub fn terms(&self) -> Vec<&'static str> {
-        self.rule.build().0.entries().iter().map(|e| e.term.name()).collect()
-    }
-}
-
-/// A pathway in trial keys.
-pub fn pathway_key(p: PathwayKind) -> &'static str {
-    match p {
-        PathwayKind::Backprop => "bp",
-        PathwayKind::Alignment => "fa",
-        PathwayKind::Direct => "dfa",
-        PathwayKind::SignSymmetric => "usf",
-        PathwayKind::RandomSignSymmetric => "frsf",
-        PathwayKind::KolenPollack => "kp",
+        let (rule, pathway) = self.build();
+        let mut names: Vec<&'static str> = rule.entries().iter().map(|e| e.term.name()).collect();
+        names.extend(pathway.param_names());
+        names
     }
 }
 
