@@ -537,3 +537,92 @@ fn paper_network_on_a_2_mib_stack_f32() {
 fn paper_network_on_a_2_mib_stack_f64() {
     on_small_stack(paper_network::<f64>);
 }
+
+/// A term that adds `k` to the chosen coefficients of column 0's update.
+struct Push(metaplasticity::term::Mixes);
+
+impl<T: Real> metaplasticity::PlasticityTerm<T> for Push {
+    fn name(&self) -> &'static str {
+        "push"
+    }
+    fn mixes(&self) -> metaplasticity::term::Mixes {
+        self.0
+    }
+    fn mix(
+        &self,
+        k: T,
+        _s: &metaplasticity::term::Signals<'_, T>,
+        c: &metaplasticity::term::Column<'_, T>,
+        m: &mut metaplasticity::term::Mix<T>,
+    ) {
+        if c.j == 0 {
+            let which = self.0;
+            for (on, coefficient) in
+                [(which.post_error, &mut m.post_error), (which.post, &mut m.post), (which.ones, &mut m.ones)]
+            {
+                if on {
+                    *coefficient += k;
+                }
+            }
+        }
+    }
+    fn mix_adjoint(
+        &self,
+        _k: T,
+        _s: &metaplasticity::term::Signals<'_, T>,
+        _c: &metaplasticity::term::Column<'_, T>,
+        _g: &metaplasticity::term::Mix<T>,
+        _bar: &mut metaplasticity::term::ColumnBar<T>,
+    ) {
+    }
+}
+
+/// The update's overflow check sees every entry: one weight of `W_1` set to
+/// `±max` in the direction of its update overflows alone, at each row (11
+/// rows: eight vector lanes and a tail of three), under each form of the
+/// update (`e_l` alone; `e_l` and `yhat_l`; a constant), and the step reports
+/// `Diverged`. The weight's input is zero, so it changes nothing before the
+/// update.
+fn overflow_of_each_entry<T: Real>() {
+    use metaplasticity::term::Mixes;
+    type Odd = shape![3, 11, 2];
+    let (net0, fa, mut x, label) = setup::<T, Odd>(9);
+    x[0] = T::zero();
+    // Updates of about 1e-3 max: finite, but not on top of max.
+    let huge = T::max_value().unwrap() * T::of(1e-2);
+    let none = Mixes { post_error: false, post: false, ones: false, weights: false };
+    let forms = [
+        Push(Mixes { post_error: true, ..none }),
+        Push(Mixes { post_error: true, post: true, ..none }),
+        Push(Mixes { ones: true, ..none }),
+    ];
+    let rows = Odd::default().width(1);
+    for (form, push) in forms.iter().enumerate() {
+        let rule = Rule::<T>::new().with(push, huge, LayerSet::only(1)).unwrap();
+        // The update's direction per entry, from a clean step.
+        let mut clean = net0.clone();
+        let mut act = Activity::<T, Odd, _>::zeros();
+        step(&mut clean, &fa, &rule, &mut act, &x, label).unwrap();
+        for i in 0..rows {
+            let k = Odd::default().weight_offset(1) + i; // row i of column 0
+            let delta = clean.as_slice()[k] - net0.as_slice()[k];
+            assert!(delta != T::zero(), "form {form}, row {i}: no update to overflow");
+            let mut net = net0.clone();
+            net.as_mut_slice()[k] = if delta > T::zero() { T::max_value().unwrap() } else { T::min_value().unwrap() };
+            let got = step(&mut net, &fa, &rule, &mut act, &x, label);
+            assert_eq!(got, Err(Error::Diverged { layer: 1 }), "form {form}, row {i}");
+            let overflowed = net.as_slice().iter().filter(|w| !w.is_finite()).count();
+            assert_eq!(overflowed, 1, "form {form}, row {i}: that entry alone overflowed");
+        }
+    }
+}
+
+#[test]
+fn overflow_of_each_entry_f32() {
+    overflow_of_each_entry::<f32>();
+}
+
+#[test]
+fn overflow_of_each_entry_f64() {
+    overflow_of_each_entry::<f64>();
+}
