@@ -18,6 +18,10 @@
 //!   through direct feedback alignment,
 //! * [`step_plastic`] and [`step_adjoint`] through Kolen-Pollack feedback
 //!   (plastic matrices on caller storage, its own update after the step),
+//! * [`step_plastic`] and [`step_adjoint`] through brSF (magnitudes
+//!   redrawn at every step, no storage), after
+//!   [`FeedbackPathway::set_state`] with a step counter the optimiser
+//!   cannot see,
 //! * [`step`] and [`step_adjoint`] through feedback alignment for the same
 //!   network as a run-time shape ([`Widths::new`] on widths the optimiser
 //!   cannot see, and the buffers' `with_shape` constructors),
@@ -49,8 +53,8 @@ use metaplasticity::adjoint::{Adjoint, loss_adjoint, step_adjoint};
 use metaplasticity::deploy::{DeployError, RuleFile, encode};
 use metaplasticity::step::{step_loaded, step_plastic};
 use metaplasticity::{
-    Activity, Backprop, DirectFeedbackAlignment, Error, FeedbackAlignment, FeedbackPathway, FixedShape, KolenPollack,
-    LayerSet, Network, Real, Rule, Shape, Storage, Widths, shape, step, terms,
+    Activity, Backprop, DirectFeedbackAlignment, Error, FeedbackAlignment, FeedbackPathway, FixedShape, Init,
+    KolenPollack, LayerSet, Network, Real, RedrawnSignSymmetric, Rule, Shape, Storage, Widths, shape, step, terms,
 };
 
 /// The network of the proof: 64 inputs, hidden layers of 32 and 16 units,
@@ -308,6 +312,31 @@ fn run<T: Real>(file: &[u8]) -> Result<bool, Error> {
     )?;
     say(b" digest=");
     say_hex(digest(net.as_slice()) ^ digest(kp.state()) ^ digest(&kp_bar));
+
+    // brSF: no storage; its state, the step counter, set from a value the
+    // optimiser cannot see, then the plastic step (which advances it) and
+    // the adjoint at the counter of the step.
+    let mut brsf = RedrawnSignSymmetric::<T>::new(black_box(7), Init::XavierUniform);
+    let counter: [T; 1] = black_box([T::of(41.0)]);
+    report(b"brsf_state", FeedbackPathway::<T, Tiny>::set_state(&mut brsf, &counter[..]))?;
+    copy(&mut before, net.as_slice());
+    let at = brsf;
+    black_box(report(b"brsf_step", step_plastic(&mut net, &mut brsf, &rule, &mut act, black_box(&x[..]), label))?);
+    report(
+        b"brsf_step_adjoint",
+        step_adjoint(
+            black_box(&before[..]),
+            net.beta(),
+            &at,
+            &rule,
+            &act,
+            black_box(&mut wbar[..]),
+            black_box(&mut thetabar[..]),
+            &mut adj,
+        ),
+    )?;
+    say(b" digest=");
+    say_hex(digest(net.as_slice()) ^ digest(FeedbackPathway::<T, Tiny>::state(&brsf)) ^ digest(&thetabar));
 
     // The rule file: any bytes.
     say(b" rule_file=");
