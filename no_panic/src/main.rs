@@ -21,7 +21,8 @@
 //! * [`step_plastic`] and [`step_adjoint`] through brSF (magnitudes
 //!   redrawn at every step, no storage), after
 //!   [`FeedbackPathway::set_state`] with a step counter the optimiser
-//!   cannot see,
+//!   cannot see (the adjoints of plastic steps are taken at the pathway's
+//!   new state: a link check, not a gradient),
 //! * [`step`] and [`step_adjoint`] through feedback alignment for the same
 //!   network as a run-time shape ([`Widths::new`] on widths the optimiser
 //!   cannot see, and the buffers' `with_shape` constructors),
@@ -197,6 +198,28 @@ fn step_with_adjoint<T: Real, S: Shape, P: FeedbackPathway<T, S>, B: Storage<T>>
     report(names[1], adjoint)
 }
 
+/// [`step_with_adjoint`] for a plastic pathway: [`step_plastic`] (the
+/// weights' update, then the pathway's own), then the step's adjoint at the
+/// pathway's new state (a link check, not a gradient).
+#[allow(clippy::too_many_arguments)]
+fn plastic_step_with_adjoint<T: Real, S: Shape, P: FeedbackPathway<T, S>, B: Storage<T>>(
+    names: [&[u8]; 2],
+    net: &mut Network<T, S, B>,
+    pathway: &mut P,
+    rule: &Rule<'_, T>,
+    act: &mut Activity<T, S, B>,
+    x: &[T],
+    label: usize,
+    (before, wbar, thetabar): (&mut [T], &mut [T], &mut [T]),
+    adj: &mut Adjoint<T, S, B>,
+) -> Result<(), Error> {
+    copy(before, net.as_slice());
+    black_box(report(names[0], step_plastic(net, pathway, rule, act, black_box(x), label))?);
+    let adjoint =
+        step_adjoint(black_box(&*before), net.beta(), &*pathway, rule, act, black_box(wbar), black_box(thetabar), adj);
+    report(names[1], adjoint)
+}
+
 /// Runs every covered call in scalar type `T`; `Ok(true)` if the rule file
 /// was accepted and used, `Ok(false)` if it was rejected.
 fn run<T: Real>(file: &[u8]) -> Result<bool, Error> {
@@ -294,47 +317,21 @@ fn run<T: Real>(file: &[u8]) -> Result<bool, Error> {
     let kp_params: [T; 2] = black_box([T::of(0.01), T::of(1e-4)]);
     let mut kp =
         report(b"kp", KolenPollack::<T, Tiny, _>::new(black_box(&mut kp_matrices[..]), kp_params[0], kp_params[1]))?;
-    copy(&mut before, net.as_slice());
-    black_box(report(b"kp_step", step_plastic(&mut net, &mut kp, &rule, &mut act, black_box(&x[..]), label))?);
     let mut kp_bar = [T::zero(); 5];
-    report(
-        b"kp_step_adjoint",
-        step_adjoint(
-            black_box(&before[..]),
-            net.beta(),
-            &kp,
-            &rule,
-            &act,
-            black_box(&mut wbar[..]),
-            black_box(&mut kp_bar[..]),
-            &mut adj,
-        ),
-    )?;
+    let names = [&b"kp_step"[..], b"kp_step_adjoint"];
+    let buffers = (&mut before[..], &mut wbar[..], &mut kp_bar[..]);
+    plastic_step_with_adjoint(names, &mut net, &mut kp, &rule, &mut act, &x, label, buffers, &mut adj)?;
     say(b" digest=");
     say_hex(digest(net.as_slice()) ^ digest(kp.state()) ^ digest(&kp_bar));
 
     // brSF: no storage; its state, the step counter, set from a value the
-    // optimiser cannot see, then the plastic step (which advances it) and
-    // the adjoint at the counter of the step.
+    // optimiser cannot see, then the plastic step (which advances it).
     let mut brsf = RedrawnSignSymmetric::<T>::new(black_box(7), Init::XavierUniform);
     let counter: [T; 1] = black_box([T::of(41.0)]);
     report(b"brsf_state", FeedbackPathway::<T, Tiny>::set_state(&mut brsf, &counter[..]))?;
-    copy(&mut before, net.as_slice());
-    let at = brsf;
-    black_box(report(b"brsf_step", step_plastic(&mut net, &mut brsf, &rule, &mut act, black_box(&x[..]), label))?);
-    report(
-        b"brsf_step_adjoint",
-        step_adjoint(
-            black_box(&before[..]),
-            net.beta(),
-            &at,
-            &rule,
-            &act,
-            black_box(&mut wbar[..]),
-            black_box(&mut thetabar[..]),
-            &mut adj,
-        ),
-    )?;
+    let names = [&b"brsf_step"[..], b"brsf_step_adjoint"];
+    let buffers = (&mut before[..], &mut wbar[..], &mut thetabar[..]);
+    plastic_step_with_adjoint(names, &mut net, &mut brsf, &rule, &mut act, &x, label, buffers, &mut adj)?;
     say(b" digest=");
     say_hex(digest(net.as_slice()) ^ digest(FeedbackPathway::<T, Tiny>::state(&brsf)) ^ digest(&thetabar));
 
