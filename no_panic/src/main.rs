@@ -178,34 +178,15 @@ fn digest<T: Real>(v: &[T]) -> u64 {
 
 /// One online step through `pathway` from the weights of `net` (saved into
 /// `before`), then its adjoint into `wbar` and `thetabar`, each reported
-/// under its name.
+/// under its name. With `plastic`, the step is [`step_plastic`] (the
+/// weights' update, then the pathway's own) and the adjoint is taken at the
+/// pathway's new state (a link check, not a gradient).
 #[allow(clippy::too_many_arguments)]
 fn step_with_adjoint<T: Real, S: Shape, P: FeedbackPathway<T, S>, B: Storage<T>>(
     names: [&[u8]; 2],
     net: &mut Network<T, S, B>,
-    pathway: &P,
-    rule: &Rule<'_, T>,
-    act: &mut Activity<T, S, B>,
-    x: &[T],
-    label: usize,
-    (before, wbar, thetabar): (&mut [T], &mut [T], &mut [T]),
-    adj: &mut Adjoint<T, S, B>,
-) -> Result<(), Error> {
-    copy(before, net.as_slice());
-    black_box(report(names[0], step(net, pathway, rule, act, black_box(x), label))?);
-    let adjoint =
-        step_adjoint(black_box(&*before), net.beta(), pathway, rule, act, black_box(wbar), black_box(thetabar), adj);
-    report(names[1], adjoint)
-}
-
-/// [`step_with_adjoint`] for a plastic pathway: [`step_plastic`] (the
-/// weights' update, then the pathway's own), then the step's adjoint at the
-/// pathway's new state (a link check, not a gradient).
-#[allow(clippy::too_many_arguments)]
-fn plastic_step_with_adjoint<T: Real, S: Shape, P: FeedbackPathway<T, S>, B: Storage<T>>(
-    names: [&[u8]; 2],
-    net: &mut Network<T, S, B>,
     pathway: &mut P,
+    plastic: bool,
     rule: &Rule<'_, T>,
     act: &mut Activity<T, S, B>,
     x: &[T],
@@ -214,7 +195,12 @@ fn plastic_step_with_adjoint<T: Real, S: Shape, P: FeedbackPathway<T, S>, B: Sto
     adj: &mut Adjoint<T, S, B>,
 ) -> Result<(), Error> {
     copy(before, net.as_slice());
-    black_box(report(names[0], step_plastic(net, pathway, rule, act, black_box(x), label))?);
+    let outcome = if plastic {
+        step_plastic(net, pathway, rule, act, black_box(x), label)
+    } else {
+        step(net, &*pathway, rule, act, black_box(x), label)
+    };
+    black_box(report(names[0], outcome)?);
     let adjoint =
         step_adjoint(black_box(&*before), net.beta(), &*pathway, rule, act, black_box(wbar), black_box(thetabar), adj);
     report(names[1], adjoint)
@@ -279,13 +265,13 @@ fn run<T: Real>(file: &[u8]) -> Result<bool, Error> {
     // The same step and adjoint through the other two pathways.
     let mut direct = [T::zero(); Tiny::DIRECT];
     g.fill(&mut direct, 0.3);
-    let dfa = report(b"direct", DirectFeedbackAlignment::<T, Tiny, _>::new(black_box(&mut direct[..])))?;
+    let mut dfa = report(b"direct", DirectFeedbackAlignment::<T, Tiny, _>::new(black_box(&mut direct[..])))?;
     let names = [&b"bp_step"[..], b"bp_step_adjoint"];
     let buffers = (&mut before[..], &mut wbar[..], &mut thetabar[..]);
-    step_with_adjoint(names, &mut net, &Backprop, &rule, &mut act, &x, label, buffers, &mut adj)?;
+    step_with_adjoint(names, &mut net, &mut Backprop, false, &rule, &mut act, &x, label, buffers, &mut adj)?;
     let names = [&b"dfa_step"[..], b"dfa_step_adjoint"];
     let buffers = (&mut before[..], &mut wbar[..], &mut thetabar[..]);
-    step_with_adjoint(names, &mut net, &dfa, &rule, &mut act, &x, label, buffers, &mut adj)?;
+    step_with_adjoint(names, &mut net, &mut dfa, false, &rule, &mut act, &x, label, buffers, &mut adj)?;
     say(b" digest=");
     say_hex(digest(net.as_slice()) ^ digest(&wbar) ^ digest(&thetabar));
 
@@ -300,12 +286,12 @@ fn run<T: Real>(file: &[u8]) -> Result<bool, Error> {
     let mut w_activity = [T::zero(); Tiny::ACTIVITY];
     let mut w_adjoint = [T::zero(); Tiny::ADJOINT];
     let mut w_net = report(b"widths_network", Network::with_shape(shape, black_box(&mut w_weights[..])))?;
-    let w_fa = report(b"widths_feedback", FeedbackAlignment::with_shape(shape, black_box(&mut w_feedback[..])))?;
+    let mut w_fa = report(b"widths_feedback", FeedbackAlignment::with_shape(shape, black_box(&mut w_feedback[..])))?;
     let mut w_act = report(b"widths_activity", Activity::with_shape(shape, black_box(&mut w_activity[..])))?;
     let mut w_adj = report(b"widths_adjoint", Adjoint::with_shape(shape, black_box(&mut w_adjoint[..])))?;
     let names = [&b"widths_step"[..], b"widths_step_adjoint"];
     let buffers = (&mut before[..], &mut wbar[..], &mut thetabar[..]);
-    step_with_adjoint(names, &mut w_net, &w_fa, &rule, &mut w_act, &x, label, buffers, &mut w_adj)?;
+    step_with_adjoint(names, &mut w_net, &mut w_fa, false, &rule, &mut w_act, &x, label, buffers, &mut w_adj)?;
     say(b" digest=");
     say_hex(digest(w_net.as_slice()) ^ digest(&wbar) ^ digest(&thetabar));
 
@@ -320,7 +306,7 @@ fn run<T: Real>(file: &[u8]) -> Result<bool, Error> {
     let mut kp_bar = [T::zero(); 5];
     let names = [&b"kp_step"[..], b"kp_step_adjoint"];
     let buffers = (&mut before[..], &mut wbar[..], &mut kp_bar[..]);
-    plastic_step_with_adjoint(names, &mut net, &mut kp, &rule, &mut act, &x, label, buffers, &mut adj)?;
+    step_with_adjoint(names, &mut net, &mut kp, true, &rule, &mut act, &x, label, buffers, &mut adj)?;
     say(b" digest=");
     say_hex(digest(net.as_slice()) ^ digest(kp.state()) ^ digest(&kp_bar));
 
@@ -331,7 +317,7 @@ fn run<T: Real>(file: &[u8]) -> Result<bool, Error> {
     report(b"brsf_state", FeedbackPathway::<T, Tiny>::set_state(&mut brsf, &counter[..]))?;
     let names = [&b"brsf_step"[..], b"brsf_step_adjoint"];
     let buffers = (&mut before[..], &mut wbar[..], &mut thetabar[..]);
-    plastic_step_with_adjoint(names, &mut net, &mut brsf, &rule, &mut act, &x, label, buffers, &mut adj)?;
+    step_with_adjoint(names, &mut net, &mut brsf, true, &rule, &mut act, &x, label, buffers, &mut adj)?;
     say(b" digest=");
     say_hex(digest(net.as_slice()) ^ digest(FeedbackPathway::<T, Tiny>::state(&brsf)) ^ digest(&thetabar));
 
