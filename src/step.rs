@@ -371,27 +371,54 @@ fn apply_mix<T: Real>(col: &mut [T], m: &Mix<T>, a: &[T], u: &[T]) -> bool {
 }
 
 /// `col_i = new(col_i, a_i, u_i)`; returns whether any new entry is not
-/// finite. The check adds `new * 0` (zero, or NaN for an infinity or NaN)
-/// into eight partial sums: one multiply-add per entry on a scalar FPU (a
-/// Cortex-M4F), and vector lanes on the desktop, where an OR of comparisons
-/// cost seven instructions per entry on the M4F.
+/// finite.
 #[inline(always)]
 fn apply<T: Real>(col: &mut [T], a: &[T], u: &[T], new: impl Fn(T, T, T) -> T) -> bool {
-    const LANES: usize = 8;
-    let zero = T::zero();
-    let mut check = [zero; LANES];
-    let (mut cc, mut ac, mut uc) = (col.chunks_exact_mut(LANES), a.chunks_exact(LANES), u.chunks_exact(LANES));
-    for ((w, a), u) in (&mut cc).zip(&mut ac).zip(&mut uc) {
-        for k in 0..LANES {
-            w[k] = new(w[k], a[k], u[k]);
-            check[k] += w[k] * zero;
+    let mut watch = Watch::new();
+    for ((w, &ai), &ui) in col.iter_mut().zip(a).zip(u) {
+        *w = new(*w, ai, ui);
+        watch.see(*w);
+    }
+    watch.overflowed()
+}
+
+/// Watches the entries a sweep writes for one that is not finite, in the
+/// form that costs the sweep least on the target.
+///
+/// With vector units (x86, AArch64, WebAssembly) it ORs a comparison per
+/// entry, a reduction the compiler vectorises with the sweep (a sum of
+/// floats, which it may not reorder, would keep the sweep scalar: twice
+/// the time of an `F^bio` step on x86-64). Without them (a Cortex-M4F),
+/// where the comparison costs seven instructions, it adds `w * 0` (zero,
+/// or NaN for an infinity or NaN) into a sum: one multiply-add per entry.
+struct Watch<T> {
+    bad: bool,
+    sum: T,
+}
+
+/// Whether [`Watch`] sums (targets without vector units, or any target
+/// built with `--cfg metaplasticity_scalar_watch`, as CI tests it on the
+/// desktop).
+const SCALAR_WATCH: bool = cfg!(any(
+    metaplasticity_scalar_watch,
+    not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64", target_arch = "wasm32"))
+));
+
+impl<T: Real> Watch<T> {
+    #[inline(always)]
+    fn new() -> Self {
+        Watch { bad: false, sum: T::zero() }
+    }
+    #[inline(always)]
+    fn see(&mut self, w: T) {
+        if SCALAR_WATCH {
+            self.sum += w * T::zero();
+        } else {
+            self.bad |= !w.is_finite();
         }
     }
-    let mut tail = zero;
-    for ((w, &ai), &ui) in cc.into_remainder().iter_mut().zip(ac.remainder()).zip(uc.remainder()) {
-        *w = new(*w, ai, ui);
-        tail += *w * zero;
+    #[inline(always)]
+    fn overflowed(&self) -> bool {
+        if SCALAR_WATCH { self.sum != T::zero() } else { self.bad }
     }
-    // Zero (of either sign) unless some entry was not finite.
-    check.iter().fold(tail, |s, &c| s + c) != zero
 }
