@@ -10,7 +10,10 @@ use metaplasticity::data::OwnedDataset;
 use metaplasticity::heap;
 use metaplasticity::meta::{ClassIndex, MetaGradient, Penalty, Sampling, TaskSpec};
 use metaplasticity::shape::MAX_DEPTH;
-use metaplasticity::{AnyPathway, Error, FixedShape, Init, Network, PathwayKind, Rule, Shape, Widths, shape, step};
+use metaplasticity::step::step_plastic;
+use metaplasticity::{
+    AnyPathway, Error, FeedbackPathway, FixedShape, Init, Network, PathwayKind, Rule, Shape, Widths, shape, step,
+};
 
 type Tiny = shape![64, 32, 16, 10];
 type Paper = shape![784, 170, 130, 100, 70, 10];
@@ -55,43 +58,40 @@ fn widths_that_make_no_network_are_refused() {
 }
 
 /// A few steps of `F^bio` on the shipped digits through every built-in
-/// pathway, then one step's adjoint: the weights and gradients as bits.
+/// pathway (plastic ones learning along), then one step's adjoint: the
+/// weights, the pathway's state and the gradients as bits.
 fn steps_and_adjoint<S: Shape>(shape: S, kind: PathwayKind) -> (Vec<u32>, Vec<u32>) {
     let owned = OwnedDataset::optdigits_shipped().unwrap();
     let data = owned.view();
     let mut rng = common::rng(11);
     let mut net = heap::Network::<S>::zeros_for(shape);
     net.init(&mut rng, Init::XavierUniform);
-    let pathway = AnyPathway::<f32, S>::new_for(shape, kind, &mut rng, Init::XavierUniform);
+    let mut pathway = AnyPathway::<f32, S>::new_for(shape, kind, &mut rng, Init::XavierUniform);
     let mut act = heap::Activity::<S>::zeros_for(shape);
     let mut rule = Rule::<f32>::bio();
     rule.set_thetas(&[2e-2, 3e-3, -4e-3]).unwrap();
     let mut x = vec![0.0f32; shape.input()];
     for i in 0..20 {
         data.images().write_normalized(i, &mut x).unwrap();
-        step(&mut net, &pathway, &rule, &mut act, &x, data.label(i).unwrap() as usize).unwrap();
+        step_plastic(&mut net, &mut pathway, &rule, &mut act, &x, data.label(i).unwrap() as usize).unwrap();
     }
     let before = net.as_slice().to_vec();
     step(&mut net, &pathway, &rule, &mut act, &x, 3).unwrap();
     let mut wbar = vec![1e-2f32; shape.weights()];
-    let mut thetabar = vec![0.0f32; rule.len()];
+    let mut thetabar = vec![0.0f32; rule.len() + pathway.params().len()];
     let mut adj = Adjoint::<f32, S, _>::zeros_for(shape);
     step_adjoint(&before, net.beta(), &pathway, &rule, &act, &mut wbar, &mut thetabar, &mut adj).unwrap();
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     let mut grads = bits(&wbar);
     grads.extend(bits(&thetabar));
-    (bits(net.as_slice()), grads)
+    let mut state = bits(net.as_slice());
+    state.extend(bits(pathway.state()));
+    (state, grads)
 }
 
 #[test]
 fn steps_and_adjoints_are_bit_identical_to_the_compile_time_path() {
-    for kind in [
-        PathwayKind::Backprop,
-        PathwayKind::Alignment,
-        PathwayKind::Direct,
-        PathwayKind::SignSymmetric,
-        PathwayKind::RandomSignSymmetric,
-    ] {
+    for kind in PathwayKind::ALL {
         let fixed = steps_and_adjoint(Tiny::default(), kind);
         let runtime = steps_and_adjoint(Widths::of::<Tiny>(), kind);
         assert!(fixed == runtime, "{kind:?}: the run-time shape computed other bits");
