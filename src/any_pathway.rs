@@ -122,7 +122,7 @@ impl PathwayKind {
             PathwayKind::SignSymmetric => "uniform sign-concordant feedback",
             PathwayKind::RandomSignSymmetric => "sign-concordant feedback, fixed random magnitudes",
             PathwayKind::RedrawnSignSymmetric => "sign-concordant feedback, magnitudes redrawn every step",
-            PathwayKind::KolenPollack => "Kolen-Pollack feedback (plastic)",
+            PathwayKind::KolenPollack => "plastic Kolen-Pollack feedback",
         }
     }
 

@@ -13,7 +13,8 @@ pub type Rule32 = Rule<'static, f32>;
 /// A pathway by its short name.
 pub fn pathway(name: &str) -> PyResult<PathwayKind> {
     PathwayKind::named(name).ok_or_else(|| {
-        let known: Vec<String> = PathwayKind::ALL.iter().map(|k| format!("{} ({})", k.key(), k.description())).collect();
+        let known: Vec<String> =
+            PathwayKind::ALL.iter().map(|k| format!("{} ({})", k.key(), k.description())).collect();
         invalid(format!("feedback {name:?}: expected one of {}", known.join(", ")))
     })
 }

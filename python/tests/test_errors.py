@@ -97,7 +97,7 @@ def test_unknown_rule_and_options(optdigits):
         mp.MetaTrainer("optdigits", rule=[0, 2, 2])
     with pytest.raises(ValueError, match="^theta: Theta has 2 entries, the rule has 3 terms$"):
         mp.MetaTrainer("optdigits", rule="bio", theta=[0.1, 0.2])
-    with pytest.raises(ValueError, match="feedback \"xx\": expected fa"):
+    with pytest.raises(ValueError, match=r"feedback \"xx\": expected one of bp \(backprop\), fa \(feedback alignment\),.* kp \(plastic Kolen-Pollack feedback\)$"):
         mp.Network([64, 10], "xx")
     with pytest.raises(ValueError, match="freeze 3: the rule has 3 coefficients"):
         mp.MetaTrainer("optdigits", freeze=[3])
