@@ -174,6 +174,33 @@ impl<T: Real, S: Shape> AnyPathway<T, S> {
         }
     }
 
+    /// For online learning at the rate `eta` of the forward weights (`F^0`'s
+    /// `theta_0`): Kolen-Pollack's feedback learns at the same rate
+    /// (`eta_B = eta`, the transposed update of `W`) with its default decay
+    /// `lambda_B`, as `metaplasticity online` and the `reproduce` online
+    /// panels run it; fixed pathways are left as they are.
+    ///
+    /// ```
+    /// use metaplasticity::{shape, AnyPathway, FeedbackPathway, Init, PathwayKind};
+    /// use rand_xoshiro::{rand_core::SeedableRng, Xoshiro256PlusPlus};
+    ///
+    /// type Small = shape![4, 8, 3];
+    /// let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    /// let mut kp = AnyPathway::<f32, Small>::new(PathwayKind::KolenPollack, &mut rng, Init::XavierUniform);
+    /// kp.learn_at_rate(0.01)?;
+    /// assert_eq!(kp.params(), &[0.01, 1e-4]);
+    /// let mut fa = AnyPathway::<f32, Small>::new(PathwayKind::Alignment, &mut rng, Init::XavierUniform);
+    /// fa.learn_at_rate(0.01)?;
+    /// assert!(fa.params().is_empty());
+    /// # Ok::<(), metaplasticity::Error>(())
+    /// ```
+    pub fn learn_at_rate(&mut self, eta: T) -> Result<(), Error> {
+        match self {
+            AnyPathway::KolenPollack(p) => p.set_params(&[eta, T::of(crate::kolen_pollack::DEFAULT_PARAMS[1])]),
+            _ => Ok(()),
+        }
+    }
+
     /// The pathway as a trait object.
     fn inner(&self) -> &dyn FeedbackPathway<T, S> {
         match self {

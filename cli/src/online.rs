@@ -19,7 +19,7 @@ use clap::Parser;
 use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
 use metaplasticity::online::{correct, learn_plastic};
-use metaplasticity::{Activity, AnyPathway, FeedbackPathway, Init, Network, PathwayKind, Rule, Widths};
+use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule, Widths};
 use metaplasticity_cli::report::{check_writable, write_atomic};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
@@ -201,9 +201,7 @@ fn run_one(
     net.init(&mut rng, Init::XavierUniform);
     let mut pathway = AnyPathway::<f32, Widths>::new_for(shape, kind, &mut rng, Init::XavierUniform);
     // Kolen-Pollack's feedback learns at the forward rate.
-    if kind == PathwayKind::KolenPollack {
-        pathway.set_params(&[args.theta0, 1e-4])?;
-    }
+    pathway.learn_at_rate(args.theta0)?;
     let (net, rng, pathway) = (&mut net, &mut rng, &mut pathway);
     let mut rule = Rule::<f32>::fa();
     rule.set_thetas(&[args.theta0])?;

@@ -5,9 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use metaplasticity::init::index;
 use metaplasticity::step::step_plastic;
-use metaplasticity::{
-    Activity, AnyPathway, BufferKind, Error, FeedbackPathway, Init, Network, PathwayKind, Shape, Widths,
-};
+use metaplasticity::{Activity, AnyPathway, BufferKind, Error, Init, Network, PathwayKind, Shape, Widths};
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
@@ -204,12 +202,9 @@ impl PyNetwork {
             let mut guard = self.lock();
             let inner = &mut *guard;
             let mut losses = Vec::with_capacity(samples.labels.len());
-            if self.kind == PathwayKind::KolenPollack {
-                // As `metaplasticity online --feedback kp`: the feedback
-                // learns at the rule's first rate, with a small decay.
-                let eta = rule.theta(0).unwrap_or(0.0);
-                inner.pathway.set_params(&[eta, 1e-4]).map_err(|e| (0, e))?;
-            }
+            // As `metaplasticity online --feedback kp`: a plastic feedback
+            // learns at the rule's first rate.
+            inner.pathway.learn_at_rate(rule.theta(0).unwrap_or(0.0)).map_err(|e| (0, e))?;
             for (i, &label) in samples.labels.iter().enumerate() {
                 match step_plastic(&mut inner.net, &mut inner.pathway, &rule, &mut inner.act, samples.image(i), label) {
                     Ok(outcome) => losses.push(f64::from(outcome.loss)),

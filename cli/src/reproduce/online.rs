@@ -286,6 +286,8 @@ fn curve(learner: &Learner, seed: u64, stream: &Stream<'_>, points: &[usize]) ->
     let mut net = Network::<f32, Five, _>::zeros();
     net.init(&mut rng, Init::XavierUniform);
     let mut pathway = AnyPathway::<f32, Five>::new(learner.pathway, &mut rng, Init::XavierUniform);
+    // Kolen-Pollack's feedback learns at the forward rate, as in `online`.
+    pathway.learn_at_rate(learner.rule.theta(0).unwrap_or(0.0)).map_err(|e| e.to_string())?;
     let mut act = Activity::<f32, Five, _>::zeros();
     let mut acc = Vec::with_capacity(points.len());
     let mut seen = 0;
