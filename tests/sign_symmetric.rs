@@ -187,13 +187,18 @@ fn redrawn_state_is_the_step_counter() {
     assert_eq!(walked.step(), 5);
     let other = RedrawnSignSymmetric::<f64>::new(10, Init::XavierUniform);
     assert_ne!(feedback_rows(&walked, &shape, &w), feedback_rows(&other, &shape, &w), "another seed");
-    for bad in [&[0.5][..], &[-1.0], &[16_777_216.0], &[f64::NAN], &[f64::INFINITY], &[], &[1.0, 2.0]] {
-        let e = FeedbackPathway::<f64, Wide>::set_state(&mut jumped, bad).unwrap_err();
-        assert!(
-            matches!(e, metaplasticity::Error::InvalidFeedbackState | metaplasticity::Error::BufferLength { .. })
-                || matches!(e, metaplasticity::Error::NonFiniteWeights { .. }),
-            "{bad:?}: {e}"
-        );
+    use metaplasticity::Error;
+    let cases: [(&[f64], Error); 7] = [
+        (&[0.5], Error::InvalidFeedbackState),
+        (&[-1.0], Error::InvalidFeedbackState),
+        (&[16_777_216.0], Error::InvalidFeedbackState),
+        (&[f64::NAN], Error::NonFiniteWeights { what: metaplasticity::BufferKind::Feedback }),
+        (&[f64::INFINITY], Error::NonFiniteWeights { what: metaplasticity::BufferKind::Feedback }),
+        (&[], Error::BufferLength { what: metaplasticity::BufferKind::Feedback, expected: 1, found: 0 }),
+        (&[1.0, 2.0], Error::BufferLength { what: metaplasticity::BufferKind::Feedback, expected: 1, found: 2 }),
+    ];
+    for (bad, expected) in cases {
+        assert_eq!(FeedbackPathway::<f64, Wide>::set_state(&mut jumped, bad), Err(expected), "{bad:?}");
         assert_eq!(jumped.step(), 5, "{bad:?} left the state alone");
     }
     // The counter wraps after 2^24 - 1.
