@@ -166,7 +166,7 @@ if [[ $F0 -eq 1 ]]; then
 fi
 
 desk_bio="n/a" desk_f0="n/a"
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+cpu=$(sed -n '/^model name/{s/^model name[[:space:]]*: //p;q}' /proc/cpuinfo 2>/dev/null || true)
 if [[ $DESKTOP -eq 1 ]]; then
     echo "==> timing the step on this machine (learn_rule --time)" >&2
     cargo run --release --quiet --manifest-path firmware/learn_rule/Cargo.toml -- --time >"$WORK/desktop.log"
