@@ -6,9 +6,10 @@
 //! streaming pass over the network's 176,080 `f32` weights (a plain
 //! matrix-vector product per layer), the unit the others are reported in:
 //! a shared machine moves milliseconds by 2x from day to day, the ratio to
-//! a pass measured in the same run far less. The rows ending in `-widths`
-//! run the same network as a run-time shape ([`Widths`], what the CLI
-//! uses), the others as the compile-time type.
+//! a pass measured in the same run far less. `traffic` streams the three
+//! weight-sized arrays an adjoint step touches (2.1 MB: past L2). The rows
+//! ending in `-widths` run the same network as a run-time shape
+//! ([`Widths`], what the CLI uses), the others as the compile-time type.
 //!
 //! `cargo bench --bench episode`; `tools/bench_table.py` turns criterion's
 //! estimates into the README's table (ms and pass-equivalents per step).
@@ -143,5 +144,25 @@ fn pass(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, pass, episode, step);
+/// The least memory traffic of one step's adjoint with feedback alignment,
+/// as one streaming sweep: `Wbar += W ⊙ B` reads the weights `W` and the
+/// feedback matrices `B` and reads and writes their gradient `Wbar`, three
+/// arrays of 176,080 `f32` (2.1 MB together, more than this machine's
+/// 2 MiB of L2 per core). Beside `pass` (0.7 MB, which stays in L2) it says
+/// what the working set of the meta-gradient costs before any arithmetic.
+fn traffic(c: &mut Criterion) {
+    let n = Paper::default().weights();
+    let (w, b) = (vec![0.5f32; n], vec![0.25f32; n]);
+    let mut wbar = vec![0.0f32; n];
+    c.bench_function("traffic/w-b-wbar/784-170-130-100-70-10", |bench| {
+        bench.iter(|| {
+            for ((g, &wi), &bi) in wbar.iter_mut().zip(black_box(&w)).zip(black_box(&b)) {
+                *g += wi * bi;
+            }
+            black_box(&wbar);
+        })
+    });
+}
+
+criterion_group!(benches, pass, traffic, episode, step);
 criterion_main!(benches);
