@@ -7,7 +7,8 @@
 //! matrix-vector product per layer), the unit the others are reported in:
 //! a shared machine moves milliseconds by 2x from day to day, the ratio to
 //! a pass measured in the same run far less. `traffic` streams the three
-//! weight-sized arrays an adjoint step touches (2.1 MB: past L2). The rows
+//! weight-sized arrays an adjoint step touches (2.1 MB: past L2), and
+//! `sweeps` the arithmetic of `F^bio`'s update adjoint alone. The rows
 //! ending in `-widths` run the same network as a run-time shape
 //! ([`Widths`], what the CLI uses), the others as the compile-time type.
 //!
@@ -164,5 +165,52 @@ fn traffic(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, pass, traffic, episode, step);
+/// The arithmetic of the update adjoint of `F^bio` on its own: the seven
+/// sweeps it makes down every column `j` of every layer (`W_j . yhat`,
+/// `G_j . e`, `G_j . yhat`, then `ebar += p G_j`, `yhatbar += q G_j`,
+/// `yhatbar += r W_j`, `G_j += s G_j + r yhat`), 18 floating-point
+/// operations per weight, with nothing else of the step. Beside `pass`
+/// (two operations per weight) it gives the rate this shape of code reaches.
+fn sweeps(c: &mut Criterion) {
+    let shape = Paper::default();
+    let n = shape.weights();
+    let (w, mut g) = (vec![0.5f32; n], vec![1e-3f32; n]);
+    let width = shape.max_width();
+    let (a, u) = (vec![0.1f32; width], vec![0.2f32; width]);
+    let (mut abar, mut ubar) = (vec![0.0f32; width], vec![0.0f32; width]);
+    c.bench_function("sweeps/bio-update-adjoint/784-170-130-100-70-10", |bench| {
+        bench.iter(|| {
+            let mut offset = 0;
+            let [p, q, r, s] = black_box([1e-6f32, 1e-6, 1e-6, 0.0]);
+            let mut sums = 0.0f32;
+            for l in 1..=Paper::DEPTH {
+                let rows = shape.width(l);
+                let size = rows * shape.width(l - 1);
+                let (a, u) = (&a[..rows], &u[..rows]);
+                let (abar, ubar) = (&mut abar[..rows], &mut ubar[..rows]);
+                for (g, w) in
+                    g[offset..offset + size].chunks_exact_mut(rows).zip(w[offset..offset + size].chunks_exact(rows))
+                {
+                    sums += dot(w, u) + dot(g, a) + dot(g, u);
+                    for (x, &gi) in abar.iter_mut().zip(g.iter()) {
+                        *x += p * gi;
+                    }
+                    for (x, &gi) in ubar.iter_mut().zip(g.iter()) {
+                        *x += q * gi;
+                    }
+                    for (x, &wi) in ubar.iter_mut().zip(w) {
+                        *x += r * wi;
+                    }
+                    for (gi, &ui) in g.iter_mut().zip(u) {
+                        *gi += s * *gi + r * ui;
+                    }
+                }
+                offset += size;
+            }
+            black_box((sums, &g, &abar, &ubar));
+        })
+    });
+}
+
+criterion_group!(benches, pass, traffic, sweeps, episode, step);
 criterion_main!(benches);
