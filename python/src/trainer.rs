@@ -87,7 +87,8 @@ impl Options {
     }
 
     /// The trainer's configuration (`Args::config`; the pathway is set by
-    /// the caller).
+    /// the caller): the library's [`Config::robust`] with `robust`, the
+    /// paper's [`Config::default`] without, then every choice given.
     fn config(&self, terms: usize) -> PyResult<Config> {
         if let Some(&r) = self.freeze.iter().find(|&&r| r >= terms) {
             return Err(invalid(format!("freeze {r}: the rule has {terms} coefficients")));
@@ -98,7 +99,7 @@ impl Options {
         let choice = |what: &str, given: &str, options: &[&str]| {
             invalid(format!("{what} {given:?}: expected one of {}", options.join(", ")))
         };
-        Ok(Config {
+        let base = Config {
             task: TaskSpec {
                 classes: self.classes,
                 train: self.train,
@@ -126,47 +127,49 @@ impl Options {
             },
             seed: self.seed,
             trainable: (0..terms).map(|r| !self.freeze.contains(&r)).collect(),
-            on_divergence: match self.on_divergence.as_deref().unwrap_or(if self.robust { "back-off" } else { "stop" })
-            {
+            ..Config::default()
+        };
+        let mut config = if self.robust { base.robust() } else { base };
+        if let Some(given) = self.on_divergence.as_deref() {
+            config.on_divergence = match given {
                 "stop" => OnDivergence::Stop,
                 "skip" => OnDivergence::Skip,
-                "back-off" | "backoff" | "back_off" => {
-                    if !(self.backoff_shrink > 0.0 && self.backoff_shrink < 1.0)
-                        || self.backoff_tries == 0
-                        || self.backoff_depth == 0
-                    {
-                        return Err(invalid(format!(
-                            "backoff_shrink {} backoff_tries {} backoff_depth {}: the factor must lie between 0 and \
-                             1, and at least one retry and one step of depth are needed",
-                            self.backoff_shrink, self.backoff_tries, self.backoff_depth
-                        )));
-                    }
-                    OnDivergence::BackOff(BackOff {
-                        shrink: self.backoff_shrink,
-                        tries: self.backoff_tries,
-                        depth: self.backoff_depth,
-                    })
-                }
+                "back-off" | "backoff" | "back_off" => OnDivergence::BackOff(BackOff::default()),
                 other => return Err(choice("on_divergence", other, &["stop", "skip", "back-off"])),
-            },
-            step_scale: self.step_scale(terms)?,
-            l1: match self.l1.as_deref().unwrap_or(if self.robust { "proximal" } else { "subgradient" }) {
+            };
+        }
+        if let OnDivergence::BackOff(backoff) = &mut config.on_divergence {
+            if !(self.backoff_shrink > 0.0 && self.backoff_shrink < 1.0)
+                || self.backoff_tries == 0
+                || self.backoff_depth == 0
+            {
+                return Err(invalid(format!(
+                    "backoff_shrink {} backoff_tries {} backoff_depth {}: the factor must lie between 0 and 1, and \
+                     at least one retry and one step of depth are needed",
+                    self.backoff_shrink, self.backoff_tries, self.backoff_depth
+                )));
+            }
+            *backoff = BackOff { shrink: self.backoff_shrink, tries: self.backoff_tries, depth: self.backoff_depth };
+        }
+        if let Some(given) = self.step_scale.as_deref() {
+            config.step_scale =
+                StepScale::named(given, terms).map_err(|e| invalid(format!("step_scale {given:?}: {e}")))?;
+        }
+        if let Some(given) = self.l1.as_deref() {
+            config.l1 = match given {
                 "subgradient" => L1Form::Subgradient,
                 "proximal" => L1Form::Proximal,
                 other => return Err(choice("l1", other, &["subgradient", "proximal"])),
-            },
-            optimizer: match self.optimizer.as_deref().unwrap_or(if self.robust { "normalized" } else { "adam" }) {
+            };
+        }
+        if let Some(given) = self.optimizer.as_deref() {
+            config.optimizer = match given {
                 "adam" => Optimizer::Adam,
                 "normalized" => Optimizer::Normalized,
                 other => return Err(choice("optimizer", other, &["adam", "normalized"])),
-            },
-        })
-    }
-
-    /// The per-term step sizes (`--step-scale`).
-    fn step_scale(&self, terms: usize) -> PyResult<StepScale> {
-        let given = self.step_scale.as_deref().unwrap_or(if self.robust { "measured" } else { "uniform" });
-        StepScale::named(given, terms).map_err(|e| invalid(format!("step_scale {given:?}: {e}")))
+            };
+        }
+        Ok(config)
     }
 }
 

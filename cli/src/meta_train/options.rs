@@ -361,7 +361,10 @@ impl Args {
         self.theta.as_ref().filter(|t| t.len() > terms).map(|t| t[terms..].to_vec())
     }
 
-    /// The trainer's configuration (the pathway is set by the caller).
+    /// The trainer's configuration (the pathway is set by the caller):
+    /// the library's [`Config::robust`] with --robust, the paper's
+    /// [`Config::default`] without, then every choice given on the command
+    /// line.
     pub fn config(&self, terms: usize) -> Result<Config, Box<dyn Error>> {
         if let Some(&r) = self.freeze.iter().find(|&&r| r >= terms) {
             return Err(format!("--freeze {r}: the rule has {terms} coefficients").into());
@@ -369,7 +372,7 @@ impl Args {
         if !(self.lr.is_finite() && self.lr > 0.0 && self.lambda.is_finite() && self.lambda >= 0.0) {
             return Err("--lr must be positive and --lambda non-negative".into());
         }
-        Ok(Config {
+        let base = Config {
             task: TaskSpec {
                 classes: self.classes,
                 train: self.train,
@@ -397,51 +400,45 @@ impl Args {
             },
             seed: self.seed,
             trainable: (0..terms).map(|r| !self.freeze.contains(&r)).collect(),
-            on_divergence: match self.on_divergence.unwrap_or(if self.robust {
-                DivergenceChoice::BackOff
-            } else {
-                DivergenceChoice::Stop
-            }) {
+            ..Config::default()
+        };
+        let mut config = if self.robust { base.robust() } else { base };
+        if let Some(choice) = self.on_divergence {
+            config.on_divergence = match choice {
                 DivergenceChoice::Stop => OnDivergence::Stop,
                 DivergenceChoice::Skip => OnDivergence::Skip,
-                DivergenceChoice::BackOff => {
-                    if !(self.backoff_shrink > 0.0 && self.backoff_shrink < 1.0)
-                        || self.backoff_tries == 0
-                        || self.backoff_depth == 0
-                    {
-                        return Err(format!(
-                            "--backoff-shrink {} --backoff-tries {} --backoff-depth {}: the factor must lie \
-                             between 0 and 1, and at least one retry and one step of depth are needed",
-                            self.backoff_shrink, self.backoff_tries, self.backoff_depth
-                        )
-                        .into());
-                    }
-                    OnDivergence::BackOff(BackOff {
-                        shrink: self.backoff_shrink,
-                        tries: self.backoff_tries,
-                        depth: self.backoff_depth,
-                    })
-                }
-            },
-            step_scale: self.step_scale(terms)?,
-            l1: match self.l1.unwrap_or(if self.robust { L1Choice::Proximal } else { L1Choice::Subgradient }) {
+                DivergenceChoice::BackOff => OnDivergence::BackOff(BackOff::default()),
+            };
+        }
+        if let OnDivergence::BackOff(backoff) = &mut config.on_divergence {
+            if !(self.backoff_shrink > 0.0 && self.backoff_shrink < 1.0)
+                || self.backoff_tries == 0
+                || self.backoff_depth == 0
+            {
+                return Err(format!(
+                    "--backoff-shrink {} --backoff-tries {} --backoff-depth {}: the factor must lie between 0 \
+                     and 1, and at least one retry and one step of depth are needed",
+                    self.backoff_shrink, self.backoff_tries, self.backoff_depth
+                )
+                .into());
+            }
+            *backoff = BackOff { shrink: self.backoff_shrink, tries: self.backoff_tries, depth: self.backoff_depth };
+        }
+        if let Some(given) = &self.step_scale {
+            config.step_scale = StepScale::named(given, terms).map_err(|e| format!("--step-scale {given:?}: {e}"))?;
+        }
+        if let Some(l1) = self.l1 {
+            config.l1 = match l1 {
                 L1Choice::Subgradient => L1Form::Subgradient,
                 L1Choice::Proximal => L1Form::Proximal,
-            },
-            optimizer: match self.optimizer.unwrap_or(if self.robust {
-                OptimizerChoice::Normalized
-            } else {
-                OptimizerChoice::Adam
-            }) {
+            };
+        }
+        if let Some(optimizer) = self.optimizer {
+            config.optimizer = match optimizer {
                 OptimizerChoice::Adam => Optimizer::Adam,
                 OptimizerChoice::Normalized => Optimizer::Normalized,
-            },
-        })
-    }
-
-    /// The per-term step sizes of --step-scale.
-    fn step_scale(&self, terms: usize) -> Result<StepScale, Box<dyn Error>> {
-        let given = self.step_scale.as_deref().unwrap_or(if self.robust { "measured" } else { "uniform" });
-        Ok(StepScale::named(given, terms).map_err(|e| format!("--step-scale {given:?}: {e}"))?)
+            };
+        }
+        Ok(config)
     }
 }
