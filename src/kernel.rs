@@ -9,6 +9,20 @@ use multiversion::multiversion;
 
 use crate::Real;
 
+/// Whether the kernels take the forms that cost least on targets without
+/// vector units (a Cortex-M4F, where every load is an instruction): the
+/// update sweeps and the products `M^T v` work on two columns at a time,
+/// loading the shared vectors once for both (the same bits as one column
+/// at a time), and the sweeps watch for overflow with a sum. With vector
+/// units (x86, AArch64, WebAssembly) the pairs measured slower (the
+/// desktop's `F^bio` step 69 to 88-97 us) and they are off. Any target
+/// built with `--cfg metaplasticity_scalar_kernels` takes the scalar forms,
+/// as CI tests them on the desktop.
+pub(crate) const SCALAR: bool = cfg!(any(
+    metaplasticity_scalar_kernels,
+    not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64", target_arch = "wasm32"))
+));
+
 /// `out = M x` for `M` of shape `out.len() x x.len()`.
 #[inline]
 pub fn mul<T: Real>(m: &[T], x: &[T], out: &mut [T]) {
@@ -17,47 +31,80 @@ pub fn mul<T: Real>(m: &[T], x: &[T], out: &mut [T]) {
 }
 
 /// `out += M x` for `M` of shape `out.len() x x.len()`.
+///
+/// Columns whose `x_j` is zero add nothing and are skipped (zero pixels);
+/// the others are added four at a time, each entry summed in column order
+/// exactly as four calls of [`axpy`] sum it (the same bits), so that `out`
+/// is read and written once per four columns.
 #[multiversion(targets("x86_64+avx2+fma"))]
 pub fn mul_add<T: Real>(m: &[T], x: &[T], out: &mut [T]) {
     let rows = out.len();
     if rows == 0 {
         return;
     }
+    let mut pending: [(T, &[T]); 4] = [(T::zero(), &[]); 4];
+    let mut n = 0;
     for (col, &xj) in m.chunks_exact(rows).zip(x) {
-        if xj != T::zero() {
-            axpy(xj, col, out);
+        if xj == T::zero() {
+            continue;
         }
+        if let Some(slot) = pending.get_mut(n) {
+            *slot = (xj, col);
+        }
+        n += 1;
+        if n == pending.len() {
+            axpy4(&pending, out);
+            n = 0;
+        }
+    }
+    for &(xj, col) in pending.iter().take(n) {
+        axpy(xj, col, out);
     }
 }
 
-/// `out = M^T v` for `M` of shape `v.len() x out.len()`.
+/// `y += a_0 x_0 + a_1 x_1 + a_2 x_2 + a_3 x_3`, added in that order.
+#[inline(always)]
+fn axpy4<T: Real>(c: &[(T, &[T]); 4], y: &mut [T]) {
+    let [(a0, x0), (a1, x1), (a2, x2), (a3, x3)] = *c;
+    for ((((yi, &w0), &w1), &w2), &w3) in y.iter_mut().zip(x0).zip(x1).zip(x2).zip(x3) {
+        *yi = *yi + a0 * w0 + a1 * w1 + a2 * w2 + a3 * w3;
+    }
+}
+
+/// `out = M^T v` for `M` of shape `v.len() x out.len()` (see
+/// [`tr_mul_gated`]).
 #[multiversion(targets("x86_64+avx2+fma"))]
 pub fn tr_mul<T: Real>(m: &[T], v: &[T], out: &mut [T]) {
-    let rows = v.len();
-    if rows == 0 {
-        out.fill(T::zero());
-        return;
-    }
-    for (o, col) in out.iter_mut().zip(m.chunks_exact(rows)) {
-        *o = dot(col, v);
-    }
+    tr_mul_gated(m, v, &[], out);
 }
 
 /// `out = M^T v` for `M` of shape `v.len() x out.len()`, computing only the
 /// entries whose `gate` is non-zero (others are set to zero); an empty
-/// `gate` computes every entry.
+/// `gate` computes every entry. Each entry is a [`dot`]; on [`SCALAR`]
+/// targets two computed entries at a time share one pass over `v`
+/// ([`dot2`], the same bits).
 #[multiversion(targets("x86_64+avx2+fma"))]
 pub fn tr_mul_gated<T: Real>(m: &[T], v: &[T], gate: &[T], out: &mut [T]) {
-    if gate.is_empty() {
-        return tr_mul(m, v, out);
-    }
     let rows = v.len();
     if rows == 0 {
         out.fill(T::zero());
         return;
     }
-    for ((o, col), &g) in out.iter_mut().zip(m.chunks_exact(rows)).zip(gate) {
-        *o = if g == T::zero() { T::zero() } else { dot(col, v) };
+    // A computed entry waiting for a partner to share the pass over `v`.
+    let mut held: Option<(&mut T, &[T])> = None;
+    for (j, (o, col)) in out.iter_mut().zip(m.chunks_exact(rows)).enumerate() {
+        if !(gate.is_empty() || gate.get(j).is_some_and(|&g| g != T::zero())) {
+            *o = T::zero();
+        } else if !SCALAR {
+            *o = dot(col, v);
+        } else if let Some((first, first_col)) = held.take() {
+            (*first, *o) = dot2(first_col, col, v);
+        } else {
+            held = Some((o, col));
+        }
+    }
+    if let Some((o, col)) = held {
+        *o = dot(col, v);
     }
 }
 
@@ -117,6 +164,31 @@ pub fn dot<T: Real>(x: &[T], y: &[T]) -> T {
     acc.iter().fold(T::zero(), |s, &v| s + v) + tail
 }
 
+/// `(x0 . y, x1 . y)` in one pass over `y`, each summed exactly as [`dot`]
+/// sums it (the same lanes, the same order: the same bits as two calls).
+#[inline(always)]
+pub fn dot2<T: Real>(x0: &[T], x1: &[T], y: &[T]) -> (T, T) {
+    const LANES: usize = 8;
+    let (mut acc0, mut acc1) = ([T::zero(); LANES], [T::zero(); LANES]);
+    let n = x0.len().min(x1.len()).min(y.len());
+    let whole = n - n % LANES;
+    let (x0, x1, y) = (part(x0, ..n), part(x1, ..n), part(y, ..n));
+    let chunks = x0.chunks_exact(LANES).zip(x1.chunks_exact(LANES)).zip(y.chunks_exact(LANES));
+    for ((a, b), c) in chunks {
+        for k in 0..LANES {
+            acc0[k] += a[k] * c[k];
+            acc1[k] += b[k] * c[k];
+        }
+    }
+    let (mut tail0, mut tail1) = (T::zero(), T::zero());
+    for ((&a, &b), &c) in part(x0, whole..).iter().zip(part(x1, whole..)).zip(part(y, whole..)) {
+        tail0 += a * c;
+        tail1 += b * c;
+    }
+    let sum = |acc: [T; LANES], tail: T| acc.iter().fold(T::zero(), |s, &v| s + v) + tail;
+    (sum(acc0, tail0), sum(acc1, tail1))
+}
+
 // Panic-free access for the step, the adjoint and the pathways (see
 // docs/NO_PANIC.md): every range they take is inside its buffer, because
 // the constructors checked the buffers' lengths against the shape, but the
@@ -150,5 +222,57 @@ pub(crate) fn copy<T: Copy>(dst: &mut [T], src: &[T]) {
     let n = dst.len().min(src.len());
     if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
         d.copy_from_slice(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use proptest::prelude::*;
+    use std::{vec, vec::Vec};
+
+    /// Entries from a few magnitudes, with exact zeros (skipped columns).
+    fn entries(n: usize) -> impl Strategy<Value = Vec<f32>> {
+        proptest::collection::vec(prop_oneof![Just(0.0f32), -1e3f32..1e3, -1e-3f32..1e-3], n)
+    }
+
+    /// A `rows x cols` matrix, a vector of `cols` and one of `rows`.
+    fn problem() -> impl Strategy<Value = (usize, Vec<f32>, Vec<f32>, Vec<f32>)> {
+        (1usize..21, 0usize..11)
+            .prop_flat_map(|(rows, cols)| (Just(rows), entries(rows * cols), entries(cols), entries(rows)))
+    }
+
+    proptest! {
+        /// `mul_add` groups columns by four; each entry must still be the
+        /// one a column-by-column `axpy` gives, bit for bit.
+        #[test]
+        fn mul_add_has_the_bits_of_one_axpy_per_column((rows, m, x, out) in problem()) {
+            let mut fast = out.clone();
+            mul_add(&m, &x, &mut fast);
+            let mut slow = out;
+            for (col, &xj) in m.chunks_exact(rows).zip(&x) {
+                if xj != 0.0 {
+                    axpy(xj, col, &mut slow);
+                }
+            }
+            prop_assert_eq!(fast.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                            slow.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        }
+
+        /// `tr_mul_gated` pairs columns ([`dot2`]); each entry must be the
+        /// [`dot`] of its column, or zero where the gate is closed.
+        #[test]
+        fn tr_mul_gated_has_the_bits_of_one_dot_per_column((rows, m, gate, v) in problem(), all in any::<bool>()) {
+            let gate = if all { Vec::new() } else { gate };
+            let cols = m.len() / rows;
+            let mut out = vec![f32::NAN; cols];
+            tr_mul_gated(&m, &v, &gate, &mut out);
+            for (j, (o, col)) in out.iter().zip(m.chunks_exact(rows)).enumerate() {
+                let open = gate.get(j).is_none_or(|&g| g != 0.0);
+                let want = if open { dot(col, &v) } else { 0.0 };
+                prop_assert_eq!(o.to_bits(), want.to_bits());
+            }
+        }
     }
 }

@@ -328,9 +328,7 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
         if needs.wt_post_vector {
             copy(wt, part(s.wt_post, j0..j0 + n));
         } else if needs.wt_post {
-            for (t, col) in wt.iter_mut().zip(block.chunks_exact(rows)) {
-                *t = kernel::dot(col, s.post);
-            }
+            kernel::tr_mul(block, s.post, wt);
         } else {
             wt.fill(T::zero());
         }
@@ -340,8 +338,13 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
         for &(term, k) in &active {
             term.mix_block(k, &s, &c, mixes);
         }
-        for (col, m) in block.chunks_exact_mut(rows).zip(mixes.iter()) {
-            overflow |= apply_mix(col, m, s.post_error, s.post);
+        let mut columns = block.chunks_exact_mut(rows).zip(mixes.iter());
+        while let Some((c0, m0)) = columns.next() {
+            let partner = if kernel::SCALAR { columns.next() } else { None };
+            overflow |= match partner {
+                Some((c1, m1)) => apply_mix_pair(c0, m0, c1, m1, s.post_error, s.post),
+                None => apply_mix(c0, m0, s.post_error, s.post),
+            };
         }
     }
     if overflow {
@@ -350,23 +353,78 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
     Ok(())
 }
 
+/// The form of one column's update `col += m.post_error a + m.post u +
+/// m.ones + m.weights col`, with the mix's zero coefficients left out.
+#[derive(Clone, Copy)]
+enum Sweep<T> {
+    /// Nothing to add (on layer 1, a zero pixel under terms scaled by the
+    /// input, such as `F^0`): nothing new to check either.
+    Unchanged,
+    /// `w + pe a_i`.
+    PostError(T),
+    /// `w + (pe a_i + p u_i)`.
+    Both(T, T),
+    /// `w + (ws w + pe a_i + p u_i + ones)`.
+    Full(Mix<T>),
+}
+
+impl<T: Real> Sweep<T> {
+    #[inline(always)]
+    fn of(m: &Mix<T>) -> Self {
+        let zero = T::zero();
+        let (pe, p, ones, ws) = (m.post_error, m.post, m.ones, m.weights);
+        if pe == zero && p == zero && ones == zero && ws == zero {
+            Sweep::Unchanged
+        } else if p == zero && ones == zero && ws == zero {
+            Sweep::PostError(pe)
+        } else if ones == zero && ws == zero {
+            Sweep::Both(pe, p)
+        } else {
+            Sweep::Full(*m)
+        }
+    }
+}
+
+/// `w_new(w, a_i, u_i)` of a `PostError` sweep.
+#[inline(always)]
+fn post_error<T: Real>(pe: T) -> impl Fn(T, T, T) -> T {
+    move |w, ai, _| w + pe * ai
+}
+
+/// `w_new(w, a_i, u_i)` of a `Both` sweep.
+#[inline(always)]
+fn both<T: Real>(pe: T, p: T) -> impl Fn(T, T, T) -> T {
+    move |w, ai, ui| w + (pe * ai + p * ui)
+}
+
+/// `w_new(w, a_i, u_i)` of a `Full` sweep.
+#[inline(always)]
+fn full<T: Real>(m: Mix<T>) -> impl Fn(T, T, T) -> T {
+    move |w, ai, ui| w + (m.weights * w + m.post_error * ai + m.post * ui + m.ones)
+}
+
 /// `col += m.post_error a + m.post u + m.ones + m.weights col`; returns
 /// whether any new entry is not finite.
 #[inline(always)]
 fn apply_mix<T: Real>(col: &mut [T], m: &Mix<T>, a: &[T], u: &[T]) -> bool {
-    let zero = T::zero();
-    let (pe, p, ones, ws) = (m.post_error, m.post, m.ones, m.weights);
-    if pe == zero && p == zero && ones == zero && ws == zero {
-        // An unchanged column (on layer 1, a zero pixel under terms scaled
-        // by the input, such as `F^0`): nothing to add, nothing new to check.
-        return false;
+    match Sweep::of(m) {
+        Sweep::Unchanged => false,
+        Sweep::PostError(pe) => apply(col, a, u, post_error(pe)),
+        Sweep::Both(pe, p) => apply(col, a, u, both(pe, p)),
+        Sweep::Full(m) => apply(col, a, u, full(m)),
     }
-    if p == zero && ones == zero && ws == zero {
-        apply(col, a, u, |w, ai, _| w + pe * ai)
-    } else if ones == zero && ws == zero {
-        apply(col, a, u, |w, ai, ui| w + (pe * ai + p * ui))
-    } else {
-        apply(col, a, u, |w, ai, ui| w + (ws * w + pe * ai + p * ui + ones))
+}
+
+/// [`apply_mix`] on two columns (on [`kernel::SCALAR`] targets): where
+/// both are `PostError` or both `Both` sweeps (`F^0`, `F^bio`), in one pass
+/// that reads `a` and `u` once for both (each entry computed as alone: the
+/// same bits).
+#[inline(always)]
+fn apply_mix_pair<T: Real>(c0: &mut [T], m0: &Mix<T>, c1: &mut [T], m1: &Mix<T>, a: &[T], u: &[T]) -> bool {
+    match (Sweep::of(m0), Sweep::of(m1)) {
+        (Sweep::PostError(p0), Sweep::PostError(p1)) => apply_pair(c0, c1, a, u, post_error(p0), post_error(p1)),
+        (Sweep::Both(e0, p0), Sweep::Both(e1, p1)) => apply_pair(c0, c1, a, u, both(e0, p0), both(e1, p1)),
+        _ => apply_mix(c0, m0, a, u) | apply_mix(c1, m1, a, u),
     }
 }
 
@@ -376,8 +434,29 @@ fn apply_mix<T: Real>(col: &mut [T], m: &Mix<T>, a: &[T], u: &[T]) -> bool {
 fn apply<T: Real>(col: &mut [T], a: &[T], u: &[T], new: impl Fn(T, T, T) -> T) -> bool {
     let mut watch = Watch::new();
     for ((w, &ai), &ui) in col.iter_mut().zip(a).zip(u) {
-        *w = new(*w, ai, ui);
-        watch.see(*w);
+        let n = new(*w, ai, ui);
+        watch.see(n);
+        *w = n;
+    }
+    watch.overflowed()
+}
+
+/// [`apply`] on two columns in one pass over `a` and `u`.
+#[inline(always)]
+fn apply_pair<T: Real>(
+    c0: &mut [T],
+    c1: &mut [T],
+    a: &[T],
+    u: &[T],
+    new0: impl Fn(T, T, T) -> T,
+    new1: impl Fn(T, T, T) -> T,
+) -> bool {
+    let mut watch = Watch::new();
+    for (((w0, w1), &ai), &ui) in c0.iter_mut().zip(c1.iter_mut()).zip(a).zip(u) {
+        let (n0, n1) = (new0(*w0, ai, ui), new1(*w1, ai, ui));
+        watch.see(n0);
+        watch.see(n1);
+        (*w0, *w1) = (n0, n1);
     }
     watch.overflowed()
 }
@@ -388,21 +467,14 @@ fn apply<T: Real>(col: &mut [T], a: &[T], u: &[T], new: impl Fn(T, T, T) -> T) -
 /// With vector units (x86, AArch64, WebAssembly) it ORs a comparison per
 /// entry, a reduction the compiler vectorises with the sweep (a sum of
 /// floats, which it may not reorder, would keep the sweep scalar: twice
-/// the time of an `F^bio` step on x86-64). Without them (a Cortex-M4F),
+/// the time of an `F^bio` step on x86-64). Without them
+/// ([`kernel::SCALAR`], a Cortex-M4F),
 /// where the comparison costs seven instructions, it adds `w * 0` (zero,
 /// or NaN for an infinity or NaN) into a sum: one multiply-add per entry.
 struct Watch<T> {
     bad: bool,
     sum: T,
 }
-
-/// Whether [`Watch`] sums (targets without vector units, or any target
-/// built with `--cfg metaplasticity_scalar_watch`, as CI tests it on the
-/// desktop).
-const SCALAR_WATCH: bool = cfg!(any(
-    metaplasticity_scalar_watch,
-    not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64", target_arch = "wasm32"))
-));
 
 impl<T: Real> Watch<T> {
     #[inline(always)]
@@ -411,7 +483,7 @@ impl<T: Real> Watch<T> {
     }
     #[inline(always)]
     fn see(&mut self, w: T) {
-        if SCALAR_WATCH {
+        if kernel::SCALAR {
             self.sum += w * T::zero();
         } else {
             self.bad |= !w.is_finite();
@@ -419,6 +491,51 @@ impl<T: Real> Watch<T> {
     }
     #[inline(always)]
     fn overflowed(&self) -> bool {
-        if SCALAR_WATCH { self.sum != T::zero() } else { self.bad }
+        if kernel::SCALAR { self.sum != T::zero() } else { self.bad }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    fn mix(post_error: f64, post: f64, ones: f64, weights: f64) -> Mix<f64> {
+        Mix { post_error, post, ones, weights }
+    }
+
+    /// Two columns swept together give the bits of two sweeps alone, for
+    /// every pair of forms, and report an overflow in either column.
+    #[test]
+    fn a_pair_of_columns_is_swept_as_two_alone() {
+        let forms = [
+            mix(0.0, 0.0, 0.0, 0.0),
+            mix(0.3, 0.0, 0.0, 0.0),
+            mix(-0.7, 1.1, 0.0, 0.0),
+            mix(0.2, -0.4, 0.05, -0.01),
+            mix(1e300, 1e300, 0.0, 0.0),
+        ];
+        let a: Vec<f64> = (0..13).map(|i| 0.1 * i as f64 - 0.55).collect();
+        let u: Vec<f64> = (0..13).map(|i| 1.0 / (1.0 + i as f64)).collect();
+        let w0: Vec<f64> = (0..13).map(|i| (i as f64 * 0.37).sin() * 1e300).collect();
+        let w1: Vec<f64> = (0..13).map(|i| (i as f64 * 0.91).cos()).collect();
+        for m0 in &forms {
+            for m1 in &forms {
+                let (mut p0, mut p1) = (w0.clone(), w1.clone());
+                let pair = apply_mix_pair(&mut p0, m0, &mut p1, m1, &a, &u);
+                let (mut s0, mut s1) = (w0.clone(), w1.clone());
+                let alone = apply_mix(&mut s0, m0, &a, &u) | apply_mix(&mut s1, m1, &a, &u);
+                assert_eq!(pair, alone, "{m0:?} {m1:?}");
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!((bits(&p0), bits(&p1)), (bits(&s0), bits(&s1)), "{m0:?} {m1:?}");
+            }
+        }
+        // `pe a_i + p u_i` past the largest float in one column only: the
+        // pair must say so, whichever column it is.
+        let (big, ones) = (mix(f64::MAX, f64::MAX, 0.0, 0.0), [1.0; 13]);
+        assert!(apply_mix_pair(&mut w0.clone(), &big, &mut w1.clone(), &forms[2], &ones, &ones));
+        assert!(apply_mix_pair(&mut w0.clone(), &forms[2], &mut w1.clone(), &big, &ones, &ones));
+        assert!(!apply_mix_pair(&mut w0.clone(), &forms[2], &mut w1.clone(), &forms[2], &ones, &ones));
     }
 }
