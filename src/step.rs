@@ -320,23 +320,30 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
     let mut mixes = [Mix::zero(); BLOCK];
     for j0 in (0..cols).step_by(BLOCK) {
         let n = BLOCK.min(cols - j0);
-        let block = part_mut(w, j0 * rows..(j0 + n) * rows);
-        if let Some(src) = src {
-            copy(block, part(src, j0 * rows..(j0 + n) * rows));
-        }
+        let span = j0 * rows..(j0 + n) * rows;
+        let block = part_mut(w, span.clone());
+        // The block's weights before the update: read from `src` out of
+        // place (the update writes them into `block`: no copy first).
+        let old = src.map(|src| part(src, span));
         let wt = part_mut(&mut wt, ..n);
         if needs.wt_post_vector {
             copy(wt, part(s.wt_post, j0..j0 + n));
         } else if needs.wt_post {
-            kernel::tr_mul(block, s.post, wt);
+            kernel::tr_mul(old.unwrap_or(block), s.post, wt);
         } else {
             wt.fill(T::zero());
         }
         let mixes = part_mut(&mut mixes, ..n);
         mixes.fill(Mix::zero());
-        let c = Columns { j0, rows, weights: block, wt_post: wt };
+        let c = Columns { j0, rows, weights: old.unwrap_or(block), wt_post: wt };
         for &(term, k) in &active {
             term.mix_block(k, &s, &c, mixes);
+        }
+        if let Some(old) = old {
+            for ((col, from), m) in block.chunks_exact_mut(rows).zip(old.chunks_exact(rows)).zip(mixes.iter()) {
+                overflow |= apply_mix_into(from, col, m, s.post_error, s.post);
+            }
+            continue;
         }
         let mut columns = block.chunks_exact_mut(rows).zip(mixes.iter());
         while let Some((c0, m0)) = columns.next() {
@@ -415,6 +422,21 @@ fn apply_mix<T: Real>(col: &mut [T], m: &Mix<T>, a: &[T], u: &[T]) -> bool {
     }
 }
 
+/// [`apply_mix`] out of place: `col = from + ...` (`from` is the column
+/// before the update), with the bits of a copy followed by [`apply_mix`].
+#[inline(always)]
+fn apply_mix_into<T: Real>(from: &[T], col: &mut [T], m: &Mix<T>, a: &[T], u: &[T]) -> bool {
+    match Sweep::of(m) {
+        Sweep::Unchanged => {
+            copy(col, from);
+            false
+        }
+        Sweep::PostError(pe) => apply_into(from, col, a, u, post_error(pe)),
+        Sweep::Both(pe, p) => apply_into(from, col, a, u, both(pe, p)),
+        Sweep::Full(m) => apply_into(from, col, a, u, full(m)),
+    }
+}
+
 /// [`apply_mix`] on two columns (on [`kernel::SCALAR`] targets): where
 /// both are `PostError` or both `Both` sweeps (`F^0`, `F^bio`), in one pass
 /// that reads `a` and `u` once for both (each entry computed as alone: the
@@ -435,6 +457,19 @@ fn apply<T: Real>(col: &mut [T], a: &[T], u: &[T], new: impl Fn(T, T, T) -> T) -
     let mut watch = Watch::new();
     for ((w, &ai), &ui) in col.iter_mut().zip(a).zip(u) {
         let n = new(*w, ai, ui);
+        watch.see(n);
+        *w = n;
+    }
+    watch.overflowed()
+}
+
+/// `col_i = new(from_i, a_i, u_i)`; returns whether any new entry is not
+/// finite.
+#[inline(always)]
+fn apply_into<T: Real>(from: &[T], col: &mut [T], a: &[T], u: &[T], new: impl Fn(T, T, T) -> T) -> bool {
+    let mut watch = Watch::new();
+    for (((w, &old), &ai), &ui) in col.iter_mut().zip(from).zip(a).zip(u) {
+        let n = new(old, ai, ui);
         watch.see(n);
         *w = n;
     }
@@ -499,16 +534,17 @@ impl<T: Real> Watch<T> {
 mod tests {
     extern crate std;
     use super::*;
-    use std::vec::Vec;
+    use std::{vec, vec::Vec};
 
     fn mix(post_error: f64, post: f64, ones: f64, weights: f64) -> Mix<f64> {
         Mix { post_error, post, ones, weights }
     }
 
     /// Two columns swept together give the bits of two sweeps alone, for
-    /// every pair of forms, and report an overflow in either column.
+    /// every pair of forms, and report an overflow in either column; a
+    /// column swept out of place gives the bits of one swept in place.
     #[test]
-    fn a_pair_of_columns_is_swept_as_two_alone() {
+    fn paired_and_out_of_place_sweeps_have_the_bits_of_one_in_place() {
         let forms = [
             mix(0.0, 0.0, 0.0, 0.0),
             mix(0.3, 0.0, 0.0, 0.0),
@@ -520,6 +556,7 @@ mod tests {
         let u: Vec<f64> = (0..13).map(|i| 1.0 / (1.0 + i as f64)).collect();
         let w0: Vec<f64> = (0..13).map(|i| (i as f64 * 0.37).sin() * 1e300).collect();
         let w1: Vec<f64> = (0..13).map(|i| (i as f64 * 0.91).cos()).collect();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         for m0 in &forms {
             for m1 in &forms {
                 let (mut p0, mut p1) = (w0.clone(), w1.clone());
@@ -527,9 +564,16 @@ mod tests {
                 let (mut s0, mut s1) = (w0.clone(), w1.clone());
                 let alone = apply_mix(&mut s0, m0, &a, &u) | apply_mix(&mut s1, m1, &a, &u);
                 assert_eq!(pair, alone, "{m0:?} {m1:?}");
-                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!((bits(&p0), bits(&p1)), (bits(&s0), bits(&s1)), "{m0:?} {m1:?}");
             }
+        }
+        // Out of place, every form: the bits of a copy and a sweep in place.
+        for m in &forms {
+            let mut into = vec![f64::NAN; w0.len()];
+            let flagged = apply_mix_into(&w0, &mut into, m, &a, &u);
+            let mut alone = w0.clone();
+            assert_eq!(flagged, apply_mix(&mut alone, m, &a, &u), "{m:?}");
+            assert_eq!(bits(&into), bits(&alone), "{m:?}");
         }
         // `pe a_i + p u_i` past the largest float in one column only: the
         // pair must say so, whichever column it is.
