@@ -15,7 +15,8 @@ use crate::Real;
 /// loading the shared vectors once for both (the same bits as one column
 /// at a time), and the sweeps watch for overflow with a sum. With vector
 /// units (x86, AArch64, WebAssembly) the pairs measured slower (the
-/// desktop's `F^bio` step 69 to 88-97 us) and they are off. Any target
+/// desktop's `F^bio` step from 5.0 to 6.6-7.4 passes over the weights,
+/// `cargo bench --bench episode`) and they are off. Any target
 /// built with `--cfg metaplasticity_scalar_kernels` takes the scalar forms,
 /// as CI tests them on the desktop.
 pub(crate) const SCALAR: bool = cfg!(any(
@@ -272,6 +273,13 @@ mod tests {
                 let open = gate.get(j).is_none_or(|&g| g != 0.0);
                 let want = if open { dot(col, &v) } else { 0.0 };
                 prop_assert_eq!(o.to_bits(), want.to_bits());
+            }
+            // `dot2` itself, which only targets without vector units use
+            // above: each of its two sums must be `dot`'s.
+            let mut cols = m.chunks_exact(rows);
+            if let (Some(c0), Some(c1)) = (cols.next(), cols.next()) {
+                let (d0, d1) = dot2(c0, c1, &v);
+                prop_assert_eq!((d0.to_bits(), d1.to_bits()), (dot(c0, &v).to_bits(), dot(c1, &v).to_bits()));
             }
         }
     }

@@ -343,15 +343,15 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
             for ((col, from), m) in block.chunks_exact_mut(rows).zip(old.chunks_exact(rows)).zip(mixes.iter()) {
                 overflow |= apply_mix_into(from, col, m, s.post_error, s.post);
             }
-            continue;
-        }
-        let mut columns = block.chunks_exact_mut(rows).zip(mixes.iter());
-        while let Some((c0, m0)) = columns.next() {
-            let partner = if kernel::SCALAR { columns.next() } else { None };
-            overflow |= match partner {
-                Some((c1, m1)) => apply_mix_pair(c0, m0, c1, m1, s.post_error, s.post),
-                None => apply_mix(c0, m0, s.post_error, s.post),
-            };
+        } else {
+            let mut columns = block.chunks_exact_mut(rows).zip(mixes.iter());
+            while let Some((c0, m0)) = columns.next() {
+                let partner = if kernel::SCALAR { columns.next() } else { None };
+                overflow |= match partner {
+                    Some((c1, m1)) => apply_mix_pair(c0, m0, c1, m1, s.post_error, s.post),
+                    None => apply_mix(c0, m0, s.post_error, s.post),
+                };
+            }
         }
     }
     if overflow {
