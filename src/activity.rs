@@ -19,7 +19,11 @@ use crate::{FixedShape, Real, Shape, Storage};
 ///   `e_l = f_l ⊙ g(y_l)`,
 /// * the slopes `g(y_l) = 1 - exp(-beta y_l) = sigma'(z_l)` (`l < L`; for
 ///   `l = 0` the same function of the input, used by `e_0`),
-/// * scratch space for the update sweep (`W_l^T yhat_l`).
+/// * `W_l^T yhat_l`, the products the update of layer `l` reads when a
+///   term needs them (Oja's `F^9`), in the layout of layer `l - 1`'s
+///   units: the update computes them from the weights of the step and the
+///   meta-gradient's recomputed update and adjoint of the same step read
+///   them back instead of computing them again.
 ///
 /// ```
 /// use metaplasticity::{shape, Activity, FixedShape};
@@ -33,17 +37,24 @@ pub struct Activity<T, S, B> {
     loss: T,
     log_norm: T,
     label: Option<usize>,
+    /// Bit `l - 1` is set where the `W_l^T yhat_l` block holds the product
+    /// of this activity's `yhat_l` with the weights of its step (set by the
+    /// update; cleared by a forward pass; `MAX_DEPTH` bits at most).
+    wt_post: u64,
     shape: S,
 }
 
-/// The buffer split into its blocks, each `shape.units()` long except `scratch`.
+/// The buffer split into its blocks, each `shape.units()` long.
 pub(crate) struct Blocks<'a, T> {
     pub y: &'a mut [T],
     pub z: &'a mut [T],
     pub e: &'a mut [T],
     pub f: &'a mut [T],
     pub g: &'a mut [T],
-    pub scratch: &'a mut [T],
+    /// `W_l^T yhat_l` in the units of layer `l - 1`.
+    pub wt_post: &'a mut [T],
+    /// The activity's record of which layers' `wt_post` is current.
+    pub wt_valid: &'a mut u64,
 }
 
 impl<T: Real, S: FixedShape, B: Storage<T>> Activity<T, S, B> {
@@ -58,7 +69,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     /// contents) for a network of shape `shape`.
     pub fn with_shape(shape: S, buf: B) -> Result<Self, Error> {
         crate::buffer::check_len(buf.as_ref(), shape.activity_len(), BufferKind::Activity)?;
-        Ok(Self { buf, loss: T::zero(), log_norm: T::zero(), label: None, shape })
+        Ok(Self { buf, loss: T::zero(), log_norm: T::zero(), label: None, wt_post: 0, shape })
     }
 
     /// The shape the buffer was built for.
@@ -138,14 +149,21 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
         [part(b, ..u), part(b, u..2 * u), part(b, 2 * u..3 * u), part(b, 3 * u..4 * u), part(b, 4 * u..5 * u)]
     }
 
+    /// `W_l^T yhat_l` as the update of this activity's step computed it from
+    /// the step's weights, if it did (`1 <= l <= L`).
+    pub(crate) fn wt_post(&self, l: usize) -> Option<&[T]> {
+        let known = l >= 1 && self.wt_post & layer_bit(l) != 0;
+        known.then(|| part(part(self.buf.as_ref(), 5 * self.shape.units()..), units(&self.shape, l - 1)))
+    }
+
     pub(crate) fn blocks(&mut self) -> Blocks<'_, T> {
         let u = self.shape.units();
         let (y, rest) = split_mut(self.buf.as_mut(), u);
         let (z, rest) = split_mut(rest, u);
         let (e, rest) = split_mut(rest, u);
         let (f, rest) = split_mut(rest, u);
-        let (g, scratch) = split_mut(rest, u);
-        Blocks { y, z, e, f, g, scratch }
+        let (g, wt_post) = split_mut(rest, u);
+        Blocks { y, z, e, f, g, wt_post, wt_valid: &mut self.wt_post }
     }
 
     /// The input `y_0` (length `n_0`), writable: fill it and call
@@ -161,6 +179,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     pub(crate) fn forward(&mut self, w: &[T], beta: T) -> Result<(), Error> {
         self.label = None;
         self.loss = T::zero();
+        self.wt_post = 0;
         let mut log_norm = T::zero();
         let shape = self.shape;
         let b = self.blocks();
@@ -205,6 +224,12 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
         self.loss = log_norm - z.get(label).copied().unwrap_or(T::zero());
         self.label = Some(label);
     }
+}
+
+/// Layer `l`'s bit (`1 <= l <= MAX_DEPTH`) in the record of kept products.
+pub(crate) fn layer_bit(l: usize) -> u64 {
+    const { assert!(crate::shape::MAX_DEPTH <= 64, "one bit per layer") };
+    1u64.checked_shl(l.wrapping_sub(1) as u32).unwrap_or(0)
 }
 
 /// `g = 1 - exp(-beta y)` elementwise.

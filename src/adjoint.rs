@@ -236,6 +236,7 @@ where
             bar,
             rule,
             [y, z, e],
+            act.wt_post(l),
             &mut bars,
             l,
             thetabar,
@@ -375,7 +376,8 @@ struct WeightBar<'a, T> {
 }
 
 /// Step 1 for layer `l` of a network of shape `shape`: `w` is `W_l`,
-/// `wbar` its gradient.
+/// `wbar` its gradient, `known_wt` the products `W_l^T yhat_l` the step's
+/// update kept in the activity (`None`: computed here from `w`).
 #[allow(clippy::too_many_arguments)]
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn update_adjoint<T: Real, S: Shape, const N: usize>(
@@ -384,6 +386,7 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
     wbar: WeightBar<'_, T>,
     rule: &Rule<'_, T, N>,
     [y, z, e]: [&[T]; 3],
+    known_wt: Option<&[T]>,
     bars: &mut Bars<'_, T>,
     l: usize,
     thetabar: &mut [T],
@@ -400,10 +403,17 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
     let wtu = part_mut(wtu, ..cols);
     let wtu_bar = part_mut(rest, ..cols);
     wtu_bar.fill(T::zero());
-    if needs.wt_post_vector {
-        kernel::tr_mul(w, part(y, units(shape, l)), wtu);
-    }
-    let s = layer_signals(shape, l, y, z, e, if needs.wt_post_vector { &wtu[..] } else { &[] });
+    // `W_l^T yhat_l` as the step's update kept it, else (as a whole, or a
+    // column at a time below) from `w`.
+    let wtu: &[T] = match known_wt {
+        Some(known) => known,
+        None if needs.wt_post_vector => {
+            kernel::tr_mul(w, part(y, units(shape, l)), wtu);
+            wtu
+        }
+        None => &[],
+    };
+    let s = layer_signals(shape, l, y, z, e, if needs.wt_post_vector { wtu } else { &[] });
     // Terms active on this layer: (index r, term, k_r = theta_r scale_r, scale_r, theta_r).
     let mut active: heapless::Vec<(usize, &dyn crate::PlasticityTerm<T>, T, T, T), N> = heapless::Vec::new();
     for (r, en) in rule.entries().iter().enumerate().filter(|(_, en)| en.layers.contains(l)) {
@@ -464,12 +474,10 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
                 (*t, *p) = (T::zero(), Mix::zero());
                 continue;
             }
-            *t = if needs.wt_post_vector {
-                wtu_block.get(i).copied().unwrap_or(T::zero())
-            } else if needs.wt_post {
-                dot(w_col, s.post)
-            } else {
-                T::zero()
+            *t = match wtu_block.get(i) {
+                Some(&known) => known,
+                None if needs.wt_post => dot(w_col, s.post),
+                None => T::zero(),
             };
             *p = column_partials(used, g_col, s.post_error, s.post, w_col);
         }

@@ -90,11 +90,11 @@ pub trait Shape: sealed::Sealed + Copy + PartialEq + core::fmt::Debug + Send + S
         (self.units() - self.output()) * self.output()
     }
     /// Entries of an [`Activity`](crate::Activity) buffer: `y`, `z`, `e`,
-    /// `f` and `g(y)` for every layer plus one scratch vector (for
-    /// `W_l^T yhat_l`), `5 units + max_width`.
+    /// `f`, `g(y)` and the products `W_{l+1}^T yhat_{l+1}` for every layer,
+    /// `6 units`.
     #[inline(always)]
     fn activity_len(&self) -> usize {
-        5 * self.units() + self.max_width()
+        6 * self.units()
     }
     /// Entries of an [`Adjoint`](crate::adjoint::Adjoint) buffer: the
     /// gradients of `y`, `e` and `z` for every layer plus two scratch
@@ -130,7 +130,7 @@ pub trait FixedShape: sealed::Sealed + Default + Copy + PartialEq + core::fmt::D
     /// Entries of the direct-feedback matrices, [`Shape::direct`].
     const DIRECT: usize = (Self::UNITS - Self::OUTPUT) * Self::OUTPUT;
     /// Entries of an [`Activity`](crate::Activity) buffer, [`Shape::activity_len`].
-    const ACTIVITY: usize = 5 * Self::UNITS + Self::MAX_WIDTH;
+    const ACTIVITY: usize = 6 * Self::UNITS;
     /// Entries of an [`Adjoint`](crate::adjoint::Adjoint) buffer, [`Shape::adjoint_len`].
     const ADJOINT: usize = 3 * Self::UNITS + 2 * Self::MAX_WIDTH;
 }

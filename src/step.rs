@@ -5,7 +5,7 @@ use crate::activity::Blocks;
 use crate::activity::load_input;
 use crate::buffer::{layer, same_shape, units};
 use crate::error::Error;
-use crate::kernel::{self, copy, part, part_mut, split_mut};
+use crate::kernel::{self, copy, part, part_mut};
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;
 use crate::signals::signals;
@@ -296,11 +296,19 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
         // No shape has an empty layer (checked when the shape is made).
         return Ok(());
     }
-    let (wtu, _) = split_mut(b.scratch, shape.width(l - 1));
-    if needs.wt_post_vector {
-        kernel::tr_mul(src.unwrap_or(w), part(b.y, units(shape, l)), wtu);
+    // `W_l^T yhat_l`, from the step's weights (`src` out of place, else
+    // `w`), is kept in the activity for the same step's recomputed update
+    // and adjoint; once kept, it is read back (the same bits).
+    let bit = crate::activity::layer_bit(l);
+    let known = *b.wt_valid & bit != 0;
+    let kept = part_mut(b.wt_post, units(shape, l - 1));
+    if needs.wt_post_vector && !known {
+        kernel::tr_mul(src.unwrap_or(w), part(b.y, units(shape, l)), kept);
     }
-    let s = layer_signals(shape, l, b.y, b.z, b.e, if needs.wt_post_vector { &wtu[..] } else { &[] });
+    // The whole vector for the terms' scales, or the store the column
+    // blocks below fill and read.
+    let (whole, store): (&[T], &mut [T]) = if needs.wt_post_vector { (kept, &mut []) } else { (&[], kept) };
+    let s = layer_signals(shape, l, b.y, b.z, b.e, whole);
     // k_r = theta_r * scale_r for the terms active on this layer.
     let mut active: heapless::Vec<(&dyn crate::term::PlasticityTerm<T>, T), N> = heapless::Vec::new();
     for e in rule.entries().iter().filter(|e| e.layers.contains(l) && e.theta != T::zero()) {
@@ -328,8 +336,11 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
         let wt = part_mut(&mut wt, ..n);
         if needs.wt_post_vector {
             copy(wt, part(s.wt_post, j0..j0 + n));
+        } else if needs.wt_post && known {
+            copy(wt, part(store, j0..j0 + n));
         } else if needs.wt_post {
             kernel::tr_mul(old.unwrap_or(block), s.post, wt);
+            copy(part_mut(store, j0..j0 + n), wt);
         } else {
             wt.fill(T::zero());
         }
@@ -353,6 +364,9 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
                 };
             }
         }
+    }
+    if needs.wt_post || needs.wt_post_vector {
+        *b.wt_valid |= bit;
     }
     if overflow {
         return Err(Error::Diverged { layer: l });
@@ -581,5 +595,61 @@ mod tests {
         assert!(apply_mix_pair(&mut w0.clone(), &big, &mut w1.clone(), &forms[2], &ones, &ones));
         assert!(apply_mix_pair(&mut w0.clone(), &forms[2], &mut w1.clone(), &big, &ones, &ones));
         assert!(!apply_mix_pair(&mut w0.clone(), &forms[2], &mut w1.clone(), &forms[2], &ones, &ones));
+    }
+
+    /// The update keeps `W_l^T yhat_l` in the activity, computed from the
+    /// step's weights, only where a term reads it; a forward pass forgets
+    /// it; and the adjoint of the step reading it gives the bits of the
+    /// adjoint computing it from the weights.
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn kept_wt_post_is_the_product_the_adjoint_would_compute() {
+        use crate::adjoint::step_adjoint;
+        use crate::heap::{Activity, Adjoint, FeedbackAlignment, Network};
+        use crate::{FixedShape, Init};
+        use rand_xoshiro::{Xoshiro256PlusPlus, rand_core::SeedableRng};
+        type Net = crate::shape![6, 5, 4, 3];
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+        let mut net = Network::<Net, f64>::zeros();
+        net.init(&mut rng, Init::XavierUniform);
+        let fa = FeedbackAlignment::<Net, f64>::random(&mut rng, Init::XavierUniform);
+        let mut rule = Rule::<f64, 3>::bio();
+        rule.set_thetas(&[0.05, 0.02, 0.03]).unwrap();
+        let x: Vec<f64> = (0..Net::INPUT).map(|i| (i as f64 * 0.7).sin()).collect();
+        let before = net.as_slice().to_vec();
+        let (mut kept, mut fresh) = (Activity::<Net, f64>::zeros(), Activity::<Net, f64>::zeros());
+        for act in [&mut kept, &mut fresh] {
+            crate::activity::load_input(act, &x).unwrap();
+            activity(net.as_slice(), net.beta(), &fa, &rule, act, 1).unwrap();
+            assert!((1..=Net::DEPTH).all(|l| act.wt_post(l).is_none()));
+        }
+        let mut after = before.clone();
+        update(Weights::InPlace(&mut after), &rule, &mut kept).unwrap();
+        for l in 1..=Net::DEPTH {
+            let mut want = vec![0.0; Net::default().width(l - 1)];
+            kernel::tr_mul(part(&before, crate::buffer::layer(&Net::default(), l)), kept.y(l), &mut want);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(kept.wt_post(l).map(bits), Some(bits(&want)), "layer {l}");
+        }
+        // Without Oja's term nothing is computed, so nothing is kept.
+        let mut fa_only = Rule::<f64, 1>::fa();
+        fa_only.set_thetas(&[0.05]).unwrap();
+        let mut other = Activity::<Net, f64>::zeros();
+        crate::activity::load_input(&mut other, &x).unwrap();
+        activity(net.as_slice(), net.beta(), &fa, &fa_only, &mut other, 1).unwrap();
+        update(Weights::InPlace(&mut before.clone()), &fa_only, &mut other).unwrap();
+        assert!((1..=Net::DEPTH).all(|l| other.wt_post(l).is_none()));
+        // The adjoint: kept product against one computed from `before`.
+        let wbar0: Vec<f64> = (0..Net::WEIGHTS).map(|i| (i as f64 * 0.3).cos()).collect();
+        let mut adj = Adjoint::<Net, f64>::zeros();
+        let mut run = |act: &Activity<Net, f64>| {
+            let (mut wbar, mut thetabar) = (wbar0.clone(), vec![0.0; 3]);
+            step_adjoint(&before, net.beta(), &fa, &rule, act, &mut wbar, &mut thetabar, &mut adj).unwrap();
+            wbar.iter().chain(&thetabar).map(|x| x.to_bits()).collect::<Vec<_>>()
+        };
+        assert_eq!(run(&kept), run(&fresh));
+        // A forward pass forgets the kept products.
+        kept.forward(&before, net.beta()).unwrap();
+        assert!((1..=Net::DEPTH).all(|l| kept.wt_post(l).is_none()));
     }
 }

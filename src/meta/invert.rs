@@ -8,28 +8,27 @@
 //!
 //! `W_j' = (1 + D) W_j + A e_l + B yhat_l + C 1`,
 //!
-//! where `D` (weight decay) does not depend on the weights and `A, B, C` are
-//! affine in `t_j = W_j . yhat_l` (only Oja's `F^9` reads it:
-//! `B = k_9 (y_{l-1,j} - t_j) + ...`). With `A_0, B_0, C_0` the
-//! coefficients at `t_j = 0` and `dA, dB, dC` their change per unit of
-//! `t_j`, `r = W_j' - A_0 e_l - B_0 yhat_l - C_0 1 = (1 + D) W_j + t_j v` with
-//! `v = dA e_l + dB yhat_l + dC 1`, so
+//! where `D` (weight decay) does not depend on the weights and `A, B, C`
+//! depend on them only through `t_j = W_j . yhat_l` (Oja's `F^9`:
+//! `B = k_9 (y_{l-1,j} - t_j) + ...`). The step's update keeps the `t_j` it
+//! used in its activity, so the coefficients here are the update's own,
+//! bit for bit, and the inverse takes the update's increment off again:
 //!
-//! `t_j = yhat_l . r / (1 + D + yhat_l . v)`, `W_j = (r - t_j v) / (1 + D)`
-//! (Sherman-Morrison for the rank-one change along `yhat_l`).
+//! `W_j = (W_j' - A e_l - B yhat_l - C 1) / (1 + D)`.
 //!
 //! In floating point the inverse is exact up to rounding, and the rounding
-//! of each step is amplified by the inverse's gain `1 / |1 + D|` and
-//! `1 / |1 + D + yhat_l . v|` (Oja's term contracts the weights along
-//! `yhat_l`; undoing it expands them). [`invert_update`] returns that gain
+//! of each step is amplified by the inverse's gain `1 / |1 + D|` (undoing
+//! weight decay expands the weights). [`invert_update`] returns that gain
 //! and refuses a step that would take the product of gains over a segment
 //! past a budget; the rest of that segment is then recomputed from its
-//! checkpoint.
+//! checkpoint. (Before the update kept `t_j`, the inverse solved for it
+//! along `yhat_l`, a Sherman-Morrison correction whose gain Oja's
+//! contraction made large: a segment of a large `theta_9` was recomputed.)
 //! `F^6` and `F^7` scale their columns by `yhat_l^T W_l e_{l-1}`,
 //! a function of the whole layer, and a term of your own is not known to
 //! have the form above: a rule with either is always recomputed.
 
-use crate::kernel::{dot, part, part_mut};
+use crate::kernel::{part, part_mut};
 use crate::rule::Rule;
 use crate::step::{BLOCK, layer_signals};
 use crate::term::{Columns, Mix, PlasticityTerm, pool_index};
@@ -42,44 +41,6 @@ pub(crate) fn invertible<T: Real, const N: usize>(rule: &Rule<'_, T, N>) -> bool
         .iter()
         .filter(|e| e.theta != T::zero())
         .all(|e| matches!(pool_index(e.term), Some(r) if r != 6 && r != 7))
-}
-
-/// The coefficients of column `j` of layer `l`'s update: `m0` at `t_j = 0`
-/// and `dm`, the change per unit of `t_j`, for a block of columns.
-struct Affine<T> {
-    m0: [Mix<T>; BLOCK],
-    dm: [Mix<T>; BLOCK],
-}
-
-/// The mixes of the active terms of a layer at `t_j = 0` and `t_j = 1`.
-fn affine_block<T: Real>(
-    active: &[(&dyn PlasticityTerm<T>, T)],
-    s: &crate::term::Signals<'_, T>,
-    j0: usize,
-    rows: usize,
-    n: usize,
-) -> Affine<T> {
-    let zeros = [T::zero(); BLOCK];
-    let ones = [T::one(); BLOCK];
-    let mut m0 = [Mix::zero(); BLOCK];
-    let mut m1 = [Mix::zero(); BLOCK];
-    // The pool's terms (all that reach here) read no weights in `mix`.
-    let at_zero = Columns { j0, rows, weights: &[], wt_post: part(&zeros, ..n) };
-    let at_one = Columns { j0, rows, weights: &[], wt_post: part(&ones, ..n) };
-    for &(term, k) in active {
-        term.mix_block(k, s, &at_zero, part_mut(&mut m0, ..n));
-        term.mix_block(k, s, &at_one, part_mut(&mut m1, ..n));
-    }
-    let mut dm = [Mix::zero(); BLOCK];
-    for ((d, a), b) in dm.iter_mut().zip(&m0).zip(&m1) {
-        *d = Mix {
-            post_error: b.post_error - a.post_error,
-            post: b.post - a.post,
-            ones: b.ones - a.ones,
-            weights: T::zero(),
-        };
-    }
-    Affine { m0, dm }
 }
 
 /// The active terms of layer `l` and their `k_r = theta_r scale_r`, as the
@@ -102,9 +63,9 @@ fn active_terms<'r, T: Real, const N: usize>(
 /// and returns the inverse's gain: the largest factor by which it can
 /// amplify a rounding error of `w`, over all layers and columns. `rule`
 /// must be [`invertible`]. Refuses (`None`) once a column's gain exceeds
-/// `budget` or the inverse does not exist there (`1 + D = 0` or
-/// `1 + D + yhat . v = 0`); `w` is then partly inverted and must be
-/// recomputed.
+/// `budget`, where the inverse does not exist (`1 + D = 0`), or where a
+/// term reads `t_j` and the activity does not hold it (no update ran on
+/// it); `w` is then partly inverted and must be recomputed.
 pub(crate) fn invert_update<T, S, A, const N: usize>(
     w: &mut [T],
     rule: &Rule<'_, T, N>,
@@ -127,23 +88,33 @@ where
         if active.is_empty() || rows == 0 {
             continue;
         }
-        let (a, u) = (s.post_error, s.post);
-        let (ua, uu, u1) = (dot(u, a), dot(u, u), u.iter().fold(T::zero(), |x, &y| x + y));
+        let kept = match act.wt_post(l) {
+            Some(kept) => kept,
+            None if rule.needs(l).wt_post => return None,
+            // No term reads t_j: any value gives the update's coefficients.
+            None => &[],
+        };
         let layer = part_mut(w, o..o + rows * cols);
+        let mut mixes = [Mix::zero(); BLOCK];
         for j0 in (0..cols).step_by(BLOCK) {
             let n = BLOCK.min(cols - j0);
-            let Affine { m0, dm } = affine_block(&active, &s, j0, rows, n);
+            let mixes = part_mut(&mut mixes, ..n);
+            mixes.fill(Mix::zero());
+            // The pool's terms (all that reach here) read no weights in `mix`.
+            let c = Columns { j0, rows, weights: &[], wt_post: part(kept, j0..j0 + n) };
+            for &(term, k) in &active {
+                term.mix_block(k, &s, &c, mixes);
+            }
             let block = part_mut(layer, j0 * rows..(j0 + n) * rows);
-            for ((col, m), d) in block.chunks_exact_mut(rows).zip(&m0).zip(&dm) {
+            for (col, m) in block.chunks_exact_mut(rows).zip(mixes.iter()) {
                 let scale = T::one() + m.weights;
-                let along = scale + d.post_error * ua + d.post * uu + d.ones * u1;
-                let (sa, al) = (scale.to_f64().abs(), along.to_f64().abs());
-                // Written so that NaN refuses too.
-                if !(sa * budget > 1.0 && al * budget > 1.0) {
+                let sa = scale.to_f64().abs();
+                // NaN refuses too.
+                if (sa * budget).partial_cmp(&1.0) != Some(core::cmp::Ordering::Greater) {
                     return None;
                 }
-                gain = gain.max(1.0 / sa).max(1.0 / al);
-                invert_column(col, m, d, a, u, scale, along);
+                gain = gain.max(1.0 / sa);
+                invert_column(col, m, s.post_error, s.post, scale);
             }
         }
     }
@@ -151,28 +122,62 @@ where
 }
 
 /// One column: `col` holds `W_j'` on entry and `W_j` on return; `scale`
-/// is `1 + D`, `along` is `1 + D + yhat . v`.
+/// is `1 + D`.
 #[inline(always)]
-fn invert_column<T: Real>(col: &mut [T], m: &Mix<T>, d: &Mix<T>, a: &[T], u: &[T], scale: T, along: T) {
+fn invert_column<T: Real>(col: &mut [T], m: &Mix<T>, a: &[T], u: &[T], scale: T) {
     let zero = T::zero();
-    if m.post_error == zero && m.post == zero && m.ones == zero && m.weights == zero && *d == Mix::zero() {
+    if m.post_error == zero && m.post == zero && m.ones == zero && m.weights == zero {
         // The update left the column as it was.
         return;
     }
-    // r = W' - A_0 e - B_0 yhat - C_0 1, in place.
     for ((w, &ai), &ui) in col.iter_mut().zip(a).zip(u) {
         *w -= m.post_error * ai + m.post * ui + m.ones;
     }
-    if d.post_error == zero && d.post == zero && d.ones == zero {
-        if m.weights != zero {
-            for w in col.iter_mut() {
-                *w /= scale;
-            }
+    if m.weights != zero {
+        for w in col.iter_mut() {
+            *w /= scale;
         }
-        return;
     }
-    let t = dot(u, col) / along;
-    for ((w, &ai), &ui) in col.iter_mut().zip(a).zip(u) {
-        *w = (*w - t * (d.post_error * ai + d.post * ui + d.ones)) / scale;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heap::{Activity, FeedbackAlignment, Network};
+    use crate::step::{Weights, activity, update};
+    use crate::{FixedShape, Init};
+    use alloc::vec::Vec;
+    use rand_xoshiro::{Xoshiro256PlusPlus, rand_core::SeedableRng};
+
+    type Net = crate::shape![6, 5, 4, 3];
+
+    /// The inverse of an `F^bio` update (Oja's term with a large
+    /// coefficient, which contracts the weights) gives back the weights
+    /// before it to rounding, with gain 1; on an activity no update ran on,
+    /// where `W_j . yhat_l` is not kept, it refuses, unless no term reads it.
+    #[test]
+    fn inverse_of_an_update_reads_the_kept_products() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+        let mut net = Network::<Net, f64>::zeros();
+        net.init(&mut rng, Init::XavierUniform);
+        let fa = FeedbackAlignment::<Net, f64>::random(&mut rng, Init::XavierUniform);
+        let mut bio = Rule::<f64, 3>::bio();
+        bio.set_thetas(&[0.1, -0.05, 2.5]).unwrap();
+        let x: Vec<f64> = (0..Net::INPUT).map(|i| (i as f64 * 1.3).cos()).collect();
+        let before = net.as_slice().to_vec();
+        let mut act = Activity::<Net, f64>::zeros();
+        crate::activity::load_input(&mut act, &x).unwrap();
+        activity(net.as_slice(), net.beta(), &fa, &bio, &mut act, 2).unwrap();
+        let mut w = before.clone();
+        assert_eq!(invert_update(&mut w, &bio, &act, 16.0), None, "nothing kept yet");
+        let mut fa_only = Rule::<f64, 1>::fa();
+        fa_only.set_thetas(&[0.1]).unwrap();
+        assert_eq!(invert_update(&mut w.clone(), &fa_only, &act, 16.0), Some(1.0), "F^0 reads no product");
+        update(Weights::InPlace(&mut w), &bio, &mut act).unwrap();
+        let moved = w.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(moved > 1e-3, "the update moved the weights by {moved:e} only");
+        assert_eq!(invert_update(&mut w, &bio, &act, 16.0), Some(1.0));
+        let err = w.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(err < 1e-15, "inverse off by {err:e}");
     }
 }
