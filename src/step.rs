@@ -324,7 +324,7 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
     }
     let mut overflow = false;
     let cols = shape.width(l - 1);
-    let mut wt = [T::zero(); BLOCK];
+    let zeros = [T::zero(); BLOCK];
     let mut mixes = [Mix::zero(); BLOCK];
     for j0 in (0..cols).step_by(BLOCK) {
         let n = BLOCK.min(cols - j0);
@@ -333,17 +333,16 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
         // The block's weights before the update: read from `src` out of
         // place (the update writes them into `block`: no copy first).
         let old = src.map(|src| part(src, span));
-        let wt = part_mut(&mut wt, ..n);
-        if needs.wt_post_vector {
-            copy(wt, part(s.wt_post, j0..j0 + n));
-        } else if needs.wt_post && known {
-            copy(wt, part(store, j0..j0 + n));
+        let wt: &[T] = if needs.wt_post_vector {
+            part(s.wt_post, j0..j0 + n)
         } else if needs.wt_post {
-            kernel::tr_mul(old.unwrap_or(block), s.post, wt);
-            copy(part_mut(store, j0..j0 + n), wt);
+            if !known {
+                kernel::tr_mul(old.unwrap_or(block), s.post, part_mut(store, j0..j0 + n));
+            }
+            part(store, j0..j0 + n)
         } else {
-            wt.fill(T::zero());
-        }
+            part(&zeros, ..n)
+        };
         let mixes = part_mut(&mut mixes, ..n);
         mixes.fill(Mix::zero());
         let c = Columns { j0, rows, weights: old.unwrap_or(block), wt_post: wt };
