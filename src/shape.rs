@@ -259,12 +259,12 @@ impl Widths {
                 }
             }
         }
-        // The largest buffer is the activity's, 5 units + max_width, and the
-        // direct feedback's (units - n_L) n_L: both must fit.
+        // The largest buffers are the activity's, 6 units (the adjoint's
+        // 3 units + 2 max_width is smaller), and the direct feedback's
+        // (units - n_L) n_L: both must fit.
         let max_width = widths.iter().copied().max().unwrap_or(0);
         units
-            .checked_mul(5)
-            .and_then(|a| a.checked_add(max_width))
+            .checked_mul(6)
             .and_then(|_| (units - width(depth)).checked_mul(width(depth)))
             .ok_or_else(invalid)?;
         Ok(Self { depth, n, w_off, u_off, max_width })

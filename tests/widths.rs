@@ -53,6 +53,11 @@ fn widths_that_make_no_network_are_refused() {
     // Buffers that could not be addressed.
     assert!(Widths::new(&[usize::MAX, 2, 10]).is_err());
     assert!(Widths::new(&[1 << 40, 1 << 40, 10]).is_err());
+    // The activity's 6 units must be addressable (here 5 units and the
+    // widest layer would be): just past, and just inside.
+    assert!(Widths::new(&[usize::MAX / 12, 1, usize::MAX / 12, 1]).is_err());
+    let widest = Widths::new(&[usize::MAX / 6 - 1, 1]).expect("6 units fit");
+    assert_eq!(widest.activity_len(), 6 * (usize::MAX / 6));
     let message = Widths::new(&[784, 0, 10]).unwrap_err().to_string();
     assert!(message.contains("none of them zero"), "{message}");
 }

@@ -159,9 +159,9 @@ pub enum Reversal {
     /// [`Reversal::Recompute`] up to rounding (relative differences of
     /// `2e-7` in `f32` and `1e-15` in `f64` in `tests/reversal.rs`). Where
     /// walking on would amplify rounding errors by more than
-    /// [`MAX_INVERSE_GAIN`] over a segment (Oja's term with a large
-    /// coefficient contracts the weights, and undoing that expands them),
-    /// the rest of the segment is recomputed from its checkpoint; a rule
+    /// [`MAX_INVERSE_GAIN`] over a segment (a large weight decay `F^3`
+    /// shrinks the weights, and undoing that expands them), the rest of
+    /// the segment is recomputed from its checkpoint; a rule
     /// with a term that cannot be inverted column by column (`F^6`, `F^7`,
     /// terms of your own) is always recomputed.
     Invert,
