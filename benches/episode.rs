@@ -169,7 +169,7 @@ fn traffic(c: &mut Criterion) {
 /// sweeps it makes down every column `j` of every layer (`G_j . e`,
 /// `G_j . yhat`, then `ebar += p G_j`, `yhatbar += q G_j`,
 /// `yhatbar += r W_j`, `G_j += s G_j + r yhat`; `W_j . yhat` is kept from
-/// the step), 16 floating-point operations per weight, with nothing else
+/// the step), 14 floating-point operations per weight, with nothing else
 /// of the step. Beside `pass`
 /// (two operations per weight) it gives the rate this shape of code reaches.
 fn sweeps(c: &mut Criterion) {

@@ -263,10 +263,7 @@ impl Widths {
         // 3 units + 2 max_width is smaller), and the direct feedback's
         // (units - n_L) n_L: both must fit.
         let max_width = widths.iter().copied().max().unwrap_or(0);
-        units
-            .checked_mul(6)
-            .and_then(|_| (units - width(depth)).checked_mul(width(depth)))
-            .ok_or_else(invalid)?;
+        units.checked_mul(6).and_then(|_| (units - width(depth)).checked_mul(width(depth))).ok_or_else(invalid)?;
         Ok(Self { depth, n, w_off, u_off, max_width })
     }
 
