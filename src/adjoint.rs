@@ -127,7 +127,9 @@ impl<T: Real, S: Shape> Adjoint<T, S, alloc::boxed::Box<[T]>> {
 /// The adjoint of one [`step`](crate::step()).
 ///
 /// * `weights`: `W^t`, the weights *before* the step;
-/// * `act`: the activity that step computed (from `W^t` and its sample);
+/// * `act`: the activity that step computed (from `W^t` and its sample;
+///   the products `W_l^T yhat_l` its update kept are read from it, not
+///   computed again from `weights`);
 /// * `wbar`: on entry `dL/dW^{t+1}`, on return `dL/dW^t` (the network's layout);
 /// * `thetabar`: `dL/dTheta` is added into it (one entry per term of `rule`,
 ///   then one per [`params`](FeedbackPathway::params) of the pathway: none
