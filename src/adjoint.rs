@@ -445,9 +445,13 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
     let mut mixes = [Mix::zero(); BLOCK];
     let mut partials = [Mix::zero(); BLOCK];
     let mut column_bars = [ColumnBar::zero(); BLOCK];
-    // On layer 1, columns of zero pixels contribute nothing under terms that
-    // vanish there (see `vanishes_without_input`).
-    let sparse = l == 1 && active.iter().all(|a| crate::term::vanishes_without_input(a.1));
+    // On layer 1, the terms that vanish on columns of zero pixels (see
+    // `vanishes_without_input`) need no partials there; `lasting` is what
+    // the others read (none: the column is skipped).
+    let lasting = (l == 1).then(|| {
+        let others = active.iter().filter(|a| !crate::term::vanishes_without_input(a.1));
+        others.fold(crate::term::Mixes::NONE, |m, a| m.union(a.1.mixes()))
+    });
     for j0 in (0..cols).step_by(BLOCK) {
         let n = BLOCK.min(cols - j0);
         let w_block = part(w, j0 * rows..(j0 + n) * rows);
@@ -469,10 +473,10 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
                     axpy(yj, zbar, g_col);
                 }
             }
-            if sparse
-                && s.pre.get(j0 + i).is_none_or(|y| y.is_zero())
-                && s.pre_error.get(j0 + i).is_none_or(|e| e.is_zero())
-            {
+            let silent = lasting.filter(|_| {
+                s.pre.get(j0 + i).is_none_or(|y| y.is_zero()) && s.pre_error.get(j0 + i).is_none_or(|e| e.is_zero())
+            });
+            if silent == Some(crate::term::Mixes::NONE) {
                 (*t, *p) = (T::zero(), Mix::zero());
                 continue;
             }
@@ -481,7 +485,7 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
                 None if needs.wt_post => dot(w_col, s.post),
                 None => T::zero(),
             };
-            *p = column_partials(used, g_col, s.post_error, s.post, w_col);
+            *p = column_partials(silent.unwrap_or(used), g_col, s.post_error, s.post, w_col);
         }
         let c = Columns { j0, rows, weights: w_block, wt_post: wt };
         let mixes = part_mut(&mut mixes, ..n);

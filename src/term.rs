@@ -35,7 +35,10 @@ pub(crate) fn pool_index<T: Real>(term: &dyn PlasticityTerm<T>) -> Option<u8> {
 /// On layer 1 such a column is a zero pixel of the input, and what the
 /// adjoint would compute for it there is discarded anyway (`dL/dy_0` is not
 /// needed, and `dL/de_0` is multiplied by the slope `g(0) = 0`): the update
-/// adjoint skips it. A term of your own is never assumed to vanish.
+/// adjoint skips such a column when every term vanishes there, and
+/// otherwise computes only the partials the other terms read (with `F^bio`,
+/// Oja's `G_j . yhat_l` but not `G_j . e_l`). A term of your own is never
+/// assumed to vanish.
 pub(crate) fn vanishes_without_input<T: Real>(term: &dyn PlasticityTerm<T>) -> bool {
     matches!(pool_index(term), Some(r) if r != 3 && r != 9)
 }

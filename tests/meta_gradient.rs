@@ -85,10 +85,31 @@ fn episode(
     (r, grad)
 }
 
+/// Like [`pixels`], with half the pixels zero: columns of layer 1 where
+/// the terms that vanish without input are skipped by the adjoint.
+fn sparse_pixels(seed: u64) -> (Vec<u8>, Vec<u8>) {
+    let (mut images, labels) = pixels(seed);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed + 1);
+    for p in images.iter_mut().filter(|_| rng.next_u32() & 1 == 0) {
+        *p = 0;
+    }
+    (images, labels)
+}
+
 /// Largest relative error between the adjoint gradient and central
 /// differences, relative to the gradient's largest entry.
 fn check(path: Path, terms: &[(&'static dyn PlasticityTerm<f64>, LayerSet)], theta: &[f64], penalty: Penalty) -> f64 {
-    let (img, lab) = pixels(3);
+    check_on(pixels(3), path, terms, theta, penalty)
+}
+
+/// [`check`] on the images `(img, lab)`.
+fn check_on(
+    (img, lab): (Vec<u8>, Vec<u8>),
+    path: Path,
+    terms: &[(&'static dyn PlasticityTerm<f64>, LayerSet)],
+    theta: &[f64],
+    penalty: Penalty,
+) -> f64 {
     let data = Dataset::new(Images::from_raw(&img, 36, 2, 3).unwrap(), Labels::new(&lab), 3).unwrap();
     let (_, grad) = episode(&data, path, terms, theta, penalty, 4);
     let scale = grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
@@ -128,6 +149,29 @@ fn check(path: Path, terms: &[(&'static dyn PlasticityTerm<f64>, LayerSet)], the
 
 fn all(term: &'static dyn PlasticityTerm<f64>) -> (&'static dyn PlasticityTerm<f64>, LayerSet) {
     (term, LayerSet::ALL)
+}
+
+/// Zero pixels: the update adjoint skips, on layer 1, what the terms that
+/// vanish without input would compute there (everything when all vanish,
+/// as `F^0` does; their partials when `F^3` or `F^9` does not).
+#[test]
+fn zero_pixels_skip_only_what_vanishes() {
+    let pool = terms::pool::<f64>();
+    let (img, _) = sparse_pixels(3);
+    let zeros = img.iter().filter(|&&p| p == 0).count();
+    assert!(zeros > img.len() / 3, "{zeros} zero pixels of {}", img.len());
+    let rules: [(&[usize], &[f64]); 4] = [
+        (&[0], &[0.3]),
+        (&[0, 3], &[0.3, 0.05]),
+        (&[0, 2, 9], &[0.3, -0.05, 0.05]),
+        (&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], &[0.3, -0.02, 0.04, 0.01, -0.01, 0.02, 0.01, -0.01, 0.01, 0.05]),
+    ];
+    for path in [Path::Bp, Path::Fa, Path::Dfa] {
+        for (rs, theta) in rules {
+            let terms: Vec<_> = rs.iter().map(|&r| all(pool[r])).collect();
+            check_on(sparse_pixels(3), path, &terms, theta, Penalty::None);
+        }
+    }
 }
 
 #[test]
