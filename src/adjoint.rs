@@ -408,7 +408,9 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
     // `W_l^T yhat_l` as the step's update kept it, else (as a whole, or a
     // column at a time below) from `w`.
     let wtu: &[T] = match known_wt {
-        Some(known) => known,
+        // Only where a term reads them, as the update hands them out.
+        Some(known) if needs.wt_post || needs.wt_post_vector => known,
+        Some(_) => &[],
         None if needs.wt_post_vector => {
             kernel::tr_mul(w, part(y, units(shape, l)), wtu);
             wtu

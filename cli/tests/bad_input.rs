@@ -173,7 +173,7 @@ fn sizes_past_what_the_machine_can_hold_are_refused_at_once() {
     refused(&program("reproduce", &["fig-s2", "--episodes", huge]), true, "must be at most 1000000");
     refused(&program("reproduce", &["fig-s2", "--trials", huge]), true, "must be at most 10000");
     // 1,000,000 classes drawn with replacement, K = 50: 5e7 online steps, a
-    // work space of about 3.6 TB, refused before any allocation is kept.
+    // work space of about 3.7 TB, refused before any allocation is kept.
     let out = scratch("terabytes");
     let o = program(
         "meta-train",

@@ -107,10 +107,9 @@ pub struct Args {
     /// How the meta-gradient gets back the weights of each online step:
     /// recompute each segment from its checkpoint (exact, bit for bit), or
     /// invert the updates in place from the segment's end (equal up to
-    /// rounding, 2e-7 relative in the tests; for F^0 and F^eHebb about 5%
-    /// faster in the README's latest bench run (20% before the recomputed
-    /// updates stopped copying the weights first), no faster for rules with
-    /// Oja's F^9; rules with F^6 or F^7 are always recomputed).
+    /// rounding, 2e-7 relative in the tests; in the README's latest bench
+    /// run 12% faster for F^0 and 14% for F^bio; rules with F^6 or F^7 are
+    /// always recomputed, and a large weight decay F^3 partly).
     #[arg(long, value_enum, default_value_t = ReversalChoice::Recompute)]
     #[serde(default)]
     pub reversal: ReversalChoice,
