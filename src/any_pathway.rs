@@ -240,6 +240,9 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
     fn name(&self) -> &'static str {
         self.inner().name()
     }
+    fn reads_weights(&self) -> bool {
+        self.inner().reads_weights()
+    }
     fn state(&self) -> &[T] {
         self.inner().state()
     }

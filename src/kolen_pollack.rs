@@ -128,6 +128,9 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for KolenPollack<T,
     fn name(&self) -> &'static str {
         "kp"
     }
+    fn reads_weights(&self) -> bool {
+        self.b.reads_weights()
+    }
     fn state(&self) -> &[T] {
         self.b.as_slice()
     }

@@ -123,6 +123,18 @@ pub trait FeedbackPathway<T: Real, S: Shape> {
     /// A short name for reports: `"bp"`, `"fa"`, `"dfa"`.
     fn name(&self) -> &'static str;
 
+    /// Whether [`feedback`](Self::feedback) or its adjoints read the
+    /// forward weights (backprop and the sign-symmetric pathways do;
+    /// feedback alignment, DFA and Kolen-Pollack read matrices of their
+    /// own). Where neither the pathway nor the rule's terms on layer 1 read
+    /// `W_1`, the meta-gradient's reverse pass never needs the first
+    /// layer's weights of earlier steps and does not recompute them (with
+    /// `F^0` through feedback alignment, three quarters of the paper
+    /// network's weights). The default, `true`, is always correct.
+    fn reads_weights(&self) -> bool {
+        true
+    }
+
     // Plastic feedback: matrices that change during an episode by a local
     // rule of their own, with meta-parameters learned beside `Theta`
     // ([`KolenPollack`](crate::KolenPollack)). The defaults describe fixed
@@ -375,6 +387,9 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for FeedbackAlignme
     fn name(&self) -> &'static str {
         "fa"
     }
+    fn reads_weights(&self) -> bool {
+        false
+    }
 }
 
 impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for DirectFeedbackAlignment<T, S, B> {
@@ -407,5 +422,8 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for DirectFeedbackA
     }
     fn name(&self) -> &'static str {
         "dfa"
+    }
+    fn reads_weights(&self) -> bool {
+        false
     }
 }

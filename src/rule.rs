@@ -178,6 +178,14 @@ impl<'a, T: Real, const N: usize> Rule<'a, T, N> {
     pub fn needs(&self, l: usize) -> Needs {
         self.entries.iter().filter(|e| e.layers.contains(l)).fold(Needs::NOTHING, |n, e| n.union(e.term.needs()))
     }
+
+    /// Whether the adjoint of the update of layer `l` may read `W_l`: some
+    /// term on that layer does, whatever its coefficient (the adjoint
+    /// differentiates every term, zero coefficients included).
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+    pub(crate) fn reads_weights(&self, l: usize) -> bool {
+        self.entries.iter().any(|e| e.layers.contains(l) && crate::term::reads_weights(e.term))
+    }
 }
 
 impl<T: Real, const N: usize> Rule<'static, T, N> {

@@ -230,6 +230,22 @@ where
     S: Shape,
     A: Storage<T>,
 {
+    update_from(1, weights, rule, act)
+}
+
+/// [`update`] of layers `first..=L` only (the others are neither read nor
+/// written).
+pub(crate) fn update_from<T, S, A, const N: usize>(
+    first: usize,
+    weights: Weights<'_, T>,
+    rule: &Rule<'_, T, N>,
+    act: &mut Activity<T, S, A>,
+) -> Result<(), Error>
+where
+    T: Real,
+    S: Shape,
+    A: Storage<T>,
+{
     act.check_len()?;
     let shape = *act.shape();
     let mut blocks = act.blocks();
@@ -237,14 +253,14 @@ where
     match weights {
         Weights::InPlace(w) => {
             check(w)?;
-            for l in 1..=shape.depth() {
+            for l in first..=shape.depth() {
                 update_layer::<T, S, N>(&shape, None, part_mut(w, layer(&shape, l)), rule, &mut blocks, l)?;
             }
         }
         Weights::Into { from, to } => {
             check(from)?;
             check(to)?;
-            for l in 1..=shape.depth() {
+            for l in first..=shape.depth() {
                 let (src, dst) = (part(from, layer(&shape, l)), part_mut(to, layer(&shape, l)));
                 update_layer::<T, S, N>(&shape, Some(src), dst, rule, &mut blocks, l)?;
             }

@@ -43,6 +43,14 @@ pub(crate) fn vanishes_without_input<T: Real>(term: &dyn PlasticityTerm<T>) -> b
     matches!(pool_index(term), Some(r) if r != 3 && r != 9)
 }
 
+/// Whether the adjoint of `term` may read the weights `W_l` of its layer:
+/// of the pool's terms, weight decay `F^3`, `F^6` and `F^7` (through
+/// `y_l^T W_l e_{l-1}`) and Oja's `F^9` (through `W_l^T yhat_l`); a term of
+/// your own is assumed to (its `mix` sees the column's weights).
+pub(crate) fn reads_weights<T: Real>(term: &dyn PlasticityTerm<T>) -> bool {
+    !matches!(pool_index(term), Some(r) if !matches!(r, 3 | 6 | 7 | 9))
+}
+
 /// What a term reads beyond `e_l`, `yhat_l`, `y_{l-1}` and `z_l` (always
 /// available). The step computes only what some term needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use metaplasticity::idx::{Dataset, Images, Labels};
 use metaplasticity::meta::{MetaGradient, Penalty, Task};
 use metaplasticity::term::PlasticityTerm;
 use metaplasticity::{
-    Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, KolenPollack, LayerSet, Network,
-    RandomSignSymmetric, RedrawnSignSymmetric, Rule, SignSymmetric, shape, terms,
+    AnyPathway, Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, Init, KolenPollack, LayerSet,
+    Network, PathwayKind, RandomSignSymmetric, RedrawnSignSymmetric, Rule, SignSymmetric, shape, terms,
 };
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
@@ -302,5 +302,117 @@ impl metaplasticity::PlasticityTerm<f64> for Hebb {
 fn user_defined_term() {
     for path in [Path::Fa, Path::Bp] {
         check(path, &[all(&terms::PseudoGradient), all(&Hebb)], &[0.3, -0.05], Penalty::None);
+    }
+}
+
+/// A pathway that says it reads the forward weights (the trait's default)
+/// and otherwise is `P`: the meta-gradient then recomputes every layer.
+struct SaysItReads<P>(P);
+
+impl<P: FeedbackPathway<f64, Small>> FeedbackPathway<f64, Small> for SaysItReads<P> {
+    fn feedback(&self, s: &Small, l: usize, w: &[f64], en: &[f64], eo: &[f64], gate: &[f64], f: &mut [f64]) {
+        self.0.feedback(s, l, w, en, eo, gate, f);
+    }
+    fn feedback_adjoint(&self, s: &Small, l: usize, w: &[f64], e: &[f64], sb: &[f64], eb: &mut [f64], wb: &mut [f64]) {
+        self.0.feedback_adjoint(s, l, w, e, sb, eb, wb);
+    }
+    fn check_shape(&self, shape: &Small) -> Result<(), metaplasticity::Error> {
+        self.0.check_shape(shape)
+    }
+    fn reinit(&mut self, rng: &mut dyn Rng, init: Init) {
+        self.0.reinit(rng, init);
+    }
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn state(&self) -> &[f64] {
+        self.0.state()
+    }
+    fn set_state(&mut self, state: &[f64]) -> Result<(), metaplasticity::Error> {
+        self.0.set_state(state)
+    }
+    fn learn(&mut self, shape: &Small, y: &[f64], e: &[f64]) -> Result<(), metaplasticity::Error> {
+        self.0.learn(shape, y, e)
+    }
+    #[allow(clippy::too_many_arguments)]
+    fn learn_adjoint(
+        &self,
+        shape: &Small,
+        y: &[f64],
+        e: &[f64],
+        state_bar: &mut [f64],
+        ybar: &mut [f64],
+        ebar: &mut [f64],
+        params_bar: &mut [f64],
+    ) {
+        self.0.learn_adjoint(shape, y, e, state_bar, ybar, ebar, params_bar);
+    }
+    fn feedback_state_adjoint(&self, shape: &Small, l: usize, e: &[f64], s: &[f64], state_bar: &mut [f64]) {
+        self.0.feedback_state_adjoint(shape, l, e, s, state_bar);
+    }
+    fn params(&self) -> &[f64] {
+        self.0.params()
+    }
+    fn param_names(&self) -> &'static [&'static str] {
+        self.0.param_names()
+    }
+    fn set_params(&mut self, params: &[f64]) -> Result<(), metaplasticity::Error> {
+        self.0.set_params(params)
+    }
+}
+
+/// Where neither the rule's terms on layer 1 nor the pathway read `W_1`
+/// (`F^0`, `F^1`, `F^2` through FA, DFA, Kolen-Pollack), the meta-gradient
+/// leaves the first layer's weights out of its checkpoints, recomputation
+/// and walk back: the same bits as recomputing them (a pathway that says it
+/// reads the weights), for both reversals and several checkpoint
+/// intervals. Rules whose terms read `W_1` (Oja's, decay, `F^6`, `F^7`)
+/// must keep them: were layer 1 left out for them, the reverse pass would
+/// read stale weights and these gradients would differ.
+#[test]
+fn layer_one_left_out_where_nothing_reads_it_gives_the_same_bits() {
+    use metaplasticity::meta::Reversal;
+    let (img, lab) = sparse_pixels(9);
+    let data = Dataset::new(Images::from_raw(&img, 36, 2, 3).unwrap(), Labels::new(&lab), 3).unwrap();
+    let pool = terms::pool::<f64>();
+    // The pathways that do read the weights say so.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+    for kind in [PathwayKind::Backprop, PathwayKind::SignSymmetric, PathwayKind::RandomSignSymmetric] {
+        let p = AnyPathway::<f64, Small>::new_for(Small::default(), kind, &mut rng, Init::XavierUniform);
+        assert!(p.reads_weights(), "{kind:?}");
+    }
+    let rules: [&[usize]; 7] = [&[0], &[0, 2], &[0, 1, 4, 5, 8], &[0, 2, 9], &[0, 3], &[0, 6], &[0, 7]];
+    for picks in rules {
+        let mut rule = Rule::<f64, 10>::new();
+        for (k, &r) in picks.iter().enumerate() {
+            rule.push(pool[r], [0.3, 0.02, -0.03, 0.01, 0.02][k], LayerSet::ALL).unwrap();
+        }
+        for kind in [PathwayKind::Alignment, PathwayKind::Direct, PathwayKind::KolenPollack] {
+            for reversal in [Reversal::Recompute, Reversal::Invert] {
+                for interval in [1, 4, 7] {
+                    let run = |says_it_reads: bool| {
+                        let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+                        let mut net = Network::<f64, Small, _>::zeros();
+                        net.init(&mut rng, Init::XavierUniform);
+                        let p =
+                            AnyPathway::<f64, Small>::new_for(Small::default(), kind, &mut rng, Init::XavierUniform);
+                        assert!(!p.reads_weights(), "{kind:?}");
+                        let mut grad = vec![0.0; rule.len() + p.params().len()];
+                        let mut mg = MetaGradient::<f64, Small>::new(interval).with_reversal(reversal);
+                        let (task, penalty) = (task(), Penalty::None);
+                        let r = if says_it_reads {
+                            mg.run(&mut net, &mut SaysItReads(p), &rule, &data, &task, penalty, &mut grad)
+                        } else {
+                            mg.run(&mut net, &mut { p }, &rule, &data, &task, penalty, &mut grad)
+                        };
+                        let mut bits: Vec<u64> = grad.iter().map(|g| g.to_bits()).collect();
+                        bits.push(r.unwrap().meta_loss.to_bits());
+                        bits.extend(net.as_slice().iter().map(|w| w.to_bits()));
+                        bits
+                    };
+                    assert_eq!(run(false), run(true), "{picks:?} {kind:?} {reversal:?} interval {interval}");
+                }
+            }
+        }
     }
 }

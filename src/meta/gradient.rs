@@ -11,6 +11,15 @@
 //! of the last segment is computed twice. The result does
 //! not depend on `c` (the same arithmetic runs in the same order).
 //!
+//! The reverse pass never needs the first layer's weights of earlier steps
+//! unless a term on layer 1 reads them (Oja's `F^9`, decay `F^3`, `F^6`,
+//! `F^7`, or a term of your own) or the pathway does
+//! ([`FeedbackPathway::reads_weights`]): `dL/dy_0` is not needed, so
+//! `W_1^T zbar_1` is never formed. Otherwise (`F^0` or `F^2` through
+//! feedback alignment, DFA or Kolen-Pollack) layer 1 is left out of the
+//! checkpoints, the recomputation and the walk back: for the paper's network
+//! three quarters of the weights, with the same bits.
+//!
 //! With [`Reversal::Invert`], a segment is instead walked back in place: its
 //! last weights (the final weights, or the next checkpoint) are turned into
 //! those of each earlier step by inverting the step's update
@@ -31,7 +40,7 @@ use crate::meta::{Penalty, Task};
 use crate::online::load;
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;
-use crate::step::{Weights, step_loaded, update};
+use crate::step::{Weights, step_loaded, update_from};
 use crate::{Activity, Error, FixedShape, Network, Real, Shape, Storage};
 
 /// What an episode measured.
@@ -418,6 +427,13 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         let segments = steps.div_ceil(c);
         let last = segments.saturating_sub(1) * c;
         let invert = self.reversal == Reversal::Invert && invertible(rule);
+        // The reverse pass reads the first layer's weights only for terms
+        // or a pathway that read them (`W_1^T zbar_1` is not needed: the
+        // input does not depend on Theta); otherwise the copies, the
+        // recomputation and the walk back leave layer 1 alone. The same
+        // bits either way.
+        let first = if rule.reads_weights(1) || pathway.reads_weights() { 1 } else { 2 };
+        let o = self.shape.weight_offset(first);
         // A plastic pathway's state: checkpointed with the weights.
         let plastic = !pathway.state().is_empty();
         if plastic {
@@ -433,13 +449,13 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         let mut train_loss = 0.0;
         for (t, &i) in task.train.iter().enumerate() {
             if t % c == 0 {
-                self.checkpoints[t / c].copy_from_slice(net.as_slice());
+                self.checkpoints[t / c][o..].copy_from_slice(&net.as_slice()[o..]);
                 if plastic {
                     self.plastic.checkpoints[t / c].copy_from_slice(pathway.state());
                 }
             }
             if t > last && !invert {
-                self.segment[t - last - 1].copy_from_slice(net.as_slice());
+                self.segment[t - last - 1][o..].copy_from_slice(&net.as_slice()[o..]);
             }
             let act = &mut self.acts[t];
             let label = load(act, data, i).map_err(fail(t))?;
@@ -483,9 +499,9 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             if walk {
                 // segment[0] holds W^{t+1}, then W^t after inverting step t.
                 let end: &[T] = if k + 1 < segments { &self.checkpoints[k + 1] } else { net.as_slice() };
-                segment[0].copy_from_slice(end);
+                segment[0][o..].copy_from_slice(&end[o..]);
             } else if k + 1 < segments || invert {
-                recompute(checkpoint, segment, rule, &mut self.acts, span.start, span.len()).map_err(failed)?;
+                recompute(first, checkpoint, segment, rule, &mut self.acts, span.start, span.len()).map_err(failed)?;
             }
             if plastic {
                 // S^{start+1} .. S^{end-1} from the segment's checkpoint.
@@ -499,13 +515,14 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             }
             for (s, t) in span.clone().enumerate().rev() {
                 if walk && s > 0 {
-                    match invert_update(&mut segment[0], rule, &self.acts[t], budget) {
+                    match invert_update(first, &mut segment[0], rule, &self.acts[t], budget) {
                         Some(gain) => budget /= gain,
                         None => {
                             // Refused: recompute the segment's first s + 1
                             // weights instead (segment[0] is overwritten).
                             walk = false;
-                            recompute(checkpoint, segment, rule, &mut self.acts, span.start, s + 1).map_err(failed)?;
+                            recompute(first, checkpoint, segment, rule, &mut self.acts, span.start, s + 1)
+                                .map_err(failed)?;
                         }
                     }
                 }
@@ -566,6 +583,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
 /// from its checkpoint (the weights of step `start`): the update of step
 /// `start + s` writes the weights of step `start + s + 1` into `segment[s]`.
 fn recompute<T: Real, S: Shape, const N: usize>(
+    first: usize,
     checkpoint: &[T],
     segment: &mut [Box<[T]>],
     rule: &Rule<'_, T, N>,
@@ -576,7 +594,8 @@ fn recompute<T: Real, S: Shape, const N: usize>(
     for s in 0..len.saturating_sub(1) {
         let (done, next) = segment.split_at_mut(s);
         let from: &[T] = if s == 0 { checkpoint } else { &done[s - 1] };
-        update(Weights::Into { from, to: &mut next[0] }, rule, &mut acts[start + s]).map_err(|e| (start + s, e))?;
+        let weights = Weights::Into { from, to: &mut next[0] };
+        update_from(first, weights, rule, &mut acts[start + s]).map_err(|e| (start + s, e))?;
     }
     Ok(())
 }

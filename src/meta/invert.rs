@@ -65,8 +65,10 @@ fn active_terms<'r, T: Real, const N: usize>(
 /// must be [`invertible`]. Refuses (`None`) once a column's gain exceeds
 /// `budget`, where the inverse does not exist (`1 + D = 0`), or where a
 /// term reads `t_j` and the activity does not hold it (no update ran on
-/// it); `w` is then partly inverted and must be recomputed.
+/// it); `w` is then partly inverted and must be recomputed. Layers below
+/// `first` are left as they are.
 pub(crate) fn invert_update<T, S, A, const N: usize>(
+    first: usize,
     w: &mut [T],
     rule: &Rule<'_, T, N>,
     act: &Activity<T, S, A>,
@@ -80,7 +82,7 @@ where
     let [y, z, e, _, _] = act.parts();
     let shape = act.shape();
     let mut gain = 1.0f64;
-    for l in 1..=shape.depth() {
+    for l in first..=shape.depth() {
         let o = shape.weight_offset(l);
         let (rows, cols) = (shape.width(l), shape.width(l - 1));
         let s = layer_signals(shape, l, y, z, e, &[]);
@@ -169,14 +171,14 @@ mod tests {
         crate::activity::load_input(&mut act, &x).unwrap();
         activity(net.as_slice(), net.beta(), &fa, &bio, &mut act, 2).unwrap();
         let mut w = before.clone();
-        assert_eq!(invert_update(&mut w, &bio, &act, 16.0), None, "nothing kept yet");
+        assert_eq!(invert_update(1, &mut w, &bio, &act, 16.0), None, "nothing kept yet");
         let mut fa_only = Rule::<f64, 1>::fa();
         fa_only.set_thetas(&[0.1]).unwrap();
-        assert_eq!(invert_update(&mut w.clone(), &fa_only, &act, 16.0), Some(1.0), "F^0 reads no product");
+        assert_eq!(invert_update(1, &mut w.clone(), &fa_only, &act, 16.0), Some(1.0), "F^0 reads no product");
         update(Weights::InPlace(&mut w), &bio, &mut act).unwrap();
         let moved = w.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
         assert!(moved > 1e-3, "the update moved the weights by {moved:e} only");
-        assert_eq!(invert_update(&mut w, &bio, &act, 16.0), Some(1.0));
+        assert_eq!(invert_update(1, &mut w, &bio, &act, 16.0), Some(1.0));
         let err = w.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
         assert!(err < 1e-15, "inverse off by {err:e}");
     }
