@@ -253,7 +253,7 @@ where
         return Ok(());
     }
     // 2. The signals, in the reverse of the order they were computed.
-    let lowest = if rule.needs(1).pre_error { 0 } else { 1 };
+    let lowest = rule.lowest_signal();
     for l in lowest..shape.depth() {
         let r = units(&shape, l);
         let s = part_mut(bars.scratch, ..shape.width(l));

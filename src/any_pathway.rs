@@ -14,6 +14,7 @@ use crate::error::{BufferKind, Error};
 use crate::init::Init;
 #[cfg(feature = "alloc")]
 use crate::pathway::{Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway};
+use crate::rule::LayerSet;
 #[cfg(feature = "alloc")]
 use crate::{FixedShape, Real, Shape};
 
@@ -240,8 +241,8 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
     fn name(&self) -> &'static str {
         self.inner().name()
     }
-    fn reads_weights(&self) -> bool {
-        self.inner().reads_weights()
+    fn feedback_reads(&self, l: usize) -> LayerSet {
+        self.inner().feedback_reads(l)
     }
     fn state(&self) -> &[T] {
         self.inner().state()

@@ -26,6 +26,7 @@ use crate::error::{BufferKind, Error};
 use crate::init::Init;
 use crate::kernel::{axpy, dot, part, part_mut};
 use crate::pathway::{FeedbackAlignment, FeedbackPathway};
+use crate::rule::LayerSet;
 use crate::{FixedShape, Real, Shape, Storage};
 
 /// Kolen-Pollack feedback: plastic `B_l`, stored as
@@ -128,8 +129,8 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for KolenPollack<T,
     fn name(&self) -> &'static str {
         "kp"
     }
-    fn reads_weights(&self) -> bool {
-        self.b.reads_weights()
+    fn feedback_reads(&self, l: usize) -> LayerSet {
+        self.b.feedback_reads(l)
     }
     fn state(&self) -> &[T] {
         self.b.as_slice()

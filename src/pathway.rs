@@ -20,6 +20,7 @@ use crate::buffer::{check_buffer, layer, same_shape, units};
 use crate::error::{BufferKind, Error};
 use crate::init::Init;
 use crate::kernel::{self, part, part_mut};
+use crate::rule::LayerSet;
 use crate::{FixedShape, Real, Shape, Storage};
 
 /// A feedback pathway for networks of shape `S`.
@@ -123,16 +124,18 @@ pub trait FeedbackPathway<T: Real, S: Shape> {
     /// A short name for reports: `"bp"`, `"fa"`, `"dfa"`.
     fn name(&self) -> &'static str;
 
-    /// Whether [`feedback`](Self::feedback) or its adjoints read the
-    /// forward weights (backprop and the sign-symmetric pathways do;
-    /// feedback alignment, DFA and Kolen-Pollack read matrices of their
-    /// own). Where neither the pathway nor the rule's terms on layer 1 read
-    /// `W_1`, the meta-gradient's reverse pass never needs the first
-    /// layer's weights of earlier steps and does not recompute them (with
-    /// `F^0` through feedback alignment, three quarters of the paper
-    /// network's weights). The default, `true`, is always correct.
-    fn reads_weights(&self) -> bool {
-        true
+    /// The layers whose forward weights [`feedback`](Self::feedback) and
+    /// [`feedback_adjoint`](Self::feedback_adjoint) read for `f_l`:
+    /// `W_{l+1}` for backprop and the sign-symmetric pathways, none for
+    /// feedback alignment, DFA and Kolen-Pollack (matrices of their own).
+    /// Where neither the pathway (for the signals the rule needs) nor the
+    /// rule's terms on layer 1 read `W_1`, the meta-gradient's reverse pass
+    /// never needs the first layer's weights of earlier steps and does not
+    /// recompute them (with `F^0`, three quarters of the paper network's
+    /// weights). The default, every layer, is always correct.
+    fn feedback_reads(&self, l: usize) -> LayerSet {
+        let _ = l;
+        LayerSet::ALL
     }
 
     // Plastic feedback: matrices that change during an episode by a local
@@ -230,6 +233,9 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for Backprop {
     fn reinit(&mut self, _rng: &mut dyn Rng, _init: Init) {}
     fn name(&self) -> &'static str {
         "bp"
+    }
+    fn feedback_reads(&self, l: usize) -> LayerSet {
+        LayerSet::only(l + 1)
     }
 }
 
@@ -387,8 +393,8 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for FeedbackAlignme
     fn name(&self) -> &'static str {
         "fa"
     }
-    fn reads_weights(&self) -> bool {
-        false
+    fn feedback_reads(&self, _l: usize) -> LayerSet {
+        LayerSet::NONE
     }
 }
 
@@ -423,7 +429,7 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for DirectFeedbackA
     fn name(&self) -> &'static str {
         "dfa"
     }
-    fn reads_weights(&self) -> bool {
-        false
+    fn feedback_reads(&self, _l: usize) -> LayerSet {
+        LayerSet::NONE
     }
 }

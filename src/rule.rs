@@ -179,6 +179,12 @@ impl<'a, T: Real, const N: usize> Rule<'a, T, N> {
         self.entries.iter().filter(|e| e.layers.contains(l)).fold(Needs::NOTHING, |n, e| n.union(e.term.needs()))
     }
 
+    /// The lowest layer whose signal `e_l` a step computes: 0 where a term
+    /// on layer 1 reads `e_0`, else 1.
+    pub(crate) fn lowest_signal(&self) -> usize {
+        if self.needs(1).pre_error { 0 } else { 1 }
+    }
+
     /// Whether the adjoint of the update of layer `l` may read `W_l`: some
     /// term on that layer does, whatever its coefficient (the adjoint
     /// differentiates every term, zero coefficients included).

@@ -31,6 +31,7 @@ use crate::error::{BufferKind, Error};
 use crate::init::Init;
 use crate::kernel::{part, part_mut};
 use crate::pathway::{FeedbackAlignment, FeedbackPathway, next_weights};
+use crate::rule::LayerSet;
 use crate::{FixedShape, Real, Shape, Storage};
 
 /// Uniform sign-concordant feedback (uSF): `B_l = c_l sign(W_{l+1})^T`
@@ -315,6 +316,9 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for SignSymmetric {
     fn name(&self) -> &'static str {
         "usf"
     }
+    fn feedback_reads(&self, l: usize) -> LayerSet {
+        LayerSet::only(l + 1)
+    }
 }
 
 impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for RandomSignSymmetric<T, S, B> {
@@ -334,6 +338,9 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for RandomSignSymme
     fn name(&self) -> &'static str {
         "frsf"
     }
+    fn feedback_reads(&self, l: usize) -> LayerSet {
+        LayerSet::only(l + 1)
+    }
 }
 
 impl<T: Real, S: Shape> FeedbackPathway<T, S> for RedrawnSignSymmetric<T> {
@@ -350,6 +357,9 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for RedrawnSignSymmetric<T> {
     }
     fn name(&self) -> &'static str {
         "brsf"
+    }
+    fn feedback_reads(&self, l: usize) -> LayerSet {
+        LayerSet::only(l + 1)
     }
     fn state(&self) -> &[T] {
         &self.step

@@ -213,7 +213,7 @@ where
     act.forward(weights, beta)?;
     act.set_label(label);
     let outcome = Outcome { loss: act.loss(), prediction: act.prediction() };
-    let lowest = if rule.needs(1).pre_error { 0 } else { 1 };
+    let lowest = rule.lowest_signal();
     signals(pathway, weights, act, lowest)?;
     Ok(outcome)
 }

@@ -362,24 +362,40 @@ impl<P: FeedbackPathway<f64, Small>> FeedbackPathway<f64, Small> for SaysItReads
 }
 
 /// Where neither the rule's terms on layer 1 nor the pathway read `W_1`
-/// (`F^0`, `F^1`, `F^2` through FA, DFA, Kolen-Pollack), the meta-gradient
-/// leaves the first layer's weights out of its checkpoints, recomputation
-/// and walk back: the same bits as recomputing them (a pathway that says it
-/// reads the weights), for both reversals and several checkpoint
-/// intervals. Rules whose terms read `W_1` (Oja's, decay, `F^6`, `F^7`)
-/// must keep them: were layer 1 left out for them, the reverse pass would
-/// read stale weights and these gradients would differ.
+/// (`F^0` through any pathway: backprop and the sign-symmetric ones read
+/// `W_1` only for `e_0`, which `F^0` does not need; `F^2` through FA, DFA
+/// or Kolen-Pollack), the meta-gradient leaves the first layer's weights
+/// out of its checkpoints, recomputation and walk back: the same bits as
+/// recomputing them (a pathway that says it reads every layer), for both
+/// reversals and several checkpoint intervals. Where something reads `W_1`
+/// (Oja's term, decay, `F^6`, `F^7`; backprop and the sign-symmetric
+/// pathways when a term needs `e_0`) it must be kept: were layer 1 left
+/// out there, the reverse pass would read stale weights and these
+/// gradients would differ.
 #[test]
 fn layer_one_left_out_where_nothing_reads_it_gives_the_same_bits() {
     use metaplasticity::meta::Reversal;
     let (img, lab) = sparse_pixels(9);
     let data = Dataset::new(Images::from_raw(&img, 36, 2, 3).unwrap(), Labels::new(&lab), 3).unwrap();
     let pool = terms::pool::<f64>();
-    // The pathways that do read the weights say so.
+    let kinds = [
+        PathwayKind::Backprop,
+        PathwayKind::Alignment,
+        PathwayKind::Direct,
+        PathwayKind::SignSymmetric,
+        PathwayKind::RandomSignSymmetric,
+        PathwayKind::RedrawnSignSymmetric,
+        PathwayKind::KolenPollack,
+    ];
+    // What each pathway says it reads for f_l.
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
-    for kind in [PathwayKind::Backprop, PathwayKind::SignSymmetric, PathwayKind::RandomSignSymmetric] {
+    for kind in kinds {
         let p = AnyPathway::<f64, Small>::new_for(Small::default(), kind, &mut rng, Init::XavierUniform);
-        assert!(p.reads_weights(), "{kind:?}");
+        let own = matches!(kind, PathwayKind::Alignment | PathwayKind::Direct | PathwayKind::KolenPollack);
+        for l in 0..3 {
+            let want = if own { LayerSet::NONE } else { LayerSet::only(l + 1) };
+            assert_eq!(p.feedback_reads(l), want, "{kind:?} f_{l}");
+        }
     }
     let rules: [&[usize]; 7] = [&[0], &[0, 2], &[0, 1, 4, 5, 8], &[0, 2, 9], &[0, 3], &[0, 6], &[0, 7]];
     for picks in rules {
@@ -387,7 +403,7 @@ fn layer_one_left_out_where_nothing_reads_it_gives_the_same_bits() {
         for (k, &r) in picks.iter().enumerate() {
             rule.push(pool[r], [0.3, 0.02, -0.03, 0.01, 0.02][k], LayerSet::ALL).unwrap();
         }
-        for kind in [PathwayKind::Alignment, PathwayKind::Direct, PathwayKind::KolenPollack] {
+        for kind in kinds {
             for reversal in [Reversal::Recompute, Reversal::Invert] {
                 for interval in [1, 4, 7] {
                     let run = |says_it_reads: bool| {
@@ -396,7 +412,6 @@ fn layer_one_left_out_where_nothing_reads_it_gives_the_same_bits() {
                         net.init(&mut rng, Init::XavierUniform);
                         let p =
                             AnyPathway::<f64, Small>::new_for(Small::default(), kind, &mut rng, Init::XavierUniform);
-                        assert!(!p.reads_weights(), "{kind:?}");
                         let mut grad = vec![0.0; rule.len() + p.params().len()];
                         let mut mg = MetaGradient::<f64, Small>::new(interval).with_reversal(reversal);
                         let (task, penalty) = (task(), Penalty::None);

@@ -13,12 +13,13 @@
 //!
 //! The reverse pass never needs the first layer's weights of earlier steps
 //! unless a term on layer 1 reads them (Oja's `F^9`, decay `F^3`, `F^6`,
-//! `F^7`, or a term of your own) or the pathway does
-//! ([`FeedbackPathway::reads_weights`]): `dL/dy_0` is not needed, so
-//! `W_1^T zbar_1` is never formed. Otherwise (`F^0` or `F^2` through
-//! feedback alignment, DFA or Kolen-Pollack) layer 1 is left out of the
-//! checkpoints, the recomputation and the walk back: for the paper's network
-//! three quarters of the weights, with the same bits.
+//! `F^7`, or a term of your own) or the pathway does for a signal the rule
+//! needs ([`FeedbackPathway::feedback_reads`]: backprop and the
+//! sign-symmetric pathways read `W_1` for `e_0`): `dL/dy_0` is not needed,
+//! so `W_1^T zbar_1` is never formed. Otherwise (`F^0` through any
+//! pathway, `F^2` through feedback alignment, DFA or Kolen-Pollack) layer 1
+//! is left out of the checkpoints, the recomputation and the walk back: for
+//! the paper's network three quarters of the weights, with the same bits.
 //!
 //! With [`Reversal::Invert`], a segment is instead walked back in place: its
 //! last weights (the final weights, or the next checkpoint) are turned into
@@ -428,11 +429,13 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         let last = segments.saturating_sub(1) * c;
         let invert = self.reversal == Reversal::Invert && invertible(rule);
         // The reverse pass reads the first layer's weights only for terms
-        // or a pathway that read them (`W_1^T zbar_1` is not needed: the
+        // or a pathway's signals that read them (`W_1^T zbar_1` is not needed: the
         // input does not depend on Theta); otherwise the copies, the
         // recomputation and the walk back leave layer 1 alone. The same
         // bits either way.
-        let first = if rule.reads_weights(1) || pathway.reads_weights() { 1 } else { 2 };
+        let signals = rule.lowest_signal()..self.shape.depth();
+        let pathway_reads = signals.into_iter().any(|l| pathway.feedback_reads(l).contains(1));
+        let first = if rule.reads_weights(1) || pathway_reads { 1 } else { 2 };
         let o = self.shape.weight_offset(first);
         // A plastic pathway's state: checkpointed with the weights.
         let plastic = !pathway.state().is_empty();
