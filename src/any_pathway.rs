@@ -14,7 +14,6 @@ use crate::error::{BufferKind, Error};
 use crate::init::Init;
 #[cfg(feature = "alloc")]
 use crate::pathway::{Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway};
-use crate::rule::LayerSet;
 #[cfg(feature = "alloc")]
 use crate::{FixedShape, Real, Shape};
 
@@ -241,7 +240,7 @@ impl<T: Real, S: Shape> FeedbackPathway<T, S> for AnyPathway<T, S> {
     fn name(&self) -> &'static str {
         self.inner().name()
     }
-    fn feedback_reads(&self, l: usize) -> LayerSet {
+    fn feedback_reads(&self, l: usize) -> crate::LayerSet {
         self.inner().feedback_reads(l)
     }
     fn state(&self) -> &[T] {

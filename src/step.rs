@@ -295,6 +295,22 @@ pub(crate) fn layer_signals<'a, T: Real, S: Shape>(
     }
 }
 
+/// The terms active on layer `l` (those on it with a non-zero coefficient)
+/// and their `k_r = theta_r scale_r` for the signals `s`.
+#[inline(always)]
+pub(crate) fn active_terms<'r, T: Real, const N: usize>(
+    rule: &'r Rule<'_, T, N>,
+    s: &Signals<'_, T>,
+    l: usize,
+) -> heapless::Vec<(&'r dyn crate::term::PlasticityTerm<T>, T), N> {
+    let mut active = heapless::Vec::new();
+    for e in rule.entries().iter().filter(|e| e.layers.contains(l) && e.theta != T::zero()) {
+        // Capacity N is the rule's own: this push cannot fail.
+        let _ = active.push((e.term, e.theta * e.term.scale(s)));
+    }
+    active
+}
+
 /// Applies the rule to `W_l` (one sweep over its columns): in place, or
 /// from `src` (the old `W_l`) into `w`.
 #[multiversion(targets("x86_64+avx2+fma"))]
@@ -325,13 +341,7 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
     // blocks below fill and read.
     let (whole, store): (&[T], &mut [T]) = if needs.wt_post_vector { (kept, &mut []) } else { (&[], kept) };
     let s = layer_signals(shape, l, b.y, b.z, b.e, whole);
-    // k_r = theta_r * scale_r for the terms active on this layer.
-    let mut active: heapless::Vec<(&dyn crate::term::PlasticityTerm<T>, T), N> = heapless::Vec::new();
-    for e in rule.entries().iter().filter(|e| e.layers.contains(l) && e.theta != T::zero()) {
-        let k = e.theta * e.term.scale(&s);
-        // Capacity N is the rule's own: this push cannot fail.
-        let _ = active.push((e.term, k));
-    }
+    let active = active_terms(rule, &s, l);
     if active.is_empty() {
         if let Some(src) = src {
             copy(w, src);

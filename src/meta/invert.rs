@@ -30,8 +30,8 @@
 
 use crate::kernel::{part, part_mut};
 use crate::rule::Rule;
-use crate::step::{BLOCK, layer_signals};
-use crate::term::{Columns, Mix, PlasticityTerm, pool_index};
+use crate::step::{BLOCK, active_terms, layer_signals};
+use crate::term::{Columns, Mix, pool_index};
 use crate::{Activity, Real, Shape, Storage};
 
 /// Whether every term of `rule` with a non-zero coefficient has the form
@@ -41,21 +41,6 @@ pub(crate) fn invertible<T: Real, const N: usize>(rule: &Rule<'_, T, N>) -> bool
         .iter()
         .filter(|e| e.theta != T::zero())
         .all(|e| matches!(pool_index(e.term), Some(r) if r != 6 && r != 7))
-}
-
-/// The active terms of layer `l` and their `k_r = theta_r scale_r`, as the
-/// update computes them.
-fn active_terms<'r, T: Real, const N: usize>(
-    rule: &'r Rule<'_, T, N>,
-    s: &crate::term::Signals<'_, T>,
-    l: usize,
-) -> heapless::Vec<(&'r dyn PlasticityTerm<T>, T), N> {
-    let mut active = heapless::Vec::new();
-    for e in rule.entries().iter().filter(|e| e.layers.contains(l) && e.theta != T::zero()) {
-        // Capacity N is the rule's own: this push cannot fail.
-        let _ = active.push((e.term, e.theta * e.term.scale(s)));
-    }
-    active
 }
 
 /// Turns `w`, the weights after the update of step `act`, back into the
