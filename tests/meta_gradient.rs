@@ -309,14 +309,14 @@ fn user_defined_term() {
 /// and otherwise is `P`: the meta-gradient then recomputes every layer.
 struct SaysItReads<P>(P);
 
-impl<P: FeedbackPathway<f64, Small>> FeedbackPathway<f64, Small> for SaysItReads<P> {
-    fn feedback(&self, s: &Small, l: usize, w: &[f64], en: &[f64], eo: &[f64], gate: &[f64], f: &mut [f64]) {
+impl<S: metaplasticity::Shape, P: FeedbackPathway<f64, S>> FeedbackPathway<f64, S> for SaysItReads<P> {
+    fn feedback(&self, s: &S, l: usize, w: &[f64], en: &[f64], eo: &[f64], gate: &[f64], f: &mut [f64]) {
         self.0.feedback(s, l, w, en, eo, gate, f);
     }
-    fn feedback_adjoint(&self, s: &Small, l: usize, w: &[f64], e: &[f64], sb: &[f64], eb: &mut [f64], wb: &mut [f64]) {
+    fn feedback_adjoint(&self, s: &S, l: usize, w: &[f64], e: &[f64], sb: &[f64], eb: &mut [f64], wb: &mut [f64]) {
         self.0.feedback_adjoint(s, l, w, e, sb, eb, wb);
     }
-    fn check_shape(&self, shape: &Small) -> Result<(), metaplasticity::Error> {
+    fn check_shape(&self, shape: &S) -> Result<(), metaplasticity::Error> {
         self.0.check_shape(shape)
     }
     fn reinit(&mut self, rng: &mut dyn Rng, init: Init) {
@@ -331,13 +331,13 @@ impl<P: FeedbackPathway<f64, Small>> FeedbackPathway<f64, Small> for SaysItReads
     fn set_state(&mut self, state: &[f64]) -> Result<(), metaplasticity::Error> {
         self.0.set_state(state)
     }
-    fn learn(&mut self, shape: &Small, y: &[f64], e: &[f64]) -> Result<(), metaplasticity::Error> {
+    fn learn(&mut self, shape: &S, y: &[f64], e: &[f64]) -> Result<(), metaplasticity::Error> {
         self.0.learn(shape, y, e)
     }
     #[allow(clippy::too_many_arguments)]
     fn learn_adjoint(
         &self,
-        shape: &Small,
+        shape: &S,
         y: &[f64],
         e: &[f64],
         state_bar: &mut [f64],
@@ -347,7 +347,7 @@ impl<P: FeedbackPathway<f64, Small>> FeedbackPathway<f64, Small> for SaysItReads
     ) {
         self.0.learn_adjoint(shape, y, e, state_bar, ybar, ebar, params_bar);
     }
-    fn feedback_state_adjoint(&self, shape: &Small, l: usize, e: &[f64], s: &[f64], state_bar: &mut [f64]) {
+    fn feedback_state_adjoint(&self, shape: &S, l: usize, e: &[f64], s: &[f64], state_bar: &mut [f64]) {
         self.0.feedback_state_adjoint(shape, l, e, s, state_bar);
     }
     fn params(&self) -> &[f64] {
@@ -430,4 +430,24 @@ fn layer_one_left_out_where_nothing_reads_it_gives_the_same_bits() {
             }
         }
     }
+    // One layer (nothing left to recompute) and two, through FA.
+    fn bits_of<S: metaplasticity::FixedShape>(data: &Dataset<'_>, says_it_reads: bool) -> Vec<u64> {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        let mut net = Network::<f64, S, _>::zeros();
+        net.init(&mut rng, Init::XavierUniform);
+        let p = FeedbackAlignment::<f64, S, _>::random(&mut rng, Init::XavierUniform);
+        let mut rule = Rule::<f64, 1>::fa();
+        rule.set_thetas(&[0.3]).unwrap();
+        let (mut grad, mut mg) = (vec![0.0], MetaGradient::<f64, S>::new(4));
+        let r = if says_it_reads {
+            mg.run(&mut net, &mut SaysItReads(p), &rule, data, &task(), Penalty::None, &mut grad)
+        } else {
+            mg.run(&mut net, &mut { p }, &rule, data, &task(), Penalty::None, &mut grad)
+        };
+        let mut bits = vec![grad[0].to_bits(), r.unwrap().meta_loss.to_bits()];
+        bits.extend(net.as_slice().iter().map(|w| w.to_bits()));
+        bits
+    }
+    assert_eq!(bits_of::<shape![6, 3]>(&data, false), bits_of::<shape![6, 3]>(&data, true));
+    assert_eq!(bits_of::<shape![6, 4, 3]>(&data, false), bits_of::<shape![6, 4, 3]>(&data, true));
 }
