@@ -433,8 +433,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         // input does not depend on Theta); otherwise the copies, the
         // recomputation and the walk back leave layer 1 alone. The same
         // bits either way.
-        let signals = rule.lowest_signal()..self.shape.depth();
-        let pathway_reads = signals.into_iter().any(|l| pathway.feedback_reads(l).contains(1));
+        let pathway_reads = (rule.lowest_signal()..self.shape.depth()).any(|l| pathway.feedback_reads(l).contains(1));
         let first = if rule.reads_weights(1) || pathway_reads { 1 } else { 2 };
         let o = self.shape.weight_offset(first);
         // A plastic pathway's state: checkpointed with the weights.
