@@ -18,7 +18,8 @@ use crate::{FixedShape, Real, Shape, Storage};
 /// * `f_l = B_l e_{l+1}` (or `D_l e_L`), the feedback before the slope,
 ///   `e_l = f_l ⊙ g(y_l)`,
 /// * the slopes `g(y_l) = 1 - exp(-beta y_l) = sigma'(z_l)` (`l < L`; for
-///   `l = 0` the same function of the input, used by `e_0`),
+///   `l = 0` the same function of the input, computed with `e_0` where a
+///   term needs it and zero otherwise),
 /// * `W_l^T yhat_l`, the products the update of layer `l` reads when a
 ///   term needs them (Oja's `F^9`), in the layout of layer `l - 1`'s
 ///   units: the update computes them from the weights of the step and the
@@ -41,6 +42,9 @@ pub struct Activity<T, S, B> {
     /// of this activity's `yhat_l` with the weights of its step (set by the
     /// update; cleared by a forward pass; `MAX_DEPTH` bits at most).
     wt_post: u64,
+    /// The softplus sharpness of the last forward pass (for `g(y_0)`,
+    /// computed with the signals when `e_0` is needed).
+    beta: T,
     shape: S,
 }
 
@@ -69,7 +73,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     /// contents) for a network of shape `shape`.
     pub fn with_shape(shape: S, buf: B) -> Result<Self, Error> {
         crate::buffer::check_len(buf.as_ref(), shape.activity_len(), BufferKind::Activity)?;
-        Ok(Self { buf, loss: T::zero(), log_norm: T::zero(), label: None, wt_post: 0, shape })
+        Ok(Self { buf, loss: T::zero(), log_norm: T::zero(), label: None, wt_post: 0, beta: T::zero(), shape })
     }
 
     /// The shape the buffer was built for.
@@ -97,7 +101,11 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
         self.block(3, l, 0..=self.shape.depth() - 1)
     }
     /// Slope `g(y_l) = 1 - exp(-beta y_l)` (`0 <= l < L`), the softplus
-    /// derivative `sigma'(z_l)` for hidden layers.
+    /// derivative `sigma'(z_l)` for hidden layers. For the input (`l = 0`)
+    /// it gates `e_0 = f_0 ⊙ g(y_0)` and, like [`e`](Self::e)`(0)`, is
+    /// computed only with `e_0` (a term on layer 1 needed it, or
+    /// [`Network::signals`](crate::Network::signals) was asked for it) and
+    /// zero otherwise.
     pub fn slope(&self, l: usize) -> &[T] {
         self.block(4, l, 0..=self.shape.depth() - 1)
     }
@@ -186,7 +194,8 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
         if let Some(index) = part(b.y, units(&shape, 0)).iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFiniteInput { index });
         }
-        slopes(part(b.y, units(&shape, 0)), part_mut(b.g, units(&shape, 0)), beta);
+        // g(y_0) only gates e_0: computed with it (`input_slopes`).
+        part_mut(b.g, units(&shape, 0)).fill(T::zero());
         for l in 1..=shape.depth() {
             let (below, above) = split_mut(b.y, shape.unit_offset(l));
             let y_prev = part(below, units(&shape, l - 1));
@@ -202,7 +211,15 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
             }
         }
         self.log_norm = log_norm;
+        self.beta = beta;
         Ok(())
+    }
+
+    /// `g(y_0)` with the sharpness of the last forward pass, for `e_0`.
+    pub(crate) fn input_slopes(&mut self) {
+        let (shape, beta) = (self.shape, self.beta);
+        let b = self.blocks();
+        slopes(part(b.y, units(&shape, 0)), part_mut(b.g, units(&shape, 0)), beta);
     }
 
     /// Starts the backward signals: `e_L = p - onehot(label)` and the loss.

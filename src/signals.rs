@@ -8,7 +8,8 @@ use crate::pathway::FeedbackPathway;
 use crate::{Activity, Real, Shape, Storage};
 
 /// Computes `e_l` for `l = L-1` down to `lowest` (0 or 1) from `e_L`, which
-/// must already be set; `e_0` is zeroed when not computed.
+/// must already be set; `e_0` is zeroed when not computed, and the input's
+/// slopes `g(y_0)` that gate it are computed with it.
 pub(crate) fn signals<T, S, P, A>(
     pathway: &P,
     weights: &[T],
@@ -22,6 +23,9 @@ where
     A: Storage<T>,
 {
     let shape = *act.shape();
+    if lowest == 0 {
+        act.input_slopes();
+    }
     let b = act.blocks();
     if lowest > 0 {
         part_mut(b.e, units(&shape, 0)).fill(T::zero());

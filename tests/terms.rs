@@ -329,10 +329,15 @@ fn check_activity<T: Real, S: FixedShape>(
     for l in 1..=S::DEPTH {
         close(&to_f64(act.e(l)), &n.e[l], tol, &format!("e_{l}"))?;
     }
+    // The input's slopes g(y_0) gate e_0: computed with it, zero without.
     if with_e0 {
         close(&to_f64(act.e(0)), &n.e[0], tol, "e_0")?;
+        let beta = st.net.beta().to_f64();
+        let gate: Vec<f64> = n.y[0].iter().map(|&x| 1.0 - (-beta * x).exp()).collect();
+        close(&to_f64(act.slope(0)), &gate, tol, "g(y_0)")?;
     } else {
         prop_assert!(act.e(0).iter().all(|&v| v == T::zero()), "e_0 must be zero when no term on layer 1 needs it");
+        prop_assert!(act.slope(0).iter().all(|&v| v == T::zero()), "g(y_0) must be zero when e_0 is not computed");
     }
     prop_assert!((act.loss().to_f64() - n.loss).abs() <= tol * (1.0 + n.loss));
     Ok(())
@@ -520,6 +525,32 @@ fn pool_order_names_and_needs() {
         .unwrap();
     assert!(!table1.needs(1).pre_error && table1.needs(2).pre_error);
     assert!(!table1.needs(3).pre_error);
+}
+
+/// The input's slopes `g(y_0)` are computed only with `e_0`: after a step
+/// whose rule needs `e_0` they are `1 - exp(-beta x)`, and a later step
+/// of a rule that does not need it (on the same activity) leaves them zero,
+/// not stale.
+#[test]
+fn input_slopes_come_with_e0_only() {
+    type S = shape![5, 4, 3];
+    let mut st = setup::<f64, S>(11);
+    let mut act = Activity::<f64, S, _>::zeros();
+    let mut ehebb: Rule<f64> = Rule::ehebb();
+    ehebb.set_thetas(&[1e-3, 1e-3]).unwrap();
+    let mut fa: Rule<f64> = Rule::fa();
+    fa.set_thetas(&[1e-3]).unwrap();
+    let beta = st.net.beta();
+    step(&mut st.net, &st.fa, &ehebb, &mut act, &st.x, st.label).unwrap();
+    let gate: Vec<f64> = st.x.iter().map(|&x| 1.0 - (-beta * x).exp()).collect();
+    assert!(gate.iter().all(|&g| g > 0.0));
+    assert_eq!(act.slope(0).len(), gate.len());
+    for (&got, &want) in act.slope(0).iter().zip(&gate) {
+        assert!((got - want).abs() <= 1e-15 * want, "g(y_0): {got:e} against {want:e}");
+    }
+    step(&mut st.net, &st.fa, &fa, &mut act, &st.x, st.label).unwrap();
+    assert!(act.slope(0).iter().all(|&g| g == 0.0), "{:?}", act.slope(0));
+    assert!(act.e(0).iter().all(|&e| e == 0.0));
 }
 
 /// The largest update error in the f64 and f32 checks for fixed seeds, in
