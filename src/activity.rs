@@ -45,6 +45,9 @@ pub struct Activity<T, S, B> {
     /// The softplus sharpness of the last forward pass (for `g(y_0)`,
     /// computed with the signals when `e_0` is needed).
     beta: T,
+    /// Whether the `g(y_0)` block may hold something other than zeros
+    /// (the slopes of the current input, or a new buffer's contents).
+    input_slopes: bool,
     shape: S,
 }
 
@@ -73,7 +76,8 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     /// contents) for a network of shape `shape`.
     pub fn with_shape(shape: S, buf: B) -> Result<Self, Error> {
         crate::buffer::check_len(buf.as_ref(), shape.activity_len(), BufferKind::Activity)?;
-        Ok(Self { buf, loss: T::zero(), log_norm: T::zero(), label: None, wt_post: 0, beta: T::zero(), shape })
+        let (loss, log_norm, beta) = (T::zero(), T::zero(), T::zero());
+        Ok(Self { buf, loss, log_norm, label: None, wt_post: 0, beta, input_slopes: true, shape })
     }
 
     /// The shape the buffer was built for.
@@ -183,19 +187,28 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     }
 
     /// Forward pass with weights `w` (all layers) from the input already in
-    /// `y_0`, which is checked for NaN/inf first.
-    pub(crate) fn forward(&mut self, w: &[T], beta: T) -> Result<(), Error> {
+    /// `y_0`, which is checked for NaN/inf first; with the input's slopes
+    /// `g(y_0)` if `input_slopes` (a step whose rule needs `e_0`; zero
+    /// otherwise, until [`Activity::input_slopes`] computes them).
+    pub(crate) fn forward(&mut self, w: &[T], beta: T, input_slopes: bool) -> Result<(), Error> {
         self.label = None;
         self.loss = T::zero();
         self.wt_post = 0;
         let mut log_norm = T::zero();
         let shape = self.shape;
+        // Until the pass has set the g(y_0) block, it may hold anything.
+        let stale = core::mem::replace(&mut self.input_slopes, true);
         let b = self.blocks();
         if let Some(index) = part(b.y, units(&shape, 0)).iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFiniteInput { index });
         }
-        // g(y_0) only gates e_0: computed with it (`input_slopes`).
-        part_mut(b.g, units(&shape, 0)).fill(T::zero());
+        // g(y_0) only gates e_0: computed for it, zero otherwise.
+        let (y0, g0) = (part(b.y, units(&shape, 0)), part_mut(b.g, units(&shape, 0)));
+        if input_slopes {
+            slopes(y0, g0, beta);
+        } else if stale {
+            g0.fill(T::zero());
+        }
         for l in 1..=shape.depth() {
             let (below, above) = split_mut(b.y, shape.unit_offset(l));
             let y_prev = part(below, units(&shape, l - 1));
@@ -212,14 +225,20 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
         }
         self.log_norm = log_norm;
         self.beta = beta;
+        self.input_slopes = input_slopes;
         Ok(())
     }
 
-    /// `g(y_0)` with the sharpness of the last forward pass, for `e_0`.
+    /// `g(y_0)` with the sharpness of the last forward pass, for `e_0`,
+    /// unless that pass computed them.
     pub(crate) fn input_slopes(&mut self) {
+        if self.input_slopes {
+            return;
+        }
         let (shape, beta) = (self.shape, self.beta);
         let b = self.blocks();
         slopes(part(b.y, units(&shape, 0)), part_mut(b.g, units(&shape, 0)), beta);
+        self.input_slopes = true;
     }
 
     /// Starts the backward signals: `e_L = p - onehot(label)` and the loss.
@@ -249,7 +268,11 @@ pub(crate) fn layer_bit(l: usize) -> u64 {
     1u64.checked_shl(l.wrapping_sub(1) as u32).unwrap_or(0)
 }
 
-/// `g = 1 - exp(-beta y)` elementwise.
+/// `g = 1 - exp(-beta y)` elementwise. Not inlined: one copy for the
+/// input and the hidden layers costs the Cortex-M4F's `F^bio` step 84,120
+/// instructions, inlined into each caller 85,551 (`tools/footprint.sh`);
+/// on the desktop each entry calls the system's `expm1f` either way.
+#[inline(never)]
 fn slopes<T: Real>(y: &[T], g: &mut [T], beta: T) {
     for (gi, &yi) in g.iter_mut().zip(y) {
         *gi = softplus_slope(yi, beta);

@@ -188,7 +188,7 @@ impl<T: Real, S: Shape, B: Storage<T>> Network<T, S, B> {
     pub fn forward_loaded<A: Storage<T>>(&self, act: &mut Activity<T, S, A>) -> Result<usize, Error> {
         crate::buffer::same_shape(&self.shape, act.shape())?;
         self.ensure_finite()?;
-        act.forward(self.w.as_ref(), self.beta)?;
+        act.forward(self.w.as_ref(), self.beta, false)?;
         Ok(act.prediction())
     }
 

@@ -210,10 +210,10 @@ where
     }
     rule.check()?;
     act.check_len()?;
-    act.forward(weights, beta)?;
+    let lowest = rule.lowest_signal();
+    act.forward(weights, beta, lowest == 0)?;
     act.set_label(label);
     let outcome = Outcome { loss: act.loss(), prediction: act.prediction() };
-    let lowest = rule.lowest_signal();
     signals(pathway, weights, act, lowest)?;
     Ok(outcome)
 }
@@ -674,7 +674,7 @@ mod tests {
         };
         assert_eq!(run(&kept), run(&fresh));
         // A forward pass forgets the kept products.
-        kept.forward(&before, net.beta()).unwrap();
+        kept.forward(&before, net.beta(), false).unwrap();
         assert!((1..=Net::DEPTH).all(|l| kept.wt_post(l).is_none()));
     }
 }

@@ -551,6 +551,12 @@ fn input_slopes_come_with_e0_only() {
     step(&mut st.net, &st.fa, &fa, &mut act, &st.x, st.label).unwrap();
     assert!(act.slope(0).iter().all(|&g| g == 0.0), "{:?}", act.slope(0));
     assert!(act.e(0).iter().all(|&e| e == 0.0));
+    // Asked for e_0 afterwards, the signals compute the slopes with it.
+    st.net.signals(&st.fa, &mut act, true).unwrap();
+    for (&got, &want) in act.slope(0).iter().zip(&gate) {
+        assert!((got - want).abs() <= 1e-15 * want, "g(y_0) with the signals: {got:e} against {want:e}");
+    }
+    assert!(act.e(0).iter().any(|&e| e != 0.0));
 }
 
 /// The largest update error in the f64 and f32 checks for fixed seeds, in
