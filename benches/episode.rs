@@ -165,13 +165,16 @@ fn traffic(c: &mut Criterion) {
     });
 }
 
-/// The arithmetic of the update adjoint of `F^bio` on its own: the six
-/// sweeps it makes down every column `j` of every layer (`G_j . e`,
-/// `G_j . yhat`, then `ebar += p G_j`, `yhatbar += q G_j`,
-/// `yhatbar += r W_j`, `G_j += s G_j + r yhat`; `W_j . yhat` is kept from
-/// the step), 14 floating-point operations per weight, with nothing else
-/// of the step. Beside `pass`
-/// (two operations per weight) it gives the rate this shape of code reaches.
+/// The arithmetic of the update adjoint of `F^bio` on its own, one sweep
+/// per path and column: the six sweeps down every column `j` of every
+/// layer (`G_j . e`, `G_j . yhat`, then `ebar += p G_j`,
+/// `yhatbar += q G_j`, `yhatbar += r W_j`, `G_j += s G_j + r yhat`;
+/// `W_j . yhat` is kept from the step), 14 floating-point operations per
+/// weight, with nothing else of the step. Beside `pass` (two operations
+/// per weight) it gives the rate this shape of code reaches. The adjoint
+/// itself now runs the last four for four columns at a time in one sweep
+/// (`adjoint.rs`, `paths4`); this bench keeps the one-sweep-per-path form
+/// it replaced, for comparison.
 fn sweeps(c: &mut Criterion) {
     let shape = Paper::default();
     let n = shape.weights();

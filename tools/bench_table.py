@@ -30,7 +30,7 @@ NET = "784-170-130-100-70-10"
 BENCHES = [
     ("one pass over the 176,080 weights (`pass`)", ("pass_" + NET,), None),
     ("`Wbar += W ⊙ B`: the traffic of an adjoint step (`traffic`)", ("traffic_w-b-wbar_" + NET,), 1),
-    ("the six column sweeps of `F^bio`'s update adjoint alone (`sweeps`)", ("sweeps_bio-update-adjoint_" + NET,), 1),
+    ("`F^bio`'s update adjoint as six column sweeps, one per path, alone (`sweeps`)", ("sweeps_bio-update-adjoint_" + NET,), 1),
     ("`F^0` episode, feedback alignment", ("episode", "F0_fa_" + NET), STEPS),
     ("`F^0` episode, feedback alignment, in-place reversal", ("episode", "F0_fa-invert_" + NET), STEPS),
     ("`F^bio` episode, feedback alignment", ("episode", "bio_fa_" + NET), STEPS),
