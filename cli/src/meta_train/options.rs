@@ -107,8 +107,9 @@ pub struct Args {
     /// How the meta-gradient gets back the weights of each online step:
     /// recompute each segment from its checkpoint (exact, bit for bit), or
     /// invert the updates in place from the segment's end (equal up to
-    /// rounding, 2e-7 relative in the tests; in the README's latest bench
-    /// run 6% faster for F^0 and 11% for F^bio; rules with F^6 or F^7 are
+    /// rounding, 2e-7 relative in the tests; in the README's bench runs
+    /// from 4% slower to 6% faster for F^0 and 3% to 23% faster for F^bio,
+    /// at this machine's noise; rules with F^6 or F^7 are
     /// always recomputed, and a large weight decay F^3 partly).
     #[arg(long, value_enum, default_value_t = ReversalChoice::Recompute)]
     #[serde(default)]
