@@ -42,8 +42,9 @@ pub struct Activity<T, S, B> {
     /// of this activity's `yhat_l` with the weights of its step (set by the
     /// update; cleared by a forward pass; `MAX_DEPTH` bits at most).
     wt_post: u64,
-    /// The softplus sharpness of the last forward pass (for `g(y_0)`,
-    /// computed with the signals when `e_0` is needed).
+    /// The softplus sharpness of the last forward pass (for `g(y_0)`, when
+    /// the signals are asked for `e_0` after a pass that did not compute
+    /// them).
     beta: T,
     /// Whether the `g(y_0)` block may hold something other than zeros
     /// (the slopes of the current input, or a new buffer's contents).

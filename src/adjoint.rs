@@ -551,10 +551,10 @@ struct Paths<'a, T> {
 /// Four consecutive columns of the same form with `B`, `wt` non-zero
 /// (`F^bio` everywhere; without `A` on the first layer's zero pixels) go
 /// through [`paths4`] in one sweep, which reads and writes `ebar_l` and
-/// `yhatbar_l` once for the four (the adjoint's largest cost: one sweep
-/// per path and column measured 96-100 us of the `F^bio` step adjoint's
-/// 100 us); the others one path at a time. Every entry gets the same
-/// operations in the same order either way.
+/// `yhatbar_l` once for the four (one sweep per path and column was 57%
+/// of the `F^bio` step adjoint's `perf` samples); the others one path at
+/// a time. Every entry gets the same operations in the same order either
+/// way.
 #[inline(always)]
 fn block_paths<T: Real>(mixes: &[Mix<T>], bars: &[ColumnBar<T>], g: &mut [T], w: &[T], rows: usize, p: Paths<'_, T>) {
     let Paths { post: u, post_error_bar: abar, post_bar: ubar } = p;
