@@ -548,13 +548,15 @@ struct Paths<'a, T> {
 /// `ebar_l += A g`, `yhatbar_l += B g + wt W_j`, `g += D g + wt yhat_l`,
 /// column after column, each only where its coefficient is not zero.
 ///
-/// Four consecutive columns of the same form with `B`, `wt` non-zero
-/// (`F^bio` everywhere; without `A` on the first layer's zero pixels) go
-/// through [`paths4`] in one sweep, which reads and writes `ebar_l` and
-/// `yhatbar_l` once for the four (one sweep per path and column was 57%
-/// of the `F^bio` step adjoint's `perf` samples); the others one path at
-/// a time. Every entry gets the same operations in the same order either
-/// way.
+/// Four consecutive columns with `B`, `wt` (hence the `g` path) non-zero
+/// (`F^bio` everywhere) go through [`paths4`] in one sweep, which reads
+/// and writes `ebar_l` and `yhatbar_l` once for the four (one sweep per
+/// path and column was 57% of the `F^bio` step adjoint's `perf` samples);
+/// the others one path at a time. Where only some of the four have `A`
+/// (the first layer, where zero pixels leave `A` zero: runs of four alike
+/// are short there), their `ebar_l += A g` go first, one sweep each, and
+/// the rest through [`paths4`]. Every entry gets the same operations in
+/// the same order either way.
 #[inline(always)]
 fn block_paths<T: Real>(mixes: &[Mix<T>], bars: &[ColumnBar<T>], g: &mut [T], w: &[T], rows: usize, p: Paths<'_, T>) {
     let Paths { post: u, post_error_bar: abar, post_bar: ubar } = p;
@@ -567,12 +569,14 @@ fn block_paths<T: Real>(mixes: &[Mix<T>], bars: &[ColumnBar<T>], g: &mut [T], w:
     };
     let (mut g, mut w, mut k) = (g, w, 0);
     while let Some(f) = form(k) {
-        let four = matches!(f, (_, true, true, true)) && (1..4).all(|d| form(k + d) == Some(f));
+        // `A` may differ among the four (the first layer's zero pixels).
+        let rest_of = |f: (bool, bool, bool, bool)| (f.1, f.2, f.3);
+        let four = rest_of(f) == (true, true, true) && (1..4).all(|d| form(k + d).map(rest_of) == Some(rest_of(f)));
         let take = if four { 4 } else { 1 };
         let (head, rest) = split_mut(core::mem::take(&mut g), take * rows);
         let (w_head, w_rest) = w.split_at_checked(take * rows).unwrap_or((w, &[]));
         (g, w) = (rest, w_rest);
-        let (mut gs, mut ws) = (head.chunks_exact_mut(rows), w_head.chunks_exact(rows));
+        // Split by length, not `chunks_exact` (a division per column).
         if four {
             let m = |d: usize| mixes.get(k + d).copied().unwrap_or(Mix::zero());
             let wt = |d: usize| bars.get(k + d).map_or(zero, |b| b.wt_post);
@@ -582,16 +586,27 @@ fn block_paths<T: Real>(mixes: &[Mix<T>], bars: &[ColumnBar<T>], g: &mut [T], w:
                 wt: [wt(0), wt(1), wt(2), wt(3)],
                 weights: [m(0).weights, m(1).weights, m(2).weights, m(3).weights],
             };
-            if let (Some(g0), Some(g1), Some(g2), Some(g3), Some(w0), Some(w1), Some(w2), Some(w3)) =
-                (gs.next(), gs.next(), gs.next(), gs.next(), ws.next(), ws.next(), ws.next(), ws.next())
-            {
-                if f.0 {
-                    paths4::<T, true>(&c, g0, g1, g2, g3, w0, w1, w2, w3, u, abar, ubar);
-                } else {
-                    paths4::<T, false>(&c, g0, g1, g2, g3, w0, w1, w2, w3, u, abar, ubar);
+            let (g0, rest) = split_mut(head, rows);
+            let (g1, rest) = split_mut(rest, rows);
+            let (g2, g3) = split_mut(rest, rows);
+            let (w0, rest) = w_head.split_at_checked(rows).unwrap_or((w_head, &[]));
+            let (w1, rest) = rest.split_at_checked(rows).unwrap_or((rest, &[]));
+            let (w2, w3) = rest.split_at_checked(rows).unwrap_or((rest, &[]));
+            let a_on = c.post_error.map(|a| a != zero);
+            if a_on == [true; 4] {
+                paths4::<T, true>(&c, g0, g1, g2, g3, w0, w1, w2, w3, u, abar, ubar);
+            } else {
+                // `ebar_l += A g` of the columns with `A`, in their order,
+                // before the sweep changes `g`.
+                for ((&on, &a), g_col) in a_on.iter().zip(&c.post_error).zip([&*g0, &*g1, &*g2, &*g3]) {
+                    if on {
+                        axpy(a, g_col, abar);
+                    }
                 }
+                paths4::<T, false>(&c, g0, g1, g2, g3, w0, w1, w2, w3, u, abar, ubar);
             }
-        } else if let (Some(g_col), Some(w_col), Some(m), Some(b)) = (gs.next(), ws.next(), mixes.get(k), bars.get(k)) {
+        } else if let (Some(m), Some(b)) = (mixes.get(k), bars.get(k)) {
+            let (g_col, w_col) = (head, w_head);
             let (a, bb, t, d) = f;
             if a {
                 axpy(m.post_error, g_col, abar);
@@ -671,5 +686,50 @@ fn column_partials<T: Real>(used: crate::term::Mixes, g: &[T], a: &[T], u: &[T],
         post: if used.post { dot(g, u) } else { z },
         ones: if used.ones { g.iter().fold(z, |s, &x| s + x) } else { z },
         weights: if used.weights { dot(g, w) } else { z },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    /// Grouping columns by four, with `A` on in some of them only, gives
+    /// the bits of the paths taken one column at a time, for columns of
+    /// every form.
+    #[test]
+    fn grouped_paths_have_the_bits_of_one_column_at_a_time() {
+        let rows = 11;
+        let v = |seed: usize, n: usize| (0..n).map(|i| ((seed * 31 + i * 7) as f32 * 0.37).sin()).collect::<Vec<_>>();
+        // Column forms: A on/off with B, wt on (groups of four, mixed A),
+        // then B off, wt off and D off, which break the groups.
+        let forms = [(1, 1, 1, 0), (0, 1, 1, 0), (1, 1, 1, 1), (1, 1, 1, 0), (0, 1, 1, 0), (0, 1, 1, 0), (0, 1, 1, 1)];
+        let forms = forms.iter().chain(&[(0, 1, 1, 0), (1, 0, 1, 0), (1, 1, 0, 0), (1, 1, 0, 1), (0, 0, 0, 0)]);
+        let forms = forms.chain(&[(1, 1, 1, 0), (1, 1, 1, 0), (1, 1, 1, 0), (1, 1, 1, 1)]).copied().collect::<Vec<_>>();
+        let (mut mixes, mut bars) = (Vec::new(), Vec::new());
+        for (j, &(a, b, t, d)) in forms.iter().enumerate() {
+            let on = |flag: i32, x: f32| if flag == 1 { x } else { 0.0 };
+            let x = v(j, 4);
+            mixes.push(Mix { post_error: on(a, x[0]), post: on(b, x[1]), ones: 0.0, weights: on(d, x[2]) });
+            bars.push(ColumnBar { k: 0.0, pre: 0.0, pre_error: 0.0, wt_post: on(t, x[3]) });
+        }
+        let cols = forms.len();
+        let (g0, w, u) = (v(1, rows * cols), v(2, rows * cols), v(3, rows));
+        let (abar0, ubar0) = (v(4, rows), v(5, rows));
+        let run = |grouped: bool| {
+            let (mut g, mut abar, mut ubar) = (g0.clone(), abar0.clone(), ubar0.clone());
+            if grouped {
+                let p = Paths { post: &u, post_error_bar: &mut abar, post_bar: &mut ubar };
+                block_paths(&mixes, &bars, &mut g, &w, rows, p);
+            } else {
+                for (j, (gc, wc)) in g.chunks_exact_mut(rows).zip(w.chunks_exact(rows)).enumerate() {
+                    let p = Paths { post: &u, post_error_bar: &mut abar, post_bar: &mut ubar };
+                    block_paths(&mixes[j..=j], &bars[j..=j], gc, wc, rows, p);
+                }
+            }
+            g.iter().chain(&abar).chain(&ubar).map(|x| x.to_bits()).collect::<Vec<_>>()
+        };
+        assert_eq!(run(true), run(false));
+        assert_ne!(run(true), [g0, abar0, ubar0].concat().iter().map(|x| x.to_bits()).collect::<Vec<_>>());
     }
 }
