@@ -681,9 +681,14 @@ fn paths4<T: Real, const A_ON: bool>(
 #[inline(always)]
 fn column_partials<T: Real>(used: crate::term::Mixes, g: &[T], a: &[T], u: &[T], w: &[T]) -> Mix<T> {
     let z = T::zero();
+    // `a_i g_i` is `g_i a_i`: the bits of `dot(g, a)`.
+    let (post_error, post) = match (used.post_error, used.post) {
+        (true, true) => kernel::dot_pair(a, u, g),
+        (pe, p) => (if pe { dot(g, a) } else { z }, if p { dot(g, u) } else { z }),
+    };
     Mix {
-        post_error: if used.post_error { dot(g, a) } else { z },
-        post: if used.post { dot(g, u) } else { z },
+        post_error,
+        post,
         ones: if used.ones { g.iter().fold(z, |s, &x| s + x) } else { z },
         weights: if used.weights { dot(g, w) } else { z },
     }
