@@ -109,8 +109,11 @@ where
 }
 
 /// One column: `col` holds `W_j'` on entry and `W_j` on return; `scale`
-/// is `1 + D`.
-#[inline(always)]
+/// is `1 + D`. A weight sweep like the update's, so compiled twice and
+/// dispatched at run time as they are (not inlined: its slices are then
+/// separate arguments the vectoriser knows not to overlap).
+#[inline(never)]
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
 fn invert_column<T: Real>(col: &mut [T], m: &Mix<T>, a: &[T], u: &[T], scale: T) {
     let zero = T::zero();
     if m.post_error == zero && m.post == zero && m.ones == zero && m.weights == zero {
