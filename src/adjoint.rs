@@ -696,8 +696,9 @@ fn column_partials<T: Real>(used: crate::term::Mixes, g: &[T], a: &[T], u: &[T],
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
-    use alloc::vec::Vec;
+    use std::vec::Vec;
 
     /// Grouping columns by four, with `A` on in some of them only, gives
     /// the bits of the paths taken one column at a time, for columns of
