@@ -193,8 +193,8 @@ pub fn dot2<T: Real>(x0: &[T], x1: &[T], y: &[T]) -> (T, T) {
 /// bits as two calls): on [`SCALAR`] targets through [`dot2`]; with vector
 /// units for `f32` in two explicit eight-lane vector sums (the `wide`
 /// crate), which run side by side where the compiler made one dependent
-/// chain of each [`dot`] (1.8 times as fast for two 170-entry columns);
-/// otherwise as two calls of [`dot`].
+/// chain of each [`dot`] (the adjoint's column partials measured in
+/// docs/PERFORMANCE.md); otherwise as two calls of [`dot`].
 #[inline(always)]
 pub fn dot_pair<T: Real>(x0: &[T], x1: &[T], y: &[T]) -> (T, T) {
     if SCALAR {
