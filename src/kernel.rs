@@ -13,7 +13,8 @@ use crate::Real;
 /// vector units (a Cortex-M4F, where every load is an instruction): the
 /// update sweeps work on two columns at a time, loading the shared
 /// vectors once for both (the same bits as one column at a time), the
-/// products `M^T v` pair columns in scalar code ([`dot2`]), and the sweeps
+/// products `M^T v` pair columns in scalar code ([`dot2`]), the products
+/// `M x` hold blocks of `out` in registers ([`mul_add`]), and the sweeps
 /// watch for overflow with a sum. With vector units (x86, AArch64,
 /// WebAssembly) the paired sweeps measured slower (the desktop's `F^bio`
 /// step from 5.0 to 6.6-7.4 passes over the weights, `cargo bench --bench
@@ -39,10 +40,18 @@ pub fn mul<T: Real>(m: &[T], x: &[T], out: &mut [T]) {
 /// the others are added four at a time, each entry summed in column order
 /// exactly as four calls of [`axpy`] sum it (the same bits), so that `out`
 /// is read and written once per four columns.
+///
+/// On [`SCALAR`] targets `out` is summed instead in blocks of eight entries
+/// held in registers across all the columns ([`mul_add_blocked`], the
+/// same bits).
 #[multiversion(targets("x86_64+avx2+fma"))]
 pub fn mul_add<T: Real>(m: &[T], x: &[T], out: &mut [T]) {
     let rows = out.len();
     if rows == 0 {
+        return;
+    }
+    if SCALAR {
+        mul_add_blocked(m, x, out);
         return;
     }
     let mut pending: [(T, &[T]); 4] = [(T::zero(), &[]); 4];
@@ -62,6 +71,50 @@ pub fn mul_add<T: Real>(m: &[T], x: &[T], out: &mut [T]) {
     }
     for &(xj, col) in pending.iter().take(n) {
         axpy(xj, col, out);
+    }
+}
+
+/// Entries of `out` that one block of [`mul_add_blocked`] holds in
+/// registers.
+const BLOCK_ROWS: usize = 8;
+
+/// [`mul_add`] on [`SCALAR`] targets: `out` in blocks of [`BLOCK_ROWS`]
+/// entries held in registers while every column with `x_j != 0` is added
+/// to the block, in column order (the bits of one [`axpy`] per column).
+/// Each entry of `out` is read and written once, and each weight costs a
+/// load and a multiply-add.
+#[inline(always)]
+fn mul_add_blocked<T: Real>(m: &[T], x: &[T], out: &mut [T]) {
+    let rows = out.len();
+    let mut blocks = out.chunks_exact_mut(BLOCK_ROWS);
+    let mut r0 = 0;
+    for block in &mut blocks {
+        if let Ok(block) = <&mut [T; BLOCK_ROWS]>::try_from(block) {
+            let mut acc = *block;
+            for (col, &xj) in m.chunks_exact(rows).zip(x) {
+                if xj == T::zero() {
+                    continue;
+                }
+                if let Some(w) = col.get(r0..r0 + BLOCK_ROWS).and_then(|w| <&[T; BLOCK_ROWS]>::try_from(w).ok()) {
+                    for (s, &wi) in acc.iter_mut().zip(w) {
+                        *s += xj * wi;
+                    }
+                }
+            }
+            *block = acc;
+        }
+        r0 += BLOCK_ROWS;
+    }
+    for (i, yi) in blocks.into_remainder().iter_mut().enumerate() {
+        let mut s = *yi;
+        for (col, &xj) in m.chunks_exact(rows).zip(x) {
+            if xj != T::zero()
+                && let Some(&wi) = col.get(r0 + i)
+            {
+                s += xj * wi;
+            }
+        }
+        *yi = s;
     }
 }
 
