@@ -4,7 +4,10 @@
 # link succeeds only if no panic is reachable from the online step
 # (`step`, `step_loaded`), its adjoint (`step_adjoint`, `loss_adjoint`) and
 # the rule-file reader (`RuleFile::decode`, `check_shape`, `rule`) for the
-# 64-32-16-10 network in f32 and f64. Then runs the binary on a valid rule
+# 64-32-16-10 network in f32 and f64, twice: with the desktop's kernels and
+# with the forms that targets without vector units compile (`--cfg
+# metaplasticity_scalar_kernels`, what a Cortex-M4F runs). Then runs the
+# binary on a valid rule
 # file (written by `metaplasticity::deploy::encode`), on damaged ones and on
 # garbage, and checks what it reports; and runs rustfmt and clippy on it.
 #
@@ -24,7 +27,7 @@ for arg in "$@"; do
     case $arg in
         --locate) LOCATE_ONLY=1 ;;
         -h | --help)
-            sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -41,6 +44,12 @@ fi
 
 MANIFEST=no_panic/Cargo.toml
 BIN=no_panic/target/release/no_panic
+# The environment of the build being proven (empty: the desktop's kernels).
+BUILD_ENV=()
+# The kernels in the forms that targets without vector units take (a
+# Cortex-M4F: `kernel::SCALAR`), proven in a second build.
+SCALAR_DIR=no_panic/target/scalar-kernels
+SCALAR_ENV=(CARGO_TARGET_DIR="$SCALAR_DIR" RUSTFLAGS="--cfg metaplasticity_scalar_kernels")
 START=$SECONDS
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -49,8 +58,8 @@ trap 'rm -rf "$WORK"' EXIT
 # one line per source site (innermost line of this repository, then its
 # inlined callers), most frequent first.
 locate() {
-    echo "==> cargo build --release --manifest-path $MANIFEST --features locate"
-    cargo build --release --manifest-path "$MANIFEST" --features locate
+    echo "==> ${BUILD_ENV[*]} cargo build --release --manifest-path $MANIFEST --features locate"
+    env "${BUILD_ENV[@]}" cargo build --release --manifest-path "$MANIFEST" --features locate
     for tool in objdump addr2line; do
         command -v "$tool" >/dev/null || {
             echo "no_panic.sh: $tool not found (apt-get install -y binutils) to list the panic sites" >&2
@@ -92,34 +101,40 @@ cargo fmt --manifest-path "$MANIFEST" -- --check
 cargo clippy --manifest-path "$MANIFEST" -- -D warnings
 cargo clippy --manifest-path "$MANIFEST" --features locate -- -D warnings
 
-echo "==> the proof: cargo build --release --manifest-path $MANIFEST (links only if no panic is reachable)"
-if ! cargo build --release --manifest-path "$MANIFEST" 2>"$WORK/build.log"; then
-    cat "$WORK/build.log" >&2
-    if grep -q metaplasticity_panic_is_reachable "$WORK/build.log"; then
-        echo >&2
-        echo "no_panic.sh: FAILED: a panic is reachable from the covered functions (the link needs" >&2
-        echo "metaplasticity_panic_is_reachable, which the panic handler calls). The sites:" >&2
-        locate >&2 || true
-        echo >&2
-        echo "Fix each line above (see docs/NO_PANIC.md for the patterns); rerun with --locate to list them again." >&2
-    else
-        echo "no_panic.sh: FAILED: the no_panic build failed for another reason (above)" >&2
+# The proof: builds $BIN with $BUILD_ENV and fails unless it linked
+# without any panic function.
+prove() {
+    echo "==> the proof: ${BUILD_ENV[*]} cargo build --release --manifest-path $MANIFEST (links only if no panic is reachable)"
+    if ! env "${BUILD_ENV[@]}" cargo build --release --manifest-path "$MANIFEST" 2>"$WORK/build.log"; then
+        cat "$WORK/build.log" >&2
+        if grep -q metaplasticity_panic_is_reachable "$WORK/build.log"; then
+            echo >&2
+            echo "no_panic.sh: FAILED: a panic is reachable from the covered functions (the link needs" >&2
+            echo "metaplasticity_panic_is_reachable, which the panic handler calls). The sites:" >&2
+            locate >&2 || true
+            echo >&2
+            echo "Fix each line above (see docs/NO_PANIC.md for the patterns); rerun with --locate to list them again." >&2
+        else
+            echo "no_panic.sh: FAILED: the no_panic build failed for another reason (above)" >&2
+        fi
+        exit 1
     fi
-    exit 1
-fi
-if command -v file >/dev/null 2>&1; then
-    file "$BIN"
-fi
-# The symbols go to a file first: `nm | grep -q` under pipefail fails when
-# grep stops reading early (nm then dies of SIGPIPE), which would pass a
-# binary that does hold panic functions.
-if command -v nm >/dev/null 2>&1 && nm "$BIN" >"$WORK/symbols" &&
-    grep -q -e rust_begin_unwind -e panic_fmt -e panic_bounds_check "$WORK/symbols"; then
-    echo "no_panic.sh: FAILED: the binary linked but still holds panic functions:" >&2
-    nm -C "$BIN" | grep -e rust_begin_unwind -e panic_fmt -e panic_bounds_check >&2
-    exit 1
-fi
-echo "linked: no panic is reachable"
+    if command -v file >/dev/null 2>&1; then
+        file "$BIN"
+    fi
+    # The symbols go to a file first: `nm | grep -q` under pipefail fails when
+    # grep stops reading early (nm then dies of SIGPIPE), which would pass a
+    # binary that does hold panic functions.
+    if command -v nm >/dev/null 2>&1 && nm "$BIN" >"$WORK/symbols" &&
+        grep -q -e rust_begin_unwind -e panic_fmt -e panic_bounds_check "$WORK/symbols"; then
+        echo "no_panic.sh: FAILED: the binary linked but still holds panic functions:" >&2
+        nm -C "$BIN" | grep -e rust_begin_unwind -e panic_fmt -e panic_bounds_check >&2
+        exit 1
+    fi
+    echo "linked: no panic is reachable"
+}
+
+prove
 
 # Runs the binary on the file $2 and checks its exit status ($3) and that
 # its report contains the text $4 (for both f32 and f64).
@@ -172,6 +187,13 @@ for i in 1 2 3 4 5; do
     fi
     got=0
 done
+
+# The same proof and the valid files' runs with the scalar kernels.
+BIN=$SCALAR_DIR/release/no_panic
+BUILD_ENV=("${SCALAR_ENV[@]}")
+prove
+run_case "scalar kernels: valid rule file, the pool F^0..F^9" "$WORK/pool.mprl" 0 "rule_file=ok beta=ok file_step=ok file_step_adjoint=ok"
+run_case "scalar kernels: valid rule file, F^bio with F^2 on layer 2" "$WORK/bio.mprl" 0 "rule_file=ok beta=ok file_step=ok file_step_adjoint=ok"
 
 if [[ $FAILS -ne 0 ]]; then
     echo "no_panic.sh: FAILED: $FAILS run(s) did not report what they should"
