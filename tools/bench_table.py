@@ -9,6 +9,7 @@ steps of an episode.
 
 Usage: python3 tools/bench_table.py [ROOT [OTHER_ROOT [OTHER [RATIO]]]]
        python3 tools/bench_table.py --widths [ROOT]
+       python3 tools/bench_table.py --rounds DIR
 
 ROOT defaults to target/criterion. With OTHER_ROOT (the criterion folder of
 a second run: a build with default flags from `tools/dependent_bench.sh`, or
@@ -16,6 +17,13 @@ a run beside a memory-streaming process from `tools/contended_bench.sh`), two
 more columns give its medians, headed "median, OTHER" (default: "default
 flags"), and their ratio to ROOT's, headed RATIO (default: "default /
 repository build").
+
+With --rounds, DIR holds the alternating rounds of `tools/dependent_bench.sh`
+(DIR/<k>/native and DIR/<k>/default, criterion folders): each bench's median
+over the rounds for both builds, the pass-equivalents of both against the
+native `pass` (median over the rounds), and the median and range of the
+ratios default / native of the rounds. A bench missing from a round (a
+criterion filter) is left out.
 
 With --widths, each bench is set beside its twin on the same network as a
 run-time shape (the rows ending in `-widths`, `metaplasticity::Widths`),
@@ -59,6 +67,43 @@ def widths_twin(parts):
             return (*head, last.replace(kind, kind[:-1] + "-widths_", 1))
     return parts
 
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "--rounds":
+    if len(sys.argv) != 3:
+        sys.exit("usage: python3 tools/bench_table.py --rounds DIR")
+    rounds = sorted(p for p in pathlib.Path(sys.argv[2]).iterdir() if p.is_dir())
+
+    def medians(build, parts):
+        try:
+            return [median_ns(r / build, parts) for r in rounds]
+        except FileNotFoundError:
+            return None
+
+    passes = medians("native", BENCHES[0][1])
+    print(f"{len(rounds)} alternating rounds; medians over the rounds; pass-equivalents against the native `pass`.")
+    print()
+    print("| bench | native | pass-equivalents | default flags | pass-equivalents | default / native: median (range) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, parts, steps in BENCHES:
+        native, default = medians("native", parts), medians("default", parts)
+        if native is None or default is None:
+            continue
+        ratios = [d / n for n, d in zip(native, default)]
+        per = steps or 1  # `pass` itself: its own time in native passes
+        if passes is None:
+            pe_native = pe_default = ""
+        else:
+            pe_native = f"{median([n / p / per for n, p in zip(native, passes)]):.1f}"
+            pe_default = f"{median([d / p / per for d, p in zip(default, passes)]):.1f}"
+        spread = f"{median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+        print(f"| {name} | {shown(median(native))} | {pe_native} | {shown(median(default))} | {pe_default} | {spread} |")
+    sys.exit(0)
 
 if len(sys.argv) > 1 and sys.argv[1] == "--widths":
     root = sys.argv[2] if len(sys.argv) > 2 else "target/criterion"
