@@ -348,7 +348,10 @@ fn run() -> Result<bool, Error> {
         ticks += p.block_ticks;
         max_ticks = max_ticks.max(p.max_step_ticks);
     };
-    let final_hits = protocol::run(&mut net, &fa, &rule, &mut act, &data, &buf.order[..], &mut clock, report)?;
+    // Feature `profile`: learning steps only (tools/firmware_profile.py).
+    let evaluate = !cfg!(feature = "profile");
+    let final_hits =
+        protocol::run(&mut net, &fa, &rule, &mut act, &data, &buf.order[..], evaluate, &mut clock, report)?;
 
     let calibration = clock.calibrate();
     let (tp, td) = protocol::percent(final_hits, protocol::TEST);

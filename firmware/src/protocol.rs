@@ -117,7 +117,9 @@ pub fn shuffle_seeded(order: &mut [u16], seed: u64) {
 
 /// The protocol: held-out accuracy before learning, then one online pass over
 /// the training digits of `order` (from [`shuffle`]), reporting after every
-/// block. Returns the final held-out hits (out of [`TEST`]).
+/// block. Returns the final held-out hits (out of [`TEST`]). With `evaluate`
+/// false the held-out digits are never classified (their hits stay 0): the
+/// run is then only learning steps, for `tools/firmware_profile.py`.
 #[allow(clippy::too_many_arguments)]
 pub fn run<W, B, A, Tm, const N: usize>(
     net: &mut Network<f32, Tiny, W>,
@@ -126,6 +128,7 @@ pub fn run<W, B, A, Tm, const N: usize>(
     act: &mut Activity<f32, Tiny, A>,
     data: &Dataset<'_>,
     order: &[u16],
+    evaluate: bool,
     timer: &mut Tm,
     mut report: impl FnMut(&Progress),
 ) -> Result<usize, Error>
@@ -136,7 +139,7 @@ where
     Tm: StepTimer,
 {
     let (test, train) = order.split_at(TEST.min(order.len()));
-    let held_out = || test.iter().map(|&i| usize::from(i));
+    let held_out = || test.iter().take(if evaluate { test.len() } else { 0 }).map(|&i| usize::from(i));
     let mut progress = Progress { test_hits: correct(net, act, data, held_out())?, ..Progress::default() };
     report(&progress);
     for block in train.chunks(BLOCK) {

@@ -290,7 +290,7 @@ fn firmware_run_seeded<const N: usize>(
     protocol::shuffle_seeded(&mut order, order_seed);
     let mut reports = Vec::new();
     let mut timer = HostTimer(Instant::now());
-    protocol::run(&mut net, &fa, rule, &mut act, data, &order, &mut timer, |p| reports.push(*p))?;
+    protocol::run(&mut net, &fa, rule, &mut act, data, &order, true, &mut timer, |p| reports.push(*p))?;
     Ok(reports)
 }
 
