@@ -17,7 +17,8 @@ and printing are counted apart ("outside the steps"). The steps' total is
 then set beside the firmware's own count of the steps (SysTick under
 `-icount`, as `tools/footprint.sh` reads it); they differ by the few
 instructions of the timer's calls that share translated blocks with the
-step, and the script fails if they differ by more than 5%.
+step (0.1% when this was written), and the script fails if they differ by
+more than 1%.
 
 Usage: python3 tools/firmware_profile.py [--f0] [--lines N]
   --f0       the firmware's F^0 rule instead of F^bio
@@ -42,10 +43,15 @@ QEMU = ["qemu-system-arm", "-cpu", "cortex-m4", "-machine", "mps2-an386", "-nogr
         "-semihosting-config", "enable=on,target=native", "-icount", "shift=0"]
 
 # Phases, first match wins, on "innermost < ... < outermost" function names.
+# A function that is called rather than inlined shows no caller; of those,
+# the software f64 routines belong to the start-up (only the initial
+# weights are drawn in f64: every call site of them is in `Init::fill`),
+# and memset/memcpy to the step (their call sites are the step's buffers).
 PHASES = [
     ("outside the steps (start-up, timing, stack painting, printing)",
      r"painted_up_to|stack_peak|Clock|calibrate|hprint|semihosting|__stext|Reset|cortex_m_rt_main"
-     r"|protocol::(init|shuffle)|init_seeded|shuffle_seeded|Dataset::new|parse_|fmt::|Formatter"),
+     r"|protocol::(init|shuffle)|init_seeded|shuffle_seeded|Dataset::new|parse_|fmt::|Formatter"
+     r"|__aeabi_(d|ui2d|ul2d|i2d|l2d)|[a-z]+df3|compiler_builtins::float|<f64>"),
     ("forward: products `W_l y_(l-1)`", r"mul_add|axpy"),
     ("forward: softplus, its slopes, softmax (`libm` included)",
      r"softplus|slopes|softmax|expf|expm1f|log1pf|logf|exp_m1|ln_1p|libm"),
@@ -189,8 +195,8 @@ def main():
     print(f"| {PHASES[0][0]}, per step | {by_phase[PHASES[0][0]] / steps:,.0f} | |")
     print()
     print(f"The firmware's own timer (SysTick, calibrated to instructions) counts {timed:,.0f} per step.")
-    if abs(inside / steps - timed) > 0.05 * timed:
-        sys.exit("firmware_profile.py: the steps' total is more than 5% away from the timed steps: "
+    if abs(inside / steps - timed) > 0.01 * timed:
+        sys.exit("firmware_profile.py: the steps' total is more than 1% away from the timed steps: "
                  "the phases' patterns no longer separate the steps from the rest")
     if args.lines:
         print()
