@@ -56,8 +56,8 @@ PHASES = [
     ("forward: softplus, its slopes, softmax (`libm` included)",
      r"softplus|slopes|softmax|expf|expm1f|log1pf|logf|exp_m1|ln_1p|libm"),
     ("products `M^T v`: feedback `B_l^T e_l`, Oja's `W_l^T yhat_l`", r"tr_mul|dot2|dot_pair|::feedback"),
-    ("update: the terms' column coefficients", r"mix_block|PlasticityTerm|::mix<|scale"),
-    ("update: the column sweeps (and their overflow watch)", r"apply|Watch|see<|overflowed|Sweep|^of<"),
+    ("update: the terms' column coefficients", r"mix_block|PlasticityTerm|scale"),
+    ("update: the column sweeps (and their overflow watch)", r"apply|Watch|Sweep"),
     ("update: the rest (blocks, active terms)", r"update_layer|active_terms|update_from"),
     ("memset, memcpy", r"__aeabi_mem|memset|memcpy|compiler_builtins::mem"),
     ("the rest of the step (signals, loss, input, checks)", r"."),
@@ -77,9 +77,10 @@ def trace(elf):
     work = pathlib.Path(tempfile.mkdtemp())
     fifo = work / "trace"
     os.mkfifo(fifo)
-    out = open(work / "out", "w+")
-    qemu = subprocess.Popen(QEMU + ["-d", "in_asm,exec,nochain", "-D", str(fifo), "-kernel", str(elf)],
-                            stdout=out, stderr=subprocess.STDOUT)
+    out_path = work / "out"
+    with open(out_path, "w") as out:
+        qemu = subprocess.Popen(QEMU + ["-d", "in_asm,exec,nochain", "-D", str(fifo), "-kernel", str(elf)],
+                                stdout=out, stderr=subprocess.STDOUT)
     blocks, runs = {}, collections.Counter()
     current = None
     with open(fifo, errors="replace") as log:
@@ -97,8 +98,7 @@ def trace(elf):
             else:
                 current = None
     qemu.wait()
-    out.seek(0)
-    text = out.read()
+    text = out_path.read_text(errors="replace")
     shutil.rmtree(work)
     steps = re.search(r"metric steps (\d+)", text)
     if not steps:
@@ -156,10 +156,7 @@ def symbolize(elf, addresses):
 
 def phase(names):
     chain = " < ".join(names)
-    for name, pattern in PHASES:
-        if any(re.search(pattern, n) for n in names) or re.search(pattern, chain):
-            return name
-    return PHASES[-1][0]
+    return next(name for name, pattern in PHASES if re.search(pattern, chain))
 
 
 def main():

@@ -7,9 +7,9 @@
 # 64-32-16-10 network in f32 and f64, twice: with the desktop's kernels and
 # with the forms that targets without vector units compile (`--cfg
 # metaplasticity_scalar_kernels`, what a Cortex-M4F runs). Then runs the
-# binary on a valid rule
-# file (written by `metaplasticity::deploy::encode`), on damaged ones and on
-# garbage, and checks what it reports; and runs rustfmt and clippy on it.
+# binary on a valid rule file (written by `metaplasticity::deploy::encode`),
+# on damaged ones and on garbage, and checks what it reports; and runs
+# rustfmt and clippy on it.
 #
 #     bash tools/no_panic.sh            # from anywhere
 #     bash tools/no_panic.sh --locate   # only list the panic sites
@@ -49,7 +49,6 @@ BUILD_ENV=()
 # The kernels in the forms that targets without vector units take (a
 # Cortex-M4F: `kernel::SCALAR`), proven in a second build.
 SCALAR_DIR=no_panic/target/scalar-kernels
-SCALAR_ENV=(CARGO_TARGET_DIR="$SCALAR_DIR" RUSTFLAGS="--cfg metaplasticity_scalar_kernels")
 START=$SECONDS
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -190,7 +189,7 @@ done
 
 # The same proof and the valid files' runs with the scalar kernels.
 BIN=$SCALAR_DIR/release/no_panic
-BUILD_ENV=("${SCALAR_ENV[@]}")
+BUILD_ENV=(CARGO_TARGET_DIR="$SCALAR_DIR" RUSTFLAGS="--cfg metaplasticity_scalar_kernels")
 prove
 run_case "scalar kernels: valid rule file, the pool F^0..F^9" "$WORK/pool.mprl" 0 "rule_file=ok beta=ok file_step=ok file_step_adjoint=ok"
 run_case "scalar kernels: valid rule file, F^bio with F^2 on layer 2" "$WORK/bio.mprl" 0 "rule_file=ok beta=ok file_step=ok file_step_adjoint=ok"
