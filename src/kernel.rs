@@ -195,11 +195,14 @@ pub fn axpy<T: Real>(a: T, x: &[T], y: &mut [T]) {
     }
 }
 
-/// `x . y`, with eight independent partial sums so that the loop vectorises.
+/// `x . y`, with eight independent partial sums so that the loop vectorises;
+/// over the common prefix where the lengths differ (as [`dot2`]).
 #[inline(always)]
 pub fn dot<T: Real>(x: &[T], y: &[T]) -> T {
     const LANES: usize = 8;
     let mut acc = [T::zero(); LANES];
+    let n = x.len().min(y.len());
+    let (x, y) = (part(x, ..n), part(y, ..n));
     let xc = x.chunks_exact(LANES);
     let yc = y.chunks_exact(LANES);
     let (xr, yr) = (xc.remainder(), yc.remainder());
@@ -392,6 +395,20 @@ mod tests {
                 let (p0, p1) = dot_pair_f32(c0, c1, &v).expect("f32 takes the vectors");
                 prop_assert_eq!((p0.to_bits(), p1.to_bits()), want);
             }
+        }
+
+        /// Slices of unequal lengths: [`dot`] and [`dot2`] sum the common
+        /// prefix (the remainder of the longer one's chunks is not paired
+        /// with the shorter one's).
+        #[test]
+        fn dots_of_unequal_lengths_sum_the_common_prefix(x in entries(13), y in entries(21), n in 0usize..22) {
+            let (x, y) = (&x[..n.min(13)], &y[..n]);
+            let k = x.len().min(y.len());
+            let want = dot(&x[..k], &y[..k]).to_bits();
+            prop_assert_eq!(dot(x, y).to_bits(), want);
+            prop_assert_eq!(dot(y, x).to_bits(), want);
+            let (d0, d1) = dot2(y, y, x);
+            prop_assert_eq!((d0.to_bits(), d1.to_bits()), (want, want));
         }
     }
 }
