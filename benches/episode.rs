@@ -26,6 +26,9 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 use std::hint::black_box;
 
+#[path = "common/pass.rs"]
+mod pass;
+
 type Paper = shape![784, 170, 130, 100, 70, 10];
 
 fn episode(c: &mut Criterion) {
@@ -101,45 +104,16 @@ fn step_on<S: Shape>(c: &mut Criterion, shape: S, kind: &str) {
     });
 }
 
-/// `y_l = W_l y_{l-1}` for every layer, reading each weight once.
-fn pass_over(w: &[f32], x: &[f32], ys: &mut [Vec<f32>]) {
-    let mut offset = 0;
-    let mut input: &[f32] = x;
-    for (l, y) in (1..=Paper::DEPTH).zip(ys.iter_mut()) {
-        let cols = Paper::default().width(l - 1);
-        let layer = &w[offset..offset + Paper::default().width(l) * cols];
-        for (yi, row) in y.iter_mut().zip(layer.chunks_exact(cols)) {
-            *yi = dot(row, input);
-        }
-        offset += layer.len();
-        input = y;
-    }
-}
-
-/// A dot product with eight independent sums, so that the compiler can keep
-/// it in vector registers and the loop runs at the speed of the loads (a
-/// single running sum would be bound by the latency of its additions).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8.remainder().iter().zip(b8.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in a8.zip(b8) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 fn pass(c: &mut Criterion) {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
     let mut net = Network::<f32, Paper, _>::zeros();
     net.init(&mut rng, Init::XavierUniform);
     let x = vec![0.5f32; Paper::INPUT];
-    let mut ys: Vec<Vec<f32>> = (1..=Paper::DEPTH).map(|l| vec![0.0; Paper::default().width(l)]).collect();
+    let widths = &Paper::WIDTHS[..=Paper::DEPTH];
+    let mut ys = pass::outputs(widths);
     c.bench_function("pass/784-170-130-100-70-10", |b| {
         b.iter(|| {
-            pass_over(black_box(net.as_slice()), black_box(&x), &mut ys);
+            pass::pass_over(widths, black_box(net.as_slice()), black_box(&x), &mut ys);
             black_box(&ys);
         })
     });
@@ -195,7 +169,7 @@ fn sweeps(c: &mut Criterion) {
                 for (g, w) in
                     g[offset..offset + size].chunks_exact_mut(rows).zip(w[offset..offset + size].chunks_exact(rows))
                 {
-                    sums += dot(g, a) + dot(g, u);
+                    sums += pass::dot(g, a) + pass::dot(g, u);
                     for (x, &gi) in abar.iter_mut().zip(g.iter()) {
                         *x += p * gi;
                     }

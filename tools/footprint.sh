@@ -6,7 +6,8 @@
 # times the same learning step on this machine. Prints Markdown tables:
 # flash (with and without the embedded digits), static RAM, peak stack (the
 # firmware paints the stack and reports its high-water mark), instructions
-# per learning step, and the desktop's time per step.
+# per learning step, and the desktop's time per step, also in passes over the
+# weights measured in the same run (benches/common/pass.rs).
 #
 #     bash tools/footprint.sh               # from anywhere
 #     bash tools/footprint.sh --no-desktop  # skip the host timing (saves a build)
@@ -27,7 +28,7 @@ for arg in "$@"; do
         --no-desktop) DESKTOP=0 ;;
         --no-f0) F0=0 ;;
         -h | --help)
-            sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -165,16 +166,20 @@ if [[ $F0 -eq 1 ]]; then
     accuracy_f0=$(sed -n 's/^final held-out accuracy: //p' "$WORK/qemu-f0.log")
 fi
 
-desk_bio="n/a" desk_f0="n/a"
+desk_bio="n/a" desk_f0="n/a" desk_pass="n/a" desk_pe_bio="n/a" desk_pe_f0="n/a"
 cpu=$(sed -n '/^model name/{s/^model name[[:space:]]*: //p;q}' /proc/cpuinfo 2>/dev/null || true)
 if [[ $DESKTOP -eq 1 ]]; then
     echo "==> timing the step on this machine (learn_rule --time)" >&2
     cargo run --release --quiet --manifest-path firmware/learn_rule/Cargo.toml -- --time >"$WORK/desktop.log"
     desk_bio=$(sed -n 's/^desktop_step_ns_bio=//p' "$WORK/desktop.log")
     desk_f0=$(sed -n 's/^desktop_step_ns_f0=//p' "$WORK/desktop.log")
+    desk_pass=$(sed -n 's/^desktop_pass_ns=//p' "$WORK/desktop.log")
+    desk_pe_bio=$(sed -n 's/^desktop_step_passes_bio=//p' "$WORK/desktop.log")
+    desk_pe_f0=$(sed -n 's/^desktop_step_passes_f0=//p' "$WORK/desktop.log")
 fi
 us() { [[ $1 == n/a ]] && echo "n/a" || awk -v n="$1" 'BEGIN { printf "%.2f us", n / 1000 }'; }
 at168() { [[ $1 == n/a ]] && echo "n/a" || awk -v n="$1" 'BEGIN { printf "%.2f ms", n / 168e3 }'; }
+one() { [[ $1 == n/a ]] && echo "n/a" || awk -v n="$1" 'BEGIN { printf "%.1f", n }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 
 cat <<EOF
@@ -199,4 +204,5 @@ Final held-out accuracy under QEMU: F^bio $accuracy${accuracy_f0:+; F^0 $accurac
 | Cortex-M4F in QEMU (\`-icount\`): instructions per step, mean of 1,397 | $(commas "$insn_bio") | $(commas "$insn_f0") |
 | the same at 168 MHz if every instruction took one cycle (about a lower bound) | $(at168 "$insn_bio") | $(at168 "$insn_f0") |
 | desktop${cpu:+ ($cpu)}, median of 21 runs | $(us "$desk_bio") | $(us "$desk_f0") |
+| the same in passes over the 2,720 weights (\`benches/common/pass.rs\`: $(one "$desk_pass") ns; median of the 21 runs' ratios, each run beside its own runs of passes) | $(one "$desk_pe_bio") | $(one "$desk_pe_f0") |
 EOF

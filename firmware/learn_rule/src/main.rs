@@ -7,13 +7,17 @@
 //!    alongside `F^0` alone meta-trained the same way (same tasks, weights and
 //!    feedback), and writes the result to `firmware/src/rule.rs`;
 //! 3. runs the firmware's protocol (`firmware/src/protocol.rs`, shared) on
-//!    the host with both rules: what the firmware should print;
-//! 4. times one learning step of that network on the desktop.
+//!    the host with both rules: what the firmware should print.
 //!
 //! `--sweep` tries a grid of Adam learning rates and starting `theta_0`
-//! instead (nothing is written); `--time` only times the step with the
-//! coefficients already in `firmware/src/rule.rs`.
+//! instead (nothing is written). `--time` instead times one learning step
+//! of that network on the desktop with the coefficients already in
+//! `firmware/src/rule.rs`, in microseconds and in streaming passes over its
+//! 2,720 weights (`benches/common/pass.rs`, the unit the crate's benches
+//! are also given in), each run of steps beside its own run of passes.
 
+#[path = "../../../benches/common/pass.rs"]
+mod pass;
 #[allow(dead_code)]
 #[path = "../../src/protocol.rs"]
 mod protocol;
@@ -79,7 +83,8 @@ OPTIONS:
   --k K          training digits per class and task (default 50)
   --q Q          query digits per class and task (default 10)
   --sweep        try lr in {1e-3, 3e-3, 1e-2} x theta0 in {0.01, 0.02, 0.04}; writes nothing
-  --time         only time one learning step with the coefficients in firmware/src/rule.rs
+  --time         only time one learning step (coefficients of firmware/src/rule.rs), also in passes
+                 over the weights
   --no-write     do not write firmware/src/rule.rs and firmware/data/
   --help         this text";
 
@@ -343,32 +348,86 @@ fn held_out(hits: usize) -> String {
     format!("{whole}.{tenth}")
 }
 
-/// Median nanoseconds per learning step over `runs` runs of the protocol
-/// (each run's mean; the rule `rule`).
-fn time_step<const N: usize>(rule: &Rule<'_, f32, N>, data: &Dataset<'_>, runs: usize) -> Result<f64> {
-    let mut per_run = Vec::new();
-    for _ in 0..runs {
-        let reports = firmware_run(rule, data)?;
-        let ticks: u64 = reports.iter().map(|p| p.block_ticks).sum();
-        let steps: usize = reports.iter().map(|p| p.block_len).sum();
-        per_run.push(ticks as f64 / steps as f64);
-    }
-    per_run.sort_by(f64::total_cmp);
-    Ok(per_run[per_run.len() / 2])
+/// Nanoseconds per learning step in one run of the protocol with the rule
+/// `rule` (the run's mean).
+fn step_run<const N: usize>(rule: &Rule<'_, f32, N>, data: &Dataset<'_>) -> Result<f64> {
+    let reports = firmware_run(rule, data)?;
+    let ticks: u64 = reports.iter().map(|p| p.block_ticks).sum();
+    let steps: usize = reports.iter().map(|p| p.block_len).sum();
+    Ok(ticks as f64 / steps as f64)
 }
 
-fn print_time(data: &Dataset<'_>) -> Result<()> {
-    let bio = time_step(&bio_rule(&rule::THETA)?, data, 21)?;
-    let f0 = time_step(&f0_rule(&rule::THETA_F0)?, data, 21)?;
+/// One streaming pass over the network's 2,720 weights
+/// (`benches/common/pass.rs`, the unit the project's benches are also
+/// given in), timed over `protocol::TRAIN` passes.
+struct Pass {
+    net: Network<f32, Tiny, Box<[f32]>>,
+    x: Vec<f32>,
+    ys: Vec<Vec<f32>>,
+}
+
+impl Pass {
+    fn new() -> Result<Self> {
+        let mut net = Network::<f32, Tiny, _>::zeros();
+        let mut fa = FeedbackAlignment::<f32, Tiny, _>::new(vec![0.0f32; Tiny::WEIGHTS])?;
+        protocol::init_seeded(&mut net, &mut fa, protocol::NET_SEED);
+        Ok(Self { net, x: vec![0.5; Tiny::INPUT], ys: pass::outputs(Self::widths()) })
+    }
+
+    fn widths() -> &'static [usize] {
+        &Tiny::WIDTHS[..=Tiny::DEPTH]
+    }
+
+    /// Nanoseconds per pass over `protocol::TRAIN` passes (their mean).
+    fn run(&mut self) -> f64 {
+        let start = Instant::now();
+        for _ in 0..protocol::TRAIN {
+            let (w, x) = (std::hint::black_box(self.net.as_slice()), std::hint::black_box(&self.x));
+            pass::pass_over(Self::widths(), w, x, &mut self.ys);
+            std::hint::black_box(&self.ys);
+        }
+        start.elapsed().as_nanos() as f64 / protocol::TRAIN as f64
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Times `runs` rounds, each a run of passes, of the `F^bio` protocol and
+/// of the `F^0` protocol back to back, so that each step's time is set
+/// beside a pass measured seconds apart on a shared host.
+fn print_time(data: &Dataset<'_>, runs: usize) -> Result<()> {
+    let (bio_rule, f0_rule) = (bio_rule(&rule::THETA)?, f0_rule(&rule::THETA_F0)?);
+    let mut pass = Pass::new()?;
+    let (mut passes, mut bio, mut f0) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        passes.push(pass.run());
+        bio.push(step_run(&bio_rule, data)?);
+        f0.push(step_run(&f0_rule, data)?);
+    }
+    let in_passes = |steps: &[f64]| median(steps.iter().zip(&passes).map(|(s, p)| s / p).collect());
+    let (bio_passes, f0_passes) = (in_passes(&bio), in_passes(&f0));
+    let (pass, bio, f0) = (median(passes.clone()), median(bio), median(f0));
     println!(
-        "desktop step time (64-32-16-10, f32, feedback alignment, median of 21 runs of {} steps): \
-         F^bio {:.2} us, F^0 {:.2} us",
+        "desktop step time (64-32-16-10, f32, feedback alignment, medians of {runs} rounds, each a run of {} \
+         passes over the {} weights and a run of {} steps of each rule): F^bio {:.2} us ({:.1} passes), \
+         F^0 {:.2} us ({:.1} passes), one pass {:.0} ns",
+        protocol::TRAIN,
+        Tiny::WEIGHTS,
         protocol::TRAIN,
         bio / 1000.0,
-        f0 / 1000.0
+        bio_passes,
+        f0 / 1000.0,
+        f0_passes,
+        pass
     );
     println!("desktop_step_ns_bio={bio:.0}");
     println!("desktop_step_ns_f0={f0:.0}");
+    println!("desktop_pass_ns={pass:.1}");
+    println!("desktop_step_passes_bio={bio_passes:.2}");
+    println!("desktop_step_passes_f0={f0_passes:.2}");
     Ok(())
 }
 
@@ -521,7 +580,7 @@ fn main() -> Result<()> {
     }
 
     if args.time_only {
-        return print_time(&data);
+        return print_time(&data, 21);
     }
     let (train_pixels, train_labels) = training_split(&data);
     let images = data.images();
