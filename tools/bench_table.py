@@ -9,7 +9,7 @@ steps of an episode.
 
 Usage: python3 tools/bench_table.py [ROOT [OTHER_ROOT [OTHER [RATIO]]]]
        python3 tools/bench_table.py --widths [ROOT]
-       python3 tools/bench_table.py --rounds DIR
+       python3 tools/bench_table.py --rounds DIR [OTHER]
 
 ROOT defaults to target/criterion. With OTHER_ROOT (the criterion folder of
 a second run: a build with default flags from `tools/dependent_bench.sh`, or
@@ -23,7 +23,9 @@ With --rounds, DIR holds the alternating rounds of `tools/dependent_bench.sh`
 over the rounds for both builds, the pass-equivalents of both against the
 native `pass` (median over the rounds), and the median and range of the
 ratios default / native of the rounds. A bench missing from a round (a
-criterion filter) is left out.
+criterion filter) is left out. OTHER names the second build in the table's
+head (default: "default flags"; `dependent_bench.sh --rustflags` passes
+its flags).
 
 With --widths, each bench is set beside its twin on the same network as a
 run-time shape (the rows ending in `-widths`, `metaplasticity::Widths`),
@@ -75,8 +77,9 @@ def median(values):
 
 
 if len(sys.argv) > 1 and sys.argv[1] == "--rounds":
-    if len(sys.argv) != 3:
-        sys.exit("usage: python3 tools/bench_table.py --rounds DIR")
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: python3 tools/bench_table.py --rounds DIR [OTHER]")
+    other = sys.argv[3] if len(sys.argv) == 4 else "default flags"
     rounds = sorted(p for p in pathlib.Path(sys.argv[2]).iterdir() if p.is_dir())
 
     def medians(build, parts):
@@ -88,7 +91,7 @@ if len(sys.argv) > 1 and sys.argv[1] == "--rounds":
     passes = medians("native", BENCHES[0][1])
     print(f"{len(rounds)} alternating rounds; medians over the rounds; pass-equivalents against the native `pass`.")
     print()
-    print("| bench | native | pass-equivalents | default flags | pass-equivalents | default / native: median (range) |")
+    print(f"| bench | native | pass-equivalents | {other} | pass-equivalents | {other} / native: median (range) |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, parts, steps in BENCHES:
         native, default = medians("native", parts), medians("default", parts)

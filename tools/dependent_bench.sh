@@ -14,9 +14,14 @@
 # native `pass` of the same rounds, and the ratio default / native of each
 # round (its median and range).
 #
-# Usage: tools/dependent_bench.sh [--rounds N] [--filter REGEX] [criterion options]
-#   --rounds N      rounds (default 3)
-#   --filter REGEX  only the benches whose names match (default: all)
+# Usage: tools/dependent_bench.sh [--rounds N] [--filter REGEX] [--rustflags FLAGS] [criterion options]
+#   --rounds N         rounds (default 3)
+#   --filter REGEX     only the benches whose names match (default: all)
+#   --rustflags FLAGS  the second build's RUSTFLAGS instead of the default
+#                      target's (-C target-cpu=x86-64): any other build to set
+#                      beside the native one, e.g. '-C target-cpu=native -C
+#                      llvm-args=-fp-contract=fast' (fused multiply-adds; other
+#                      bits, docs/PERFORMANCE.md)
 #   e.g. tools/dependent_bench.sh --rounds 5 --warm-up-time 1 --measurement-time 3
 #        tools/dependent_bench.sh --filter '^(pass|episode/bio/fa/)'
 # The rounds' estimates stay in target/dependent/rounds/<k>/{native,default}.
@@ -25,10 +30,12 @@ cd "$(dirname "$0")/.."
 
 rounds=3
 filter=
+rustflags=
 while [[ $# -gt 0 ]]; do
     case $1 in
         --rounds) rounds=${2:?--rounds needs a number}; shift 2 ;;
         --filter) filter=${2:?--filter needs a regular expression}; shift 2 ;;
+        --rustflags) rustflags=${2:?--rustflags needs flags}; shift 2 ;;
         *) break ;;
     esac
 done
@@ -53,7 +60,7 @@ print(exe[-1])'
 }
 
 native=$(bench_binary)
-default=$(bench_binary RUSTFLAGS="-C target-cpu=x86-64" CARGO_TARGET_DIR="$dependent")
+default=$(bench_binary RUSTFLAGS="${rustflags:--C target-cpu=x86-64}" CARGO_TARGET_DIR="$dependent${rustflags:+/other}")
 # "pass/784-...: benchmark" -> "pass/784-..."
 mapfile -t benches < <("$native" --bench --list ${filter:+"$filter"} | sed -n 's/: benchmark$//p')
 if [[ ${#benches[@]} -eq 0 ]]; then
@@ -64,9 +71,9 @@ out=$dependent/rounds
 rm -rf "$out"
 for ((k = 1; k <= rounds; k++)); do
     for bench in "${benches[@]}"; do
-        echo "==> round $k of $rounds: $bench, native then default flags"
+        echo "==> round $k of $rounds: $bench, native then ${rustflags:-default flags}"
         CRITERION_HOME="$out/$k/native" "$native" --bench "^$bench\$" "$@"
         CRITERION_HOME="$out/$k/default" "$default" --bench "^$bench\$" "$@"
     done
 done
-python3 tools/bench_table.py --rounds "$out"
+python3 tools/bench_table.py --rounds "$out" "${rustflags:-default flags}"
