@@ -29,16 +29,17 @@ impl<T: RealField + Copy> Real for T {
 
 /// True when every element is finite.
 ///
-/// On [`SCALAR`](crate::kernel::SCALAR) targets (a Cortex-M4F, where a
-/// comparison costs a compare, a flag transfer and a branch) it sums
-/// `x * 0` instead, which is zero for every finite `x` and NaN for an
-/// infinity or a NaN: a multiply-add per element and one comparison in all.
+/// On targets without vector units (a Cortex-M4F, where a comparison
+/// costs a compare, a flag transfer and a branch; or any target built with
+/// `--cfg metaplasticity_scalar_kernels`) it sums `x * 0` instead, which is
+/// zero for every finite `x` and NaN for an infinity or a NaN: a
+/// multiply-add per element and one comparison in all.
 #[inline]
 pub fn all_finite<T: Real>(xs: &[T]) -> bool {
     if crate::kernel::SCALAR { zero_sum(xs) } else { xs.iter().all(|x| x.is_finite()) }
 }
 
-/// [`all_finite`] on [`SCALAR`](crate::kernel::SCALAR) targets.
+/// [`all_finite`] on targets without vector units (`kernel::SCALAR`).
 #[inline(always)]
 fn zero_sum<T: Real>(xs: &[T]) -> bool {
     xs.iter().fold(T::zero(), |sum, &x| sum + x * T::zero()) == T::zero()
