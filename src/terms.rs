@@ -6,7 +6,7 @@
 use crate::Real;
 use crate::kernel::axpy;
 use crate::kernel::dot;
-use crate::term::{Column, ColumnBar, Mix, Mixes, Needs, PlasticityTerm, Signals, SignalsBar};
+use crate::term::{Column, ColumnBar, Columns, Mix, Mixes, Needs, PlasticityTerm, Signals, SignalsBar};
 
 /// `v[j]`, the presynaptic value of column `j` (`j < v.len()` in every call
 /// the sweeps make; zero past the end rather than a panic, so that the
@@ -14,6 +14,35 @@ use crate::term::{Column, ColumnBar, Mix, Mixes, Needs, PlasticityTerm, Signals,
 #[inline(always)]
 fn at<T: Real>(v: &[T], j: usize) -> T {
     v.get(j).copied().unwrap_or_else(T::zero)
+}
+
+/// [`PlasticityTerm::mix_block`] of a term whose column `j` reads only
+/// `v[j]` and `(W^T yhat_l)_j`: `add(m_i, v[j0 + i], wt_i)` for each column
+/// of the block, `v` taken from `j0` once (the default builds each
+/// [`Column`](crate::term::Column) and checks `j0 + i` against `v`): the
+/// same values, zero past the end as with [`at`].
+#[inline(always)]
+fn mix_each<T: Real>(v: &[T], cols: &Columns<'_, T>, out: &mut [Mix<T>], add: impl Fn(&mut Mix<T>, T, T)) {
+    let block = cols.j0.checked_add(out.len()).and_then(|end| v.get(cols.j0..end));
+    match (block, cols.wt_post.get(..out.len())) {
+        (Some(v), Some(wt)) => {
+            for ((m, &vj), &t) in out.iter_mut().zip(v).zip(wt) {
+                add(m, vj, t);
+            }
+        }
+        _ => past_end(v, cols, out, add),
+    }
+}
+
+/// [`mix_each`] where `v` or the products do not cover the block (no sweep
+/// makes such a block): zero past their ends, as with [`at`]. Not inlined:
+/// one small copy per term.
+#[inline(never)]
+fn past_end<T: Real>(v: &[T], cols: &Columns<'_, T>, out: &mut [Mix<T>], add: impl Fn(&mut Mix<T>, T, T)) {
+    let v = v.get(cols.j0..).unwrap_or(&[]);
+    for (i, m) in out.iter_mut().enumerate() {
+        add(m, at(v, i), at(cols.wt_post, i));
+    }
 }
 
 const PRE_ERROR: Needs = Needs { pre_error: true, wt_post: false, wt_post_vector: false };
@@ -88,6 +117,10 @@ impl<T: Real> PlasticityTerm<T> for PseudoGradient {
         m.post_error -= k * at(s.pre, c.j);
     }
     #[inline]
+    fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
+        mix_each(s.pre, cols, out, |m, y, _| m.post_error -= k * y);
+    }
+    #[inline]
     fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
         bar.k -= at(s.pre, c.j) * g.post_error;
         bar.pre -= k * g.post_error;
@@ -134,6 +167,10 @@ impl<T: Real> PlasticityTerm<T> for ErrorHebb {
     #[inline]
     fn mix(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, m: &mut Mix<T>) {
         m.post_error -= k * at(s.pre_error, c.j);
+    }
+    #[inline]
+    fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
+        mix_each(s.pre_error, cols, out, |m, e, _| m.post_error -= k * e);
     }
     #[inline]
     fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
@@ -323,6 +360,10 @@ impl<T: Real> PlasticityTerm<T> for Oja {
         m.post += k * (at(s.pre, c.j) - c.wt_post);
     }
     #[inline]
+    fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
+        mix_each(s.pre, cols, out, |m, y, wt| m.post += k * (y - wt));
+    }
+    #[inline]
     fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
         bar.k += (at(s.pre, c.j) - c.wt_post) * g.post;
         bar.pre += k * g.post;
@@ -350,4 +391,61 @@ pub fn pool<T: Real>() -> [&'static dyn PlasticityTerm<T>; 10] {
         &DriveScaledActivityError,
         &Oja,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    /// Every pool term's `mix_block` adds what `mix` adds column by column
+    /// (the trait's default), bit for bit: on blocks inside the layer and
+    /// on blocks that run past the end of the presynaptic vectors and of
+    /// the products `W^T yhat_l`, which no sweep makes but which must not
+    /// change the values (zero past the end).
+    #[test]
+    fn mix_block_adds_what_mix_adds_column_by_column() {
+        let v = |seed: usize, n: usize| (0..n).map(|i| ((seed * 37 + i * 11) as f64 * 0.61).sin()).collect::<Vec<_>>();
+        let (rows, cols) = (3, 7);
+        let (post_error, post, drive) = (v(1, rows), v(2, rows), v(3, rows));
+        let (pre, pre_error, wt_all) = (v(4, cols), v(5, cols), v(6, cols));
+        let weights = v(7, rows * 16);
+        let s = Signals {
+            layer: 1,
+            top: false,
+            post_error: &post_error,
+            post: &post,
+            pre: &pre,
+            pre_error: &pre_error,
+            drive: &drive,
+            wt_post: &[],
+        };
+        // (first column, block length, products given): inside, up to the
+        // end, past the end of `v`, past the end of the products too.
+        for (j0, n, given) in [(0, 4, 4), (3, 4, 4), (5, 4, 4), (6, 3, 1), (9, 2, 2)] {
+            let wt = wt_all.get(j0..).unwrap_or(&[]).iter().chain(&[0.25; 8]).take(given).copied().collect::<Vec<_>>();
+            let c = Columns { j0, rows, weights: &weights[..n * rows], wt_post: &wt };
+            for term in pool::<f64>() {
+                let start = v(8, 4 * n);
+                let fresh = || {
+                    start
+                        .chunks_exact(4)
+                        .map(|x| Mix { post_error: x[0], post: x[1], ones: x[2], weights: x[3] })
+                        .collect::<Vec<_>>()
+                };
+                let (mut block, mut each) = (fresh(), fresh());
+                term.mix_block(0.3, &s, &c, &mut block);
+                for (i, m) in each.iter_mut().enumerate() {
+                    term.mix(0.3, &s, &c.column(i), m);
+                }
+                let bits = |ms: &[Mix<f64>]| {
+                    ms.iter()
+                        .flat_map(|m| [m.post_error, m.post, m.ones, m.weights].map(f64::to_bits))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(bits(&block), bits(&each), "{} on columns {j0}.. ({n}, {given} products)", term.name());
+            }
+        }
+    }
 }
