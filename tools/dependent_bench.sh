@@ -25,6 +25,7 @@
 #   e.g. tools/dependent_bench.sh --rounds 5 --warm-up-time 1 --measurement-time 3
 #        tools/dependent_bench.sh --filter '^(pass|episode/bio/fa/)'
 # The rounds' estimates stay in target/dependent/rounds/<k>/{native,default}.
+# --help prints this text.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,7 @@ while [[ $# -gt 0 ]]; do
         --rounds) rounds=${2:?--rounds needs a number}; shift 2 ;;
         --filter) filter=${2:?--filter needs a regular expression}; shift 2 ;;
         --rustflags) rustflags=${2:?--rustflags needs flags}; shift 2 ;;
+        -h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) break ;;
     esac
 done
