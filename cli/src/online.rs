@@ -8,7 +8,7 @@
 //! metaplasticity online --seeds 5 --out out/online.csv
 //! metaplasticity online --feedback bp,fa,usf,frsf
 //! metaplasticity online --widths 784,256,10
-//! metaplasticity online --data optdigits --samples 1400 --test 397 --every 100
+//! metaplasticity online --data optdigits --every 100
 //! ```
 
 use std::error::Error;
@@ -20,7 +20,7 @@ use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
 use metaplasticity::online::{correct, learn_plastic};
 use metaplasticity::{Activity, AnyPathway, Init, Network, PathwayKind, Rule, Widths};
-use metaplasticity_cli::report::{check_writable, write_atomic};
+use metaplasticity_cli::report::{check_writable, replaces_a_file, write_atomic};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 
@@ -44,14 +44,21 @@ pub struct Args {
     /// average over (at least 1).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
-    /// Training samples to present (one pass; at most 10,000 minus --test).
-    #[arg(long, default_value_t = 8000)]
-    samples: usize,
-    /// Held-out digits used to measure accuracy (the last ones of the data
-    /// set; at least 1).
-    #[arg(long, default_value_t = 2000, value_parser = positive)]
-    test: usize,
-    /// Measure accuracy after every this many samples (at least 1).
+    /// Training samples to present, in a random order of the digits that
+    /// are not held out (one pass; at most the data set's digits minus
+    /// --test). Default: all of them (8,000 for MNIST, 1,400 for
+    /// optdigits).
+    #[arg(long)]
+    samples: Option<usize>,
+    /// Held-out digits used to measure accuracy: the first ones of the data
+    /// set, which both shipped sets spread evenly over the ten classes
+    /// (the first 2,000 MNIST digits hold 200 of each). At least 1, and
+    /// fewer than the data set's digits. Default: 2,000 for MNIST, 397 for
+    /// optdigits.
+    #[arg(long, value_parser = positive)]
+    test: Option<usize>,
+    /// Measure accuracy after every this many samples, and after the last
+    /// one (at least 1).
     #[arg(long, default_value_t = 500, value_parser = positive)]
     every: usize,
     /// Learning rate theta_0 of F^0 = -e_l y_{l-1}^T (finite).
@@ -68,8 +75,13 @@ pub struct Args {
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Pathway::Bp, Pathway::Fa, Pathway::Dfa])]
     feedback: Vec<Pathway>,
     /// CSV file to write (columns: samples, then mean accuracy per pathway).
+    /// An existing file is kept unless --overwrite is given; a device or a
+    /// named pipe (such as /dev/stdout) is written to.
     #[arg(long, default_value = "out/online.csv")]
     out: PathBuf,
+    /// Replace the file at --out if it exists.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 /// A data set of `online`.
@@ -131,26 +143,36 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
     };
     let data = owned.view();
     let shape = crate::parse::network(args.widths.as_deref(), &data)?;
-    if args.test >= data.len() || args.samples.checked_add(args.test).is_none_or(|n| n > data.len()) {
+    let test = args.test.unwrap_or(match args.data {
+        Data::Mnist => 2000,
+        Data::Optdigits => 397,
+    });
+    let samples = args.samples.unwrap_or(data.len().saturating_sub(test));
+    if test >= data.len() || samples.checked_add(test).is_none_or(|n| n > data.len()) {
         return Err(format!(
-            "--samples {} --test {}: together at most {} digits, and --test below that",
-            args.samples,
-            args.test,
+            "--samples {samples} --test {test}: together at most {} digits, and --test below that",
             data.len()
         )
         .into());
     }
     // Before the run, so that a bad --out does not cost it.
+    if !args.overwrite && replaces_a_file(&args.out) {
+        return Err(format!(
+            "{} already exists; pass --overwrite to replace it, or choose another --out",
+            args.out.display()
+        )
+        .into());
+    }
     check_writable(&args.out)?;
     let kinds: Vec<PathwayKind> = args.feedback.iter().map(|p| p.kind()).collect();
     if let Some(twice) = kinds.iter().enumerate().find(|&(i, k)| kinds[..i].contains(k)) {
         return Err(format!("--feedback: {} is listed twice", twice.1.key()).into());
     }
-    let points: Vec<usize> = (0..=args.samples).step_by(args.every).collect();
+    let points = points(samples, args.every);
     let mut mean = vec![vec![0.0f64; kinds.len()]; points.len()];
     for seed in 0..args.seeds {
         for (k, &kind) in kinds.iter().enumerate() {
-            let curve = run_one(shape, kind, seed, &data, &args, &points)?;
+            let curve = run_one(shape, kind, seed, &data, &args, test, &points)?;
             for (m, a) in mean.iter_mut().zip(curve) {
                 m[k] += a / args.seeds as f64;
             }
@@ -179,13 +201,24 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
         "{} network, mean of {} seeds on {} held-out digits; written to {}",
         join(shape.as_slice()).replace(',', "-"),
         args.seeds,
-        args.test,
+        test,
         args.out.display()
     );
     Ok(())
 }
 
-/// Accuracy on the held-out digits at each point of `points` for one seed:
+/// Where accuracy is measured: `0, every, 2 every, ...` up to `samples`,
+/// and at `samples` itself.
+fn points(samples: usize, every: usize) -> Vec<usize> {
+    let mut points: Vec<usize> = (0..=samples).step_by(every.max(1)).collect();
+    if points.last() != Some(&samples) {
+        points.push(samples);
+    }
+    points
+}
+
+/// Accuracy on the held-out digits (the first `test`) at each point of
+/// `points` for one seed, learning from the others:
 /// the same initial weights for every pathway, then the pathway's own
 /// random draws, then the sample order.
 fn run_one(
@@ -194,6 +227,7 @@ fn run_one(
     seed: u64,
     data: &Dataset<'_>,
     args: &Args,
+    test: usize,
     points: &[usize],
 ) -> Result<Vec<f64>, Box<dyn Error>> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
@@ -206,9 +240,9 @@ fn run_one(
     let mut rule = Rule::<f32>::fa();
     rule.set_thetas(&[args.theta0])?;
     let mut act = Activity::<f32, Widths, _>::zeros_for(shape);
-    let train_end = data.len() - args.test;
+    let held_out = 0..test;
     // A random order of the training digits (Fisher-Yates).
-    let mut order: Vec<usize> = (0..train_end).collect();
+    let mut order: Vec<usize> = (test..data.len()).collect();
     for i in (1..order.len()).rev() {
         order.swap(i, index(rng, i + 1));
     }
@@ -219,7 +253,7 @@ fn run_one(
             learn_plastic(net, pathway, &rule, &mut act, data, order[seen])?;
             seen += 1;
         }
-        acc.push(correct(net, &mut act, data, train_end..data.len())? as f64 / args.test as f64);
+        acc.push(correct(net, &mut act, data, held_out.clone())? as f64 / test as f64);
     }
     Ok(acc)
 }

@@ -11,7 +11,32 @@ pub fn between(s: &str, max: usize) -> Result<usize, String> {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) if n > max => Err(format!("must be at most {max}")),
         Ok(n) => Ok(n),
+        Err(e) if max == usize::MAX => Err(format!("{e} (expected a whole number, at least 1)")),
         Err(e) => Err(format!("{e} (expected a whole number from 1 to {max})")),
+    }
+}
+
+/// A finite number above zero, such as a learning rate.
+pub fn positive_real(s: &str) -> Result<f64, String> {
+    real(s, |x| x > 0.0, "above 0")
+}
+
+/// A finite number of at least zero, such as a penalty's strength.
+pub fn non_negative_real(s: &str) -> Result<f64, String> {
+    real(s, |x| x >= 0.0, "at least 0")
+}
+
+/// A number strictly between 0 and 1, such as a shrink factor.
+pub fn fraction(s: &str) -> Result<f64, String> {
+    real(s, |x| x > 0.0 && x < 1.0, "strictly between 0 and 1")
+}
+
+/// A finite number for which `ok` holds (`what` says what it must be).
+fn real(s: &str, ok: impl Fn(f64) -> bool, what: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && ok(x) => Ok(x),
+        Ok(x) => Err(format!("{x} is not a finite number {what}")),
+        Err(e) => Err(format!("{e} (expected a finite number {what})")),
     }
 }
 

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::string::String;
 
 use metaplasticity::meta::Record;
@@ -16,22 +16,66 @@ use metaplasticity::meta::Record;
 /// temporary file removed, and the error names the file. A process killed
 /// in between leaves the temporary file: [`remove_stale_temporaries`]
 /// clears it.
+///
+/// A symbolic link is followed: the file it names is replaced and the link
+/// kept. A path that is neither a regular file nor a folder (a device such
+/// as `/dev/null` or `/dev/stdout`, a named pipe) is written in place, as
+/// the shell's `>` would, never replaced.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let tmp = temporary(path)?;
+    let named = |e: io::Error| io::Error::new(e.kind(), std::format!("cannot write {}: {e}", path.display()));
+    let target = match destination(path).map_err(named)? {
+        Destination::File(target) => target,
+        Destination::Special(target) => {
+            return fs::OpenOptions::new()
+                .write(true)
+                .open(target)
+                .and_then(|mut f| f.write_all(contents))
+                .map_err(named);
+        }
+    };
+    let tmp = temporary(&target)?;
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(contents)?;
         f.sync_all()?;
-        fs::rename(&tmp, path)
+        fs::rename(&tmp, &target)
     })();
     result.map_err(|e| {
         let _ = fs::remove_file(&tmp);
-        io::Error::new(e.kind(), std::format!("cannot write {}: {e}", path.display()))
+        named(e)
     })
 }
 
+/// Where [`write_atomic`] writes for `path`.
+enum Destination {
+    /// A regular file, a folder (which the rename refuses) or nothing yet,
+    /// the link followed: replaced whole.
+    File(PathBuf),
+    /// A device or a named pipe: written in place.
+    Special(PathBuf),
+}
+
+/// `path`, or the file its symbolic link names, and how to write it.
+fn destination(path: &Path) -> io::Result<Destination> {
+    let target = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    Ok(match fs::metadata(&target) {
+        Ok(m) if !m.is_file() && !m.is_dir() => Destination::Special(target),
+        _ => Destination::File(target),
+    })
+}
+
+/// Whether [`write_atomic`] on `path` would replace a regular file that
+/// exists (through a symbolic link, too), as opposed to creating one or
+/// writing to a device or a named pipe.
+pub fn replaces_a_file(path: &Path) -> bool {
+    matches!(destination(path), Ok(Destination::File(target)) if target.is_file())
+}
+
 /// The temporary file of [`write_atomic`] for `path`: `.<name>.<pid>.tmp`.
-fn temporary(path: &Path) -> io::Result<std::path::PathBuf> {
+fn temporary(path: &Path) -> io::Result<PathBuf> {
     let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
@@ -41,15 +85,21 @@ fn temporary(path: &Path) -> io::Result<std::path::PathBuf> {
 
 /// Checks, before any work, that [`write_atomic`] will be able to write
 /// `path`: creates its folder if needed, refuses a path that is a folder,
-/// and creates and removes the temporary file in that folder. The file
-/// itself, if it exists, is not touched.
+/// and creates and removes the temporary file in that folder (a device or
+/// a named pipe is taken as it is). The file itself, if it exists, is not
+/// touched.
 pub fn check_writable(path: &Path) -> io::Result<()> {
     let named = |e: io::Error| io::Error::new(e.kind(), std::format!("cannot write {}: {e}", path.display()));
     if path.is_dir() {
         return Err(named(io::Error::new(io::ErrorKind::IsADirectory, "it is a folder")));
     }
-    let tmp = temporary(path).map_err(named)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    let target = match destination(path).map_err(named)? {
+        Destination::File(target) => target,
+        // Opening a named pipe would wait for its reader: written at the end.
+        Destination::Special(_) => return Ok(()),
+    };
+    let tmp = temporary(&target).map_err(named)?;
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(named)?;
     }
     fs::File::create(&tmp).map_err(named)?;

@@ -199,7 +199,7 @@ fn sizes_past_what_the_machine_can_hold_are_refused_at_once() {
 fn a_closed_stdout_ends_the_tool_quietly() {
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_metaplasticity"))
-        .args(["online", "--seeds", "1", "--samples", "100", "--every", "50", "--test", "100", "--out"])
+        .args(["online", "--seeds", "1", "--samples", "100", "--every", "50", "--test", "100", "--overwrite", "--out"])
         .arg(std::env::temp_dir().join("metaplasticity-closed-stdout.csv"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

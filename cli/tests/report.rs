@@ -93,3 +93,54 @@ fn a_full_or_read_only_disk_leaves_the_previous_file() {
         std::panic::resume_unwind(e);
     }
 }
+
+/// A symbolic link at the path is followed: the file it names gets the
+/// contents, and the link stays a link (it was replaced by a plain file).
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_is_followed_and_kept() {
+    let dir = scratch("link");
+    let (real, link) = (dir.join("real.csv"), dir.join("link.csv"));
+    fs::write(&real, b"old").unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    assert!(metaplasticity_cli::report::replaces_a_file(&link));
+    write_atomic(&link, b"new").unwrap();
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link is kept");
+    assert_eq!(fs::read(&real).unwrap(), b"new");
+    assert!(leftovers(&dir).is_empty());
+    fs::remove_dir_all(dir).unwrap();
+}
+
+/// A device is written in place, never renamed over (as root, the rename
+/// succeeded and `/dev/null` became a regular file).
+#[cfg(unix)]
+#[test]
+fn a_device_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let null = std::path::Path::new("/dev/null");
+    assert!(!metaplasticity_cli::report::replaces_a_file(null));
+    metaplasticity_cli::report::check_writable(null).unwrap();
+    write_atomic(null, b"discarded").unwrap();
+    assert!(fs::metadata(null).unwrap().file_type().is_char_device(), "/dev/null is still a device");
+}
+
+/// A named pipe is checked without opening it (which would wait for a
+/// reader) and written in place once a reader is there.
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = scratch("fifo");
+    let fifo = dir.join("results.csv");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    metaplasticity_cli::report::check_writable(&fifo).unwrap();
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(fifo).unwrap())
+    };
+    write_atomic(&fifo, b"through the pipe").unwrap();
+    assert_eq!(reader.join().unwrap(), b"through the pipe");
+    assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo(), "still a pipe");
+    fs::remove_dir_all(dir).unwrap();
+}

@@ -365,12 +365,13 @@ def online(
     This is ``metaplasticity online``'s run for one seed and one pathway
     (``cli/src/online.rs``): a generator seeded with ``seed`` draws the
     weights, then the pathway, then the order of the training images
-    (Fisher-Yates); accuracy is measured at ``0, every, 2 every, ...,
-    samples``. With the tool's data split (training images first, the last
-    ``--test`` images held out) the numbers are the tool's, bit for bit::
+    (Fisher-Yates); accuracy is measured at ``0, every, 2 every, ...``
+    and at ``samples``. With the tool's data split (the first ``--test``
+    images held out, the others for training) the numbers are the tool's,
+    bit for bit::
 
         images, labels = metaplasticity.datasets.mnist()
-        r = metaplasticity.online(images[:8000], labels[:8000], images[8000:], labels[8000:], feedback="fa")
+        r = metaplasticity.online(images[2000:], labels[2000:], images[:2000], labels[:2000], feedback="fa")
         # == metaplasticity online --seeds 1 --feedback fa  (its 4-decimal CSV)
 
     Args:
@@ -384,7 +385,7 @@ def online(
             ``F^0`` with ``theta_0 = 0.01``, as the tool.
         seed: the run's seed (the tool's seeds are ``0 .. --seeds - 1``).
         samples: training samples to present, default all of them.
-        every: measure accuracy after every this many samples.
+        every: measure accuracy after every this many samples, and after the last.
         feedback_init: ``uniform`` or ``normal``.
         return_weights: also return the final weights.
 
@@ -414,6 +415,8 @@ def online(
         raise ValueError(f"every {every}: must be at least 1")
     order = net.permutation(n_train)
     points = list(range(0, samples + 1, int(every)))
+    if points[-1] != samples:
+        points.append(samples)
     accuracy: List[float] = []
     seen = 0
     for p in points:

@@ -14,12 +14,11 @@ PATHWAYS = ["bp", "fa", "dfa", "usf", "frsf", "brsf", "kp"]
 
 def run_python(data, test, samples, every, feedback, seed=0, widths=None, theta0=0.01):
     images, labels = data
-    n = len(labels) - test
     return mp.online(
-        images[:n],
-        labels[:n],
-        images[n:],
-        labels[n:],
+        images[test:],
+        labels[test:],
+        images[:test],
+        labels[:test],
         widths=widths,
         feedback=feedback,
         theta=[theta0],
@@ -34,6 +33,8 @@ def run_python(data, test, samples, every, feedback, seed=0, widths=None, theta0
     [
         ("mnist", 2000, 1000, 250, None),
         ("optdigits", 397, 1400, 200, [64, 32, 16, 10]),
+        # Not a multiple of --every: the last sample is a point too.
+        ("optdigits", 397, 1000, 300, [64, 32, 16, 10]),
     ],
 )
 def test_online_equals_the_tool(cli, tmp_path, mnist, optdigits, name, test, samples, every, widths):

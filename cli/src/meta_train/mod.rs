@@ -84,13 +84,20 @@ fn train(args: &Args, data: &Dataset<'_>, shape: Widths) -> Result<(), Box<dyn E
     let mut base_rows = csv_header(&["F0"], hidden);
     let mut history: Vec<Record> = Vec::new();
     let mut base_history: Vec<Record> = Vec::new();
-    if !args.resume && !args.overwrite && [&paths.summary, &paths.episodes].iter().any(|p| p.exists()) {
+    let held: Vec<String> = paths.all().iter().filter(|p| p.exists()).map(|p| p.display().to_string()).collect();
+    if !args.resume && !args.overwrite && !held.is_empty() {
         return Err(format!(
-            "{} already holds a meta-training run: continue it with --resume, replace it with --overwrite, \
-             or choose another --out",
-            args.out.display()
+            "{} already holds {} (a meta-training run writes these names): continue a run with --resume, \
+             replace it with --overwrite, or choose another --out",
+            args.out.display(),
+            held.join(", ")
         )
         .into());
+    }
+    if args.overwrite && baseline.is_none() && paths.baseline.exists() {
+        // The run replaced would otherwise leave its baseline beside this one's results.
+        fs::remove_file(&paths.baseline)
+            .map_err(|e| format!("--overwrite: cannot remove the earlier {}: {e}", paths.baseline.display()))?;
     }
     if args.resume {
         let state = RunState::load(&paths.summary)?;
@@ -168,14 +175,14 @@ fn train(args: &Args, data: &Dataset<'_>, shape: Widths) -> Result<(), Box<dyn E
             recent: history.clone(),
             baseline_recent: base_history.clone(),
             mean_accuracy_last_50: mean_accuracy(&history),
-            baseline_mean_accuracy_last_50: baseline.as_ref().map(|_| mean_accuracy(&base_history)),
+            baseline_mean_accuracy_last_50: baseline.as_ref().and_then(|_| mean_accuracy(&base_history)),
         };
         write_atomic(&paths.summary, serde_json::to_string_pretty(&state)?.as_bytes())?;
         export(&trainer, &paths)?;
         bar.set_message(format!(
-            "meta-acc (last 50) {:.3}{}",
-            mean_accuracy(&history),
-            if baseline.is_some() { format!(" vs FA {:.3}", mean_accuracy(&base_history)) } else { String::new() }
+            "meta-acc (last 50) {}{}",
+            shown(mean_accuracy(&history)),
+            if baseline.is_some() { format!(" vs FA {}", shown(mean_accuracy(&base_history))) } else { String::new() }
         ));
         bar.inc(1);
     }
@@ -188,6 +195,15 @@ fn train(args: &Args, data: &Dataset<'_>, shape: Widths) -> Result<(), Box<dyn E
         clock.elapsed().as_secs_f64(),
         &paths,
     );
+    if !history.is_empty() && history.iter().all(|r| !r.ok) {
+        return Err(format!(
+            "the last {} episodes all diverged (ok = false in {}): no meta-accuracy to report, and the rule files \
+             hold Theta from before them; try a smaller --lr or --theta, or --robust",
+            history.len(),
+            paths.episodes.display()
+        )
+        .into());
+    }
     Ok(())
 }
 
@@ -234,10 +250,16 @@ fn keep_last(v: &mut Vec<Record>, n: usize) {
     }
 }
 
-/// Mean meta-accuracy over the records that did not diverge.
-fn mean_accuracy(records: &[Record]) -> f64 {
+/// Mean meta-accuracy over the records that did not diverge (`None` if
+/// none did).
+fn mean_accuracy(records: &[Record]) -> Option<f64> {
     let ok: Vec<f64> = records.iter().filter(|r| r.ok).map(|r| r.accuracy).collect();
-    if ok.is_empty() { f64::NAN } else { ok.iter().sum::<f64>() / ok.len() as f64 }
+    (!ok.is_empty()).then(|| ok.iter().sum::<f64>() / ok.len() as f64)
+}
+
+/// A mean accuracy as the summary prints it.
+fn shown(accuracy: Option<f64>) -> String {
+    accuracy.map_or_else(|| "none (all diverged)".to_string(), |a| format!("{a:.3}"))
 }
 
 fn summary(
@@ -254,14 +276,16 @@ fn summary(
         println!("{name:<8} {theta:>14.6e}");
     }
     println!();
-    println!("{:<34} {:>8}", "mean meta-accuracy, last 50 episodes", "");
+    let last =
+        if history.len() == 1 { "the last episode".to_string() } else { format!("last {} episodes", history.len()) };
+    println!("{:<34} {:>8}", format!("mean meta-accuracy, {last}"), "");
     println!(
-        "{:<34} {:>8.3}",
+        "{:<34} {:>8}",
         format!("  this rule ({})", trainer.config().pathway.description()),
-        mean_accuracy(history)
+        shown(mean_accuracy(history))
     );
     if let Some(b) = baseline {
-        println!("{:<34} {:>8.3}", "  F^0 with feedback alignment", mean_accuracy(b));
+        println!("{:<34} {:>8}", "  F^0 with feedback alignment", shown(mean_accuracy(b)));
     }
     println!();
     println!(

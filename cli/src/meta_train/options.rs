@@ -12,7 +12,7 @@ use metaplasticity::meta::{
 use metaplasticity::{Init, PathwayKind, Real, Rule, Widths};
 use serde::{Deserialize, Serialize};
 
-use crate::parse::positive;
+use crate::parse::{fraction, non_negative_real, positive, positive_real};
 
 /// Meta-learn the coefficients Theta of a plasticity rule so that a network
 /// learning online through random feedback approaches backprop
@@ -87,11 +87,11 @@ pub struct Args {
     /// Eq. 6) or l2 (lambda ||Theta||_2, Eq. S.16).
     #[arg(long, value_enum, default_value_t = PenaltyChoice::None)]
     pub penalty: PenaltyChoice,
-    /// Strength lambda of the penalty.
-    #[arg(long, default_value_t = 1e-3)]
+    /// Strength lambda of the penalty (finite, at least 0; needs --penalty).
+    #[arg(long, default_value_t = 1e-3, requires = "penalty", allow_hyphen_values = true, value_parser = non_negative_real)]
     pub lambda: f64,
-    /// Adam's learning rate on Theta.
-    #[arg(long, default_value_t = 1e-3)]
+    /// Adam's learning rate on Theta (finite, above 0).
+    #[arg(long, default_value_t = 1e-3, allow_hyphen_values = true, value_parser = positive_real)]
     pub lr: f64,
     /// Seed of every random draw (tasks, weights, feedback).
     #[arg(long, default_value_t = 0)]
@@ -150,22 +150,26 @@ pub struct Args {
     #[arg(long, value_enum)]
     #[serde(default)]
     pub optimizer: Option<OptimizerChoice>,
-    /// Back-off: factor on the learning rate at each retry, between 0 and 1.
-    #[arg(long, default_value_t = 0.5)]
+    /// Back-off: factor on the learning rate at each retry, strictly
+    /// between 0 and 1.
+    #[arg(long, default_value_t = 0.5, allow_hyphen_values = true, value_parser = fraction)]
     #[serde(default = "default_shrink")]
     pub backoff_shrink: f64,
-    /// Back-off: retries of a diverged episode before it is skipped.
-    #[arg(long, default_value_t = 4)]
+    /// Back-off: retries of a diverged episode before it is skipped, at
+    /// least 1.
+    #[arg(long, default_value_t = 4, value_parser = positive)]
     #[serde(default = "default_tries")]
     pub backoff_tries: usize,
     /// Back-off: accepted steps kept to undo, at least 1. With 1, a
     /// rejected step leaves nothing to undo and a run that keeps diverging
     /// stays where it is; with more, each further rejection walks one more
     /// step back along the run's path.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = positive)]
     #[serde(default = "default_depth")]
     pub backoff_depth: usize,
-    /// Output folder for episodes.csv, baseline.csv and summary.json.
+    /// Output folder for episodes.csv, baseline.csv, summary.json and the
+    /// learned rule (rule.mprl, rule.rs). A folder that holds any of them
+    /// is left alone unless --resume or --overwrite is given.
     #[arg(long, default_value = "out/meta_train")]
     pub out: PathBuf,
     /// Continue the run saved in the output folder (same options).
@@ -370,9 +374,6 @@ impl Args {
         if let Some(&r) = self.freeze.iter().find(|&&r| r >= terms) {
             return Err(format!("--freeze {r}: the rule has {terms} coefficients").into());
         }
-        if !(self.lr.is_finite() && self.lr > 0.0 && self.lambda.is_finite() && self.lambda >= 0.0) {
-            return Err("--lr must be positive and --lambda non-negative".into());
-        }
         let base = Config {
             task: TaskSpec {
                 classes: self.classes,
@@ -411,18 +412,8 @@ impl Args {
                 DivergenceChoice::BackOff => OnDivergence::BackOff(BackOff::default()),
             };
         }
+        // The values were checked when parsed (`parse::fraction`, `positive`).
         if let OnDivergence::BackOff(backoff) = &mut config.on_divergence {
-            if !(self.backoff_shrink > 0.0 && self.backoff_shrink < 1.0)
-                || self.backoff_tries == 0
-                || self.backoff_depth == 0
-            {
-                return Err(format!(
-                    "--backoff-shrink {} --backoff-tries {} --backoff-depth {}: the factor must lie between 0 \
-                     and 1, and at least one retry and one step of depth are needed",
-                    self.backoff_shrink, self.backoff_tries, self.backoff_depth
-                )
-                .into());
-            }
             *backoff = BackOff { shrink: self.backoff_shrink, tries: self.backoff_tries, depth: self.backoff_depth };
         }
         if let Some(given) = &self.step_scale {

@@ -121,8 +121,9 @@ pub struct RunState {
     /// The last (up to) 50 records of the baseline.
     #[serde(with = "records")]
     pub baseline_recent: Vec<Record>,
-    /// Mean meta-accuracy of the last 50 episodes.
-    pub mean_accuracy_last_50: f64,
+    /// Mean meta-accuracy of the last 50 episodes that did not diverge
+    /// (`null` if all of them diverged).
+    pub mean_accuracy_last_50: Option<f64>,
     /// The same for the baseline.
     pub baseline_mean_accuracy_last_50: Option<f64>,
 }
