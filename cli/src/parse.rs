@@ -56,6 +56,7 @@ pub fn network(
         None => std::iter::once(pixels).chain(PAPER_HIDDEN).chain(std::iter::once(classes)).collect(),
     };
     let shape = metaplasticity::Widths::new(&chosen).map_err(|e| format!("--widths {}: {e}", join(&chosen)))?;
+    fits_in_memory(&shape).map_err(|e| format!("--widths {}: {e}", join(&chosen)))?;
     let (first, last) = (chosen[0], chosen[chosen.len() - 1]);
     if first != pixels {
         return Err(format!(
@@ -72,6 +73,29 @@ pub fn network(
         .into());
     }
     Ok(shape)
+}
+
+/// Copies of the weights a subcommand holds at least: the weights, the
+/// feedback, the meta-gradient's `dL/dW` and one checkpoint.
+const WEIGHT_COPIES: usize = 4;
+
+/// Refuses, before any buffer is made, a network whose weights this
+/// machine cannot allocate [`WEIGHT_COPIES`] times over (an allocation that
+/// fails later aborts the program). The trial allocation is released at
+/// once; what fits is still bounded by the other buffers of a run.
+fn fits_in_memory(shape: &metaplasticity::Widths) -> Result<(), String> {
+    use metaplasticity::Shape;
+    let floats = shape.weights().checked_mul(WEIGHT_COPIES);
+    let mut trial: Vec<f32> = Vec::new();
+    match floats.map(|n| trial.try_reserve_exact(n)) {
+        Some(Ok(())) => Ok(()),
+        _ => Err(format!(
+            "the network's {} weights need about {:.1} GB ({WEIGHT_COPIES} copies of f32), more than this machine \
+             can allocate",
+            shape.weights(),
+            shape.weights() as f64 * (WEIGHT_COPIES * 4) as f64 / 1e9
+        )),
+    }
 }
 
 /// Widths as `--widths` takes them.

@@ -150,3 +150,32 @@ fn a_run_whose_episodes_all_diverge_fails_and_can_be_resumed() {
     failed(&resumed, 1, "the last 2 episodes all diverged");
     assert!(stderr(&resumed).contains("resuming at episode 1"), "{}", stderr(&resumed));
 }
+
+/// Widths whose weights no machine can hold (past the 128 TB of a 64-bit
+/// address space, whatever the kernel's overcommit) aborted on a failed
+/// allocation; they are refused before any buffer is made.
+#[test]
+fn widths_past_what_the_machine_can_allocate_are_refused() {
+    let dir = scratch("huge-widths");
+    let huge = "784,1000000000000,10";
+    let out = dir.join("run");
+    let o = program("meta-train", &["--widths", huge, "--episodes", "1", "--no-baseline", "--out", s(&out)]);
+    failed(&o, 1, "more than this machine can allocate");
+    assert!(!out.join("episodes.csv").exists());
+    let o = program("online", &["--widths", huge, "--seeds", "1", "--out", s(&dir.join("x.csv"))]);
+    failed(&o, 1, "more than this machine can allocate");
+}
+
+/// Options that the chosen run would not read are refused, not ignored.
+#[test]
+fn options_the_run_would_ignore_are_refused() {
+    let dir = scratch("ignored");
+    let out = dir.join("run");
+    failed(&meta_train(&out, &["--images", "nope.gz"]), 1, "are for --data idx");
+    failed(&meta_train(&out, &["--transposed"]), 1, "are for --data idx");
+    assert!(!out.join("episodes.csv").exists());
+    let o = program("reproduce", &["fig-s2", "--bio-theta", "1,2,3", "--out", s(&dir.join("r"))]);
+    failed(&o, 1, "--bio-theta is for fig-s1");
+    let o = program("reproduce", &["fig-s1", "--oja-theta", "1,2", "--out", s(&dir.join("r"))]);
+    failed(&o, 1, "--oja-theta is for fig-s4");
+}

@@ -314,6 +314,9 @@ pub enum L1Choice {
 impl Args {
     /// Loads the chosen data set.
     pub fn dataset(&self) -> Result<OwnedDataset, Box<dyn Error>> {
+        if self.data != DataChoice::Idx && (self.images.is_some() || self.labels.is_some() || self.transposed) {
+            return Err("--images, --labels and --transposed are for --data idx (they would be ignored)".into());
+        }
         Ok(match self.data {
             DataChoice::Mnist => crate::shipped::mnist()?,
             DataChoice::Optdigits => crate::shipped::optdigits()?,

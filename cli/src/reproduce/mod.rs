@@ -266,9 +266,21 @@ impl Ctx {
         if !(args.level > 0.0 && args.level < 1.0) {
             return Err(format!("--level {}: a confidence level is between 0 and 1", args.level).into());
         }
-        for (option, given, expected) in [("--bio-theta", &args.bio_theta, 3), ("--oja-theta", &args.oja_theta, 2)] {
+        let uses = [
+            ("--bio-theta", &args.bio_theta, 3, Experiment::FigS1),
+            ("--oja-theta", &args.oja_theta, 2, Experiment::FigS4),
+        ];
+        for (option, given, expected, user) in uses {
             if let Some(found) = given.as_ref().map(Vec::len).filter(|&n| n != expected) {
                 return Err(format!("{option}: {found} numbers given, {expected} expected, separated by commas").into());
+            }
+            if given.is_some() && ![user, Experiment::All].contains(&args.experiment) {
+                return Err(format!(
+                    "{option} is for {} (or all); {} would ignore it",
+                    user.name(),
+                    args.experiment.name()
+                )
+                .into());
             }
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
