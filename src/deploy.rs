@@ -113,6 +113,21 @@ pub enum DeployError {
         /// Bytes needed.
         needed: usize,
     },
+    /// A layer of width zero in the file.
+    EmptyLayer {
+        /// The layer `l` (0 is the input).
+        layer: usize,
+    },
+    /// A term on none of the network's layers.
+    NoLayers {
+        /// Position of the term in the rule.
+        index: usize,
+    },
+    /// A term of the pool listed a second time.
+    DuplicateTerm {
+        /// Position of the second listing in the rule.
+        index: usize,
+    },
 }
 
 impl fmt::Display for DeployError {
@@ -144,6 +159,9 @@ impl fmt::Display for DeployError {
             }
             DeployError::NonFinite => write!(f, "a coefficient or beta in the rule is NaN or infinite"),
             DeployError::BufferTooSmall { needed } => write!(f, "the output buffer needs {needed} bytes"),
+            DeployError::EmptyLayer { layer } => write!(f, "layer {layer} of the rule's network has width 0"),
+            DeployError::NoLayers { index } => write!(f, "term {index} of the rule acts on none of its layers"),
+            DeployError::DuplicateTerm { index } => write!(f, "term {index} of the rule is listed before it"),
         }
     }
 }
@@ -214,6 +232,13 @@ pub fn encode<T: Real, S: Shape, const N: usize>(
         if !theta.is_finite() {
             return Err(DeployError::NonFinite);
         }
+        // What `decode` refuses is not written.
+        if !(1..=depth).any(|l| e.layers.contains(l)) {
+            return Err(DeployError::NoLayers { index });
+        }
+        if rule.entries().iter().take(index).any(|p| crate::term::pool_index(p.term) == Some(r)) {
+            return Err(DeployError::DuplicateTerm { index });
+        }
         w.bytes(&[r]);
         w.bytes(&e.layers.bits().to_le_bytes());
         w.bytes(&theta.to_le_bytes());
@@ -257,7 +282,8 @@ impl Reader<'_> {
 
 impl RuleFile {
     /// Reads and checks a rule file (magic, version, length, checksum,
-    /// term indices, finiteness). Allocation-free.
+    /// term indices, finiteness, and that its layers have units and its
+    /// terms act on some layer, each term once). Allocation-free.
     pub fn decode(bytes: &[u8]) -> Result<RuleFile, DeployError> {
         let mut r = Reader { bytes, at: 0 };
         if r.take::<4>()? != MAGIC {
@@ -307,8 +333,17 @@ impl RuleFile {
             if !theta.is_finite() {
                 return Err(DeployError::NonFinite);
             }
+            if !(1..=depth).any(|l| layers.contains(l)) {
+                return Err(DeployError::NoLayers { index });
+            }
+            if file.terms.iter().any(|t| t.pool_index == pool_index) {
+                return Err(DeployError::DuplicateTerm { index });
+            }
             // Capacity MAX_TERMS >= terms, checked above.
             let _ = file.terms.push(TermRecord { pool_index, layers, theta });
+        }
+        if let Some(layer) = file.widths.iter().position(|&w| w == 0) {
+            return Err(DeployError::EmptyLayer { layer });
         }
         if !(beta.is_finite() && beta > 0.0) {
             return Err(DeployError::NonFinite);

@@ -102,6 +102,27 @@ fn each_corruption_has_its_error() {
     assert_eq!(&good[..4], &MAGIC);
 }
 
+/// Files whose checksum is right but whose contents make no network or no
+/// rule (found by a new user's review: `rule` printed them as valid).
+#[test]
+fn a_sealed_file_that_describes_no_valid_rule_is_refused() {
+    let good = encoded(&pool_rule());
+    let tampered = |at: usize, with: &[u8]| {
+        let mut bytes = good.clone();
+        bytes[at..at + with.len()].copy_from_slice(with);
+        reseal(&mut bytes);
+        RuleFile::decode(&bytes)
+    };
+    // The width of layer 1 (bytes 16..20) set to zero.
+    assert_eq!(tampered(16, &0u32.to_le_bytes()), Err(DeployError::EmptyLayer { layer: 1 }));
+    // The first term's layers (bytes 29..31): none, or only past the depth of 3.
+    assert_eq!(tampered(29, &0u16.to_le_bytes()), Err(DeployError::NoLayers { index: 0 }));
+    assert_eq!(tampered(29, &(1u16 << 5).to_le_bytes()), Err(DeployError::NoLayers { index: 0 }));
+    // The second term (byte 35) made the first's F^0 again.
+    assert_eq!(tampered(35, &[0]), Err(DeployError::DuplicateTerm { index: 1 }));
+    assert!(RuleFile::decode(&good).is_ok());
+}
+
 struct Mine;
 impl PlasticityTerm<f32> for Mine {
     fn name(&self) -> &'static str {
@@ -152,6 +173,10 @@ fn writing_refuses_what_cannot_be_read_back() {
         Err(DeployError::BufferTooSmall { .. })
     ));
     assert_eq!(encode(&Tiny::default(), &Rule::<f32>::fa(), f32::NAN, &mut buf), Err(DeployError::NonFinite));
+    let nowhere = Rule::<f32>::fa().with(terms::pool::<f32>()[9], 0.1, LayerSet::NONE).unwrap();
+    assert_eq!(encode(&Tiny::default(), &nowhere, 10.0, &mut buf), Err(DeployError::NoLayers { index: 1 }));
+    let past_the_top = Rule::<f32>::fa().with(terms::pool::<f32>()[9], 0.1, LayerSet::only(4)).unwrap();
+    assert_eq!(encode(&Tiny::default(), &past_the_top, 10.0, &mut buf), Err(DeployError::NoLayers { index: 1 }));
 }
 
 proptest! {

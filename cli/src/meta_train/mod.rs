@@ -43,6 +43,7 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
 fn train(args: &Args, data: &Dataset<'_>, shape: Widths) -> Result<(), Box<dyn Error>> {
     let (rule, pathway) = args.rule::<f32>()?;
     let mut names: Vec<&str> = rule.entries().iter().map(|e| e.term.name()).collect();
+    let terms = names.len();
     // Theta: the rule's coefficients, then a plastic pathway's parameters.
     let feedback = Box::new(AnyPathway::<f32, Widths>::new_for(
         shape,
@@ -121,16 +122,18 @@ fn train(args: &Args, data: &Dataset<'_>, shape: Widths) -> Result<(), Box<dyn E
     // Trainer::new allocated it, so its size is known to fit.
     let bytes =
         MetaGradient::<f32, Widths>::memory_bytes_for(&shape, steps, args.checkpoint_interval).unwrap_or(usize::MAX);
+    let params = names.len() - terms;
     eprintln!(
-        "meta-training {} ({} terms, {}) on the {} network, {} images of {} classes: {} episodes of {} online \
+        "meta-training {} ({}{}, {}) on the {} network, {} images of {} classes: {} of {} online \
          steps; meta-gradient work space {:.1} MB per trainer (checkpoint every {} steps)",
         args.rule,
-        names.len(),
+        counted(terms, "term"),
+        if params > 0 { format!(" and {} of the pathway", counted(params, "parameter")) } else { String::new() },
         trainer.config().pathway.description(),
         crate::parse::join(shape.as_slice()).replace(',', "-"),
         data.len(),
         data.classes(),
-        args.episodes,
+        counted(args.episodes, "episode"),
         steps,
         bytes as f64 / 1e6,
         args.checkpoint_interval,
@@ -257,6 +260,11 @@ fn mean_accuracy(records: &[Record]) -> Option<f64> {
     (!ok.is_empty()).then(|| ok.iter().sum::<f64>() / ok.len() as f64)
 }
 
+/// `n` and `noun`, in the plural unless `n` is 1.
+fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// A mean accuracy as the summary prints it.
 fn shown(accuracy: Option<f64>) -> String {
     accuracy.map_or_else(|| "none (all diverged)".to_string(), |a| format!("{a:.3}"))
@@ -296,4 +304,13 @@ fn summary(
         if baseline.is_some() { format!(", {}", paths.baseline.display()) } else { String::new() }
     );
     println!("the learned rule, for deployment: {} and {}", paths.rule.display(), paths.snippet.display());
+    let pathway = trainer.config().pathway;
+    if pathway != PathwayKind::Alignment {
+        // The rule file holds the terms, their layers and coefficients only.
+        println!(
+            "note: the rule files do not record the pathway it was learned through ({}) or its parameters; \
+             summary.json does",
+            pathway.description()
+        );
+    }
 }

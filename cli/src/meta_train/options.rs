@@ -197,15 +197,15 @@ fn default_depth() -> usize {
     1
 }
 
-const AFTER_HELP: &str = "Examples:
+const AFTER_HELP: &str = "Examples (each into its own --out: a folder that holds a run is left alone):
   metaplasticity meta-train                    F^bio on the shipped MNIST digits, 600 episodes
-  metaplasticity meta-train --rule pool --robust --penalty l1 --lambda 1
+  metaplasticity meta-train --rule pool --robust --penalty l1 --lambda 1 --out out/pool
                                                discovery: all ten terms, L1 picks the few that matter
-  metaplasticity meta-train --rule pool --penalty l1 --lambda 1e-3
+  metaplasticity meta-train --rule pool --penalty l1 --lambda 1e-3 --out out/pool-adam
                                                the paper's plain Adam (collapses, see docs)
-  metaplasticity meta-train --data fashion --rule oja
+  metaplasticity meta-train --data fashion --rule oja --out out/fashion
   metaplasticity meta-train --data idx --images emnist-balanced-train-images-idx3-ubyte.gz \\
-                            --labels emnist-balanced-train-labels-idx1-ubyte.gz --transposed";
+                            --labels emnist-balanced-train-labels-idx1-ubyte.gz --transposed --out out/emnist";
 
 /// Which data set.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
