@@ -26,6 +26,7 @@ use rand_xoshiro::rand_core::SeedableRng;
 
 #[derive(Parser)]
 #[command(
+    allow_negative_numbers = true,
     about = "Online learning (one pass, batch size one) on the shipped digits (MNIST, or 8x8 optdigits): BP vs FA vs DFA (and \
              the sign-symmetric pathways) with F^0"
 )]
@@ -72,7 +73,7 @@ pub struct Args {
     /// with R_l redrawn at every step), kp
     /// (Kolen-Pollack: B_l learns the transpose of the forward update and
     /// decays, eta_B = --theta0, lambda_B = 1e-4).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Pathway::Bp, Pathway::Fa, Pathway::Dfa])]
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "bp,fa,dfa")]
     feedback: Vec<Pathway>,
     /// CSV file to write (columns: samples, then mean accuracy per pathway).
     /// An existing file is kept unless --overwrite is given; a device or a
@@ -198,9 +199,10 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
     }
     write_atomic(&args.out, csv.as_bytes())?;
     println!(
-        "{} network, mean of {} seeds on {} held-out digits; written to {}",
+        "{} network, mean of {} seed{} on {} held-out digits; written to {}",
         join(shape.as_slice()).replace(',', "-"),
         args.seeds,
+        if args.seeds == 1 { "" } else { "s" },
         test,
         args.out.display()
     );

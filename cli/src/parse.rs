@@ -7,7 +7,7 @@ pub fn positive(s: &str) -> Result<usize, String> {
 
 /// A whole number from 1 to `max`.
 pub fn between(s: &str, max: usize) -> Result<usize, String> {
-    match s.parse::<usize>() {
+    match s.trim().parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) if n > max => Err(format!("must be at most {max}")),
         Ok(n) => Ok(n),

@@ -179,3 +179,17 @@ fn options_the_run_would_ignore_are_refused() {
     let o = program("reproduce", &["fig-s1", "--oja-theta", "1,2", "--out", s(&dir.join("r"))]);
     failed(&o, 1, "--oja-theta is for fig-s4");
 }
+
+/// A font the user names but that cannot be read is an error before any
+/// trial (it used to be skipped for the next candidate without a word).
+#[test]
+fn a_missing_font_named_by_the_user_stops_reproduce_before_any_trial() {
+    let dir = scratch("font");
+    let o = Command::new(env!("CARGO_BIN_EXE_metaplasticity"))
+        .args(["reproduce", "fig-s2", "--trials", "1", "--episodes", "1", "--out", s(&dir)])
+        .env("METAPLASTICITY_FONT", dir.join("missing.ttf"))
+        .output()
+        .expect("start the tool");
+    failed(&o, 1, "METAPLASTICITY_FONT=");
+    assert!(!dir.join("trials").exists(), "no trial ran");
+}

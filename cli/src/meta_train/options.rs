@@ -24,7 +24,7 @@ use crate::parse::{fraction, non_negative_real, positive, positive_real};
 /// learn the M*K training images one at a time with the rule, and takes an
 /// Adam step on Theta along the exact gradient of the query loss.
 #[derive(Parser, Debug, Clone, Serialize, Deserialize)]
-#[command(after_help = AFTER_HELP)]
+#[command(after_help = AFTER_HELP, allow_negative_numbers = true)]
 pub struct Args {
     /// Data set: the MNIST digits shipped in data/, the 8x8 optdigits shipped
     /// in data/, Fashion-MNIST from the Debian package dataset-fashion-mnist,

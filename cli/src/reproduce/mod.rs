@@ -309,6 +309,9 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
         }
     }
     let planned = trials::plan(&arms, ctx.trials);
+    if ctx.args.shard.is_none() {
+        plot::font()?;
+    }
     if let Some((k, n)) = ctx.args.shard {
         let mine: Vec<trials::Planned> =
             planned.into_iter().enumerate().filter(|(i, _)| i % n == k).map(|(_, p)| p).collect();

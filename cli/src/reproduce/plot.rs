@@ -162,10 +162,19 @@ pub fn pretty(text: &str) -> String {
     out
 }
 
-fn font() -> Result<(), Box<dyn Error>> {
+/// Loads the plots' font once (see the module's doc); an error says where
+/// it was looked for. `reproduce` calls it before any trial, so that a
+/// missing font does not surface only after hours of meta-training.
+pub fn font() -> Result<(), Box<dyn Error>> {
     static LOADED: OnceLock<Result<(), String>> = OnceLock::new();
     LOADED
         .get_or_init(|| {
+            // A font the user names must be there: falling back would hide the mistake.
+            if let Ok(chosen) = std::env::var("METAPLASTICITY_FONT")
+                && let Err(e) = std::fs::read(&chosen)
+            {
+                return Err(format!("METAPLASTICITY_FONT={chosen}: cannot read it as a font file: {e}"));
+            }
             let candidates: Vec<String> =
                 std::env::var("METAPLASTICITY_FONT").into_iter().chain(FONTS.iter().map(|s| s.to_string())).collect();
             let Some((path, bytes)) = candidates.iter().find_map(|p| std::fs::read(p).ok().map(|b| (p, b))) else {
