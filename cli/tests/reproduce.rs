@@ -3,8 +3,9 @@
 //! shape with finite numbers, SVG, PNG, Markdown); `fig-s2 --quick` shows
 //! F^bio ahead of FA, `fig-4 --quick` the robust F^pool ahead of FA, and
 //! the robust pool arms of `fig-s5 --quick` never diverge; `pathways
-//! --quick` (beyond the paper) writes its files too; a rerun with the same
-//! seeds gives identical trials.
+//! --quick` (beyond the paper) writes its files too, and `pathways-online`
+//! its online curves alone; a rerun with the same seeds gives identical
+//! trials.
 //!
 //! The tool is built by `cargo test` alongside this test (same profile).
 //! fig-s4 needs Fashion-MNIST for its online part (`apt-get install -y
@@ -183,6 +184,14 @@ fn every_experiment_runs_quick_and_writes_well_formed_files() {
     assert!(md.contains("eta_B = ") && md.contains("lambda_B = "), "pathways.md: KP's parameters");
     let (h, _) = files(&dir, "pathways-online", 9);
     assert_eq!(h.len(), 1 + 3 * 7, "pathways-online: BP, FA, DFA, uSF, frSF, brSF, KP");
+    // The online part alone, into a fresh folder: no trial, the same curves.
+    let alone = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reproduce-pathways-online");
+    let _ = std::fs::remove_dir_all(&alone);
+    run(&["pathways-online", "--quick"], &alone);
+    assert!(!alone.join("trials").exists(), "pathways-online meta-trains nothing");
+    let online = |dir: &Path| std::fs::read(dir.join("pathways-online.csv")).expect("pathways-online.csv");
+    assert_eq!(online(&alone.join("pathways-online")), online(&dir), "the same curves as pathways'");
+    markdown(&alone.join("pathways-online"), "pathways-online");
     // Cached trials give the same files as fresh ones.
     let csv_before = std::fs::read(out.join("fig-s6/fig-s6.csv")).expect("fig-s6.csv");
     run(&["fig-s6", "--quick"], &out);

@@ -104,7 +104,7 @@ fn labelled(e: Experiment, ctx: &Ctx) -> Vec<(&'static str, Arm)> {
             arms.extend(BIO_VIA.into_iter().zip(PATHWAYS).map(|(label, p)| own(label, BIO, p)));
             arms
         }
-        Experiment::FigS1 | Experiment::Note4 | Experiment::All => Vec::new(),
+        Experiment::FigS1 | Experiment::Note4 | Experiment::PathwaysOnline | Experiment::All => Vec::new(),
     }
 }
 

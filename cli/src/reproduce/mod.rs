@@ -164,7 +164,9 @@ const AFTER_HELP: &str = "Experiments:
   pathways      beyond the paper: F^0 and F^bio meta-trained through BP, FA, DFA, uSF, frSF, brSF and KP
                 (meta-accuracy, alignment angles; KP's eta_B and lambda_B learned with Theta), and F^0 online
                 through each
-  all           all of the above but lambda-sweep and pathways, with every meta-training trial in one parallel pool
+  pathways-online  the online part of pathways alone (no meta-training: minutes)
+  all           all of the above but lambda-sweep and the two pathways, with every meta-training trial in one
+                parallel pool
 
 Examples:
   metaplasticity reproduce all --quick                  every experiment, reduced (as in CI)
@@ -203,6 +205,9 @@ pub enum Experiment {
     LambdaSweep,
     /// Beyond the paper: F^0 and F^bio through every feedback pathway.
     Pathways,
+    /// The online panel of `pathways` alone: F^0 learning online through
+    /// every feedback pathway, without the meta-training (minutes, not hours).
+    PathwaysOnline,
     /// Everything.
     All,
 }
@@ -235,6 +240,7 @@ impl Experiment {
             Experiment::FigS7 => "fig-s7",
             Experiment::LambdaSweep => "lambda-sweep",
             Experiment::Pathways => "pathways",
+            Experiment::PathwaysOnline => "pathways-online",
             Experiment::All => "all",
         }
     }
@@ -362,9 +368,10 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
             }
             Experiment::Pathways => {
                 let mut t = experiments::render(&ctx, e)?;
-                t.push_str(&online::pathways(&ctx)?);
+                t.push_str(&online::pathways(&ctx, e)?);
                 t
             }
+            Experiment::PathwaysOnline => online::pathways(&ctx, e)?,
             _ => experiments::render(&ctx, e)?,
         };
         let md = format!("# {}\n\n{table}", e.name());

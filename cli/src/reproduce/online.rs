@@ -128,8 +128,9 @@ pub fn fig_s4(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
 const PATHWAYS_THETA0: f32 = 0.01;
 
 /// `pathways`, online: `F^0` through every pathway on the shipped MNIST
-/// digits, one pass, batch size one.
-pub fn pathways(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
+/// digits, one pass, batch size one; its files go to the folder of `e`
+/// (`pathways`, or `pathways-online` run alone).
+pub fn pathways(ctx: &Ctx, e: Experiment) -> Result<String, Box<dyn Error>> {
     let mut f0 = Rule::fa();
     f0.set_thetas(&[PATHWAYS_THETA0]).map_err(|e| format!("theta_0: {e}"))?;
     let learners: Vec<Learner> = experiments::PATHWAYS
@@ -138,7 +139,7 @@ pub fn pathways(ctx: &Ctx) -> Result<String, Box<dyn Error>> {
         .collect();
     let owned = crate::shipped::mnist()?;
     let stream = shipped_stream(owned.view(), ctx.args.quick, 500);
-    let md = curves(ctx, Experiment::Pathways, "pathways-online", &learners, &stream, "MNIST (shipped digits)")?;
+    let md = curves(ctx, e, "pathways-online", &learners, &stream, "MNIST (shipped digits)")?;
     Ok(format!(
         "\n### Online learning through each pathway\n\nF^0 with theta_0 = {PATHWAYS_THETA0}, the same initial \
          weights and sample order per seed for every pathway, {} seeds.\n\n{md}",
