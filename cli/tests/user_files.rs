@@ -193,3 +193,30 @@ fn a_missing_font_named_by_the_user_stops_reproduce_before_any_trial() {
     failed(&o, 1, "METAPLASTICITY_FONT=");
     assert!(!dir.join("trials").exists(), "no trial ran");
 }
+
+/// Two runs into one folder at once mixed their files (both exited 0); the
+/// second is refused while the first runs, and the folder is free again
+/// once it ends.
+#[test]
+fn a_second_run_into_a_folder_in_use_is_refused() {
+    let out = scratch("locked");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_metaplasticity"))
+        .args(["meta-train", "--data", "optdigits", "--widths", "64,16,10", "-K", "2", "-Q", "1"])
+        .args(["--episodes", "1000000", "--no-baseline", "--out", s(&out)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the first run");
+    // Its first episode is written once it holds the folder.
+    let start = std::time::Instant::now();
+    while !out.join("episodes.csv").exists() {
+        assert!(start.elapsed().as_secs() < 60, "the first run wrote nothing");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = meta_train(&out, &["--overwrite", "--no-baseline"]);
+    first.kill().expect("stop the first run");
+    first.wait().expect("the first run ends");
+    failed(&second, 1, "another meta-train run is writing to");
+    // The lock dies with its process.
+    succeeded(&meta_train(&out, &["--overwrite", "--no-baseline"]));
+}

@@ -74,6 +74,8 @@ fn train(args: &Args, data: &Dataset<'_>, shape: Widths) -> Result<(), Box<dyn E
         Some(Trainer::<f32, Widths>::new_for(shape, Rule::fa(), data, cfg)?)
     };
     fs::create_dir_all(&args.out).map_err(|e| format!("cannot create output folder {}: {e}", args.out.display()))?;
+    // Held until this function returns; the system releases it if the process dies.
+    let _lock = lock(&args.out)?;
     let hidden = shape.depth() - 1;
     let paths = Paths::new(&args.out);
     // Temporary files a killed run left behind (this program writes every
@@ -245,6 +247,28 @@ fn export(trainer: &Trainer<'_, f32, Widths>, paths: &Paths) -> Result<(), Box<d
     let snippet = deploy::RuleFile::decode(&bytes[..n])?.const_snippet();
     write_atomic(&paths.snippet, snippet.as_bytes())?;
     Ok(())
+}
+
+/// An exclusive lock on `out/.meta-train.lock`, so that two runs cannot
+/// write into one folder at once (their files would mix).
+fn lock(out: &Path) -> Result<fs::File, Box<dyn Error>> {
+    let path = out.join(".meta-train.lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(format!(
+            "another meta-train run is writing to {} (it holds {}): wait for it, or choose another --out",
+            out.display(),
+            path.display()
+        )
+        .into()),
+        Err(fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display()).into()),
+    }
 }
 
 fn keep_last(v: &mut Vec<Record>, n: usize) {
