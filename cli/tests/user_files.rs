@@ -220,3 +220,10 @@ fn a_second_run_into_a_folder_in_use_is_refused() {
     // The lock dies with its process.
     succeeded(&meta_train(&out, &["--overwrite", "--no-baseline"]));
 }
+
+#[test]
+fn resume_with_nothing_to_resume_creates_no_folder() {
+    let out = scratch("resume-nothing").join("never");
+    failed(&meta_train(&out, &["--resume"]), 1, "holds no run to continue");
+    assert!(!out.exists());
+}

@@ -73,6 +73,10 @@ fn train(args: &Args, data: &Dataset<'_>, shape: Widths) -> Result<(), Box<dyn E
         cfg.penalty = metaplasticity::meta::Penalty::None;
         Some(Trainer::<f32, Widths>::new_for(shape, Rule::fa(), data, cfg)?)
     };
+    if args.resume && !Paths::new(&args.out).summary.exists() {
+        // Before the folder is made: nothing to resume leaves nothing behind.
+        return Err(format!("--resume: {} holds no run to continue (no summary.json)", args.out.display()).into());
+    }
     fs::create_dir_all(&args.out).map_err(|e| format!("cannot create output folder {}: {e}", args.out.display()))?;
     // Held until this function returns; the system releases it if the process dies.
     let _lock = lock(&args.out)?;
