@@ -227,3 +227,17 @@ fn resume_with_nothing_to_resume_creates_no_folder() {
     failed(&meta_train(&out, &["--resume"]), 1, "holds no run to continue");
     assert!(!out.exists());
 }
+
+/// `--resume` compares what the options resolve to: the default network
+/// written out, or `bio` written as its terms, is the same run.
+#[test]
+fn resume_takes_the_same_options_spelled_another_way() {
+    let out = scratch("resume-spelled");
+    let args = ["--data", "optdigits", "-K", "2", "-Q", "1", "--no-baseline"];
+    succeeded(&program("meta-train", &[&args[..], &["--episodes", "1", "--rule", "bio", "--out", s(&out)]].concat()));
+    let spelled = ["--episodes", "2", "--rule", "0,2,9", "--widths", "64,170,130,100,70,10", "--resume"];
+    succeeded(&program("meta-train", &[&args[..], &spelled, &["--out", s(&out)]].concat()));
+    // A rule that differs is still refused.
+    let other = ["--episodes", "3", "--rule", "0,2", "--resume", "--out", s(&out)];
+    failed(&program("meta-train", &[&args[..], &other].concat()), 1, "--rule");
+}

@@ -108,7 +108,7 @@ fn train(args: &Args, data: &Dataset<'_>, shape: Widths) -> Result<(), Box<dyn E
     }
     if args.resume {
         let state = RunState::load(&paths.summary)?;
-        state.check_compatible(args, &names)?;
+        state.check_compatible(args, &names, data)?;
         let resume_error = |e| format!("--resume: {} holds an unusable optimiser state: {e}", paths.summary.display());
         trainer.resume(state.rule.state(state.next_episode).map_err(resume_error)?)?;
         if let (Some(b), Some(bs)) = (baseline.as_mut(), state.baseline.as_ref()) {

@@ -136,17 +136,30 @@ impl RunState {
             .map_err(|e| format!("--resume: {} is not a run summary: {e}", path.display()))?)
     }
 
-    /// The options that change results must match the saved run's.
-    pub fn check_compatible(&self, args: &Args, terms: &[&str]) -> Result<(), Box<dyn Error>> {
+    /// The options that change results must match the saved run's: the
+    /// network and the rule as they resolve on `data` (an explicit
+    /// `--widths` equal to the default, `--rule 0,2,9` for `bio`), the
+    /// others as given.
+    pub fn check_compatible(
+        &self,
+        args: &Args,
+        terms: &[&str],
+        data: &metaplasticity::idx::Dataset<'_>,
+    ) -> Result<(), Box<dyn Error>> {
         let (a, b) = (&self.args, args);
+        let rule = |a: &Args| {
+            metaplasticity::Rule::<f32>::named(&a.rule)
+                .ok()
+                .map(|(r, kind)| (r.entries().iter().map(|e| e.term.name()).collect::<Vec<_>>(), kind))
+        };
         // Every option that changes results, by its flag, saved against given.
         let differs = [
             ("--data", a.data != b.data),
             ("--images", a.images != b.images),
             ("--labels", a.labels != b.labels),
             ("--transposed", a.transposed != b.transposed),
-            ("--widths", a.widths != b.widths),
-            ("--rule", a.rule != b.rule),
+            ("--widths", a.shape(data).ok() != b.shape(data).ok()),
+            ("--rule", rule(a) != rule(b)),
             ("--feedback", a.feedback != b.feedback),
             ("--theta", a.theta != b.theta),
             ("--classes", a.classes != b.classes),
