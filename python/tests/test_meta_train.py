@@ -123,7 +123,7 @@ def test_diverged_episode_raises():
     with pytest.raises(mp.DivergedError) as e:
         trainer.episode()
     assert str(e.value) == (
-        "episode 0 diverged; Theta kept from the episode before: online step 1 failed: "
+        "episode 0 diverged; Theta left as it was before it: online step 1 failed: "
         "activity or modulating signal of layer 2 overflowed; weights left unchanged"
     )
     assert isinstance(e.value, RuntimeError) and trainer.episodes == 0

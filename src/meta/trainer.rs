@@ -104,7 +104,7 @@ impl fmt::Display for TrainError {
         match self {
             TrainError::Task(_) => write!(f, "tasks cannot be drawn from the data set"),
             TrainError::Diverged { episode, .. } => {
-                write!(f, "episode {episode} diverged; Theta kept from the episode before")
+                write!(f, "episode {episode} diverged; Theta left as it was before it")
             }
             TrainError::State(_) => write!(f, "cannot resume from the saved state"),
             TrainError::Config(_) => write!(f, "invalid configuration"),
