@@ -106,7 +106,7 @@ pub enum DeployError {
         /// The capacity.
         capacity: usize,
     },
-    /// A coefficient or `beta` is NaN or infinite.
+    /// A coefficient is NaN or infinite (in `f32`, the file's type).
     NonFinite,
     /// The output buffer is too small.
     BufferTooSmall {
@@ -127,6 +127,18 @@ pub enum DeployError {
     DuplicateTerm {
         /// Position of the second listing in the rule.
         index: usize,
+    },
+    /// The softplus sharpness `beta` is not a finite number above zero.
+    Beta {
+        /// The value found (as `f32`, the file's type).
+        found: f32,
+    },
+    /// A layer wider than the file's 32-bit widths hold (when writing).
+    WidthTooLarge {
+        /// The layer `l`.
+        layer: usize,
+        /// Its width.
+        found: usize,
     },
 }
 
@@ -157,11 +169,15 @@ impl fmt::Display for DeployError {
             DeployError::TooManyTerms { found, capacity } => {
                 write!(f, "the rule file has {found} terms, the rule type holds {capacity}")
             }
-            DeployError::NonFinite => write!(f, "a coefficient or beta in the rule is NaN or infinite"),
+            DeployError::NonFinite => write!(f, "a coefficient of the rule is NaN or infinite (in f32)"),
             DeployError::BufferTooSmall { needed } => write!(f, "the output buffer needs {needed} bytes"),
             DeployError::EmptyLayer { layer } => write!(f, "layer {layer} of the rule's network has width 0"),
             DeployError::NoLayers { index } => write!(f, "term {index} of the rule acts on none of its layers"),
             DeployError::DuplicateTerm { index } => write!(f, "term {index} of the rule is listed before it"),
+            DeployError::Beta { found } => write!(f, "beta {found} is not a finite number above 0"),
+            DeployError::WidthTooLarge { layer, found } => {
+                write!(f, "layer {layer} has {found} units, more than a rule file records (4,294,967,295)")
+            }
         }
     }
 }
@@ -210,21 +226,15 @@ pub fn encode<T: Real, S: Shape, const N: usize>(
         return Err(DeployError::TooManyTerms { found: rule.len(), capacity: MAX_TERMS });
     }
     let beta = beta.to_f64() as f32;
-    if !beta.is_finite() {
-        return Err(DeployError::NonFinite);
+    if !(beta.is_finite() && beta > 0.0) {
+        return Err(DeployError::Beta { found: beta });
     }
-    let mut w = Writer { out, at: 0 };
-    w.bytes(&MAGIC);
-    w.bytes(&VERSION.to_le_bytes());
-    w.bytes(&[depth as u8, rule.len() as u8]);
-    w.bytes(&beta.to_le_bytes());
+    // Everything is checked before the first byte is written: on an error,
+    // `out` is as it was. What `decode` refuses is not written.
     for l in 0..=depth {
-        let width = u32::try_from(shape.width(l)).map_err(|_| DeployError::Shape {
-            layer: l,
-            expected: u32::MAX as usize,
-            found: shape.width(l),
-        })?;
-        w.bytes(&width.to_le_bytes());
+        if u32::try_from(shape.width(l)).is_err() {
+            return Err(DeployError::WidthTooLarge { layer: l, found: shape.width(l) });
+        }
     }
     for (index, e) in rule.entries().iter().enumerate() {
         let r = crate::term::pool_index(e.term).ok_or(DeployError::UnknownTerm { index })?;
@@ -232,13 +242,26 @@ pub fn encode<T: Real, S: Shape, const N: usize>(
         if !theta.is_finite() {
             return Err(DeployError::NonFinite);
         }
-        // What `decode` refuses is not written.
         if !(1..=depth).any(|l| e.layers.contains(l)) {
             return Err(DeployError::NoLayers { index });
         }
         if rule.entries().iter().take(index).any(|p| crate::term::pool_index(p.term) == Some(r)) {
             return Err(DeployError::DuplicateTerm { index });
         }
+    }
+    let mut w = Writer { out, at: 0 };
+    w.bytes(&MAGIC);
+    w.bytes(&VERSION.to_le_bytes());
+    w.bytes(&[depth as u8, rule.len() as u8]);
+    w.bytes(&beta.to_le_bytes());
+    for l in 0..=depth {
+        // Checked above: every width fits.
+        w.bytes(&u32::try_from(shape.width(l)).unwrap_or(u32::MAX).to_le_bytes());
+    }
+    for e in rule.entries() {
+        // Checked above: every term is the pool's.
+        let r = crate::term::pool_index(e.term).unwrap_or(u8::MAX);
+        let theta = e.theta.to_f64() as f32;
         w.bytes(&[r]);
         w.bytes(&e.layers.bits().to_le_bytes());
         w.bytes(&theta.to_le_bytes());
@@ -346,7 +369,7 @@ impl RuleFile {
             return Err(DeployError::EmptyLayer { layer });
         }
         if !(beta.is_finite() && beta > 0.0) {
-            return Err(DeployError::NonFinite);
+            return Err(DeployError::Beta { found: beta });
         }
         Ok(file)
     }

@@ -120,6 +120,10 @@ fn a_sealed_file_that_describes_no_valid_rule_is_refused() {
     assert_eq!(tampered(29, &(1u16 << 5).to_le_bytes()), Err(DeployError::NoLayers { index: 0 }));
     // The second term (byte 35) made the first's F^0 again.
     assert_eq!(tampered(35, &[0]), Err(DeployError::DuplicateTerm { index: 1 }));
+    // beta (bytes 8..12) zero or negative.
+    for beta in [0.0f32, -1.0] {
+        assert_eq!(tampered(8, &beta.to_le_bytes()), Err(DeployError::Beta { found: beta }));
+    }
     assert!(RuleFile::decode(&good).is_ok());
 }
 
@@ -172,7 +176,14 @@ fn writing_refuses_what_cannot_be_read_back() {
         encode(&Tiny::default(), &Rule::<f32>::fa(), 10.0, &mut small),
         Err(DeployError::BufferTooSmall { .. })
     ));
-    assert_eq!(encode(&Tiny::default(), &Rule::<f32>::fa(), f32::NAN, &mut buf), Err(DeployError::NonFinite));
+    for beta in [f32::NAN, f32::INFINITY, 0.0, -0.0, -1.0] {
+        assert!(matches!(encode(&Tiny::default(), &Rule::<f32>::fa(), beta, &mut buf), Err(DeployError::Beta { .. })));
+    }
+    // On an error nothing of the caller's buffer is written.
+    let unknown = Rule::<f32>::fa().with(&Mine, 0.1, LayerSet::ALL).unwrap();
+    let mut untouched = [7u8; 64];
+    assert!(encode(&Tiny::default(), &unknown, 10.0, &mut untouched).is_err());
+    assert_eq!(untouched, [7u8; 64]);
     let nowhere = Rule::<f32>::fa().with(terms::pool::<f32>()[9], 0.1, LayerSet::NONE).unwrap();
     assert_eq!(encode(&Tiny::default(), &nowhere, 10.0, &mut buf), Err(DeployError::NoLayers { index: 1 }));
     let past_the_top = Rule::<f32>::fa().with(terms::pool::<f32>()[9], 0.1, LayerSet::only(4)).unwrap();

@@ -169,3 +169,19 @@ fn a_users_pathway_is_meta_trained_like_the_built_in_one() {
     assert_eq!(records, built_in);
     assert_eq!(t.theta(), &theta[..]);
 }
+
+/// An episode on another data set than the trainer's drew its tasks from
+/// the first set's index of classes: wrong classes, reported as success.
+#[test]
+fn an_episode_on_another_data_set_is_refused() {
+    use metaplasticity::idx::{Dataset, Labels};
+    let owned = OwnedDataset::optdigits_shipped().unwrap();
+    let data = owned.view();
+    let mut t = Trainer::<f32, Tiny>::new(Rule::bio(), &data, config()).unwrap();
+    // The same images, the labels in reverse order.
+    let reversed: Vec<u8> = data.labels().as_slice().iter().rev().copied().collect();
+    let other = Dataset::new(data.images(), Labels::new(&reversed), data.classes()).unwrap();
+    assert_eq!(t.episode(&other), Err(TrainError::OtherData));
+    assert_eq!(t.state().episode, 0, "nothing ran");
+    assert!(t.episode(&data).is_ok());
+}

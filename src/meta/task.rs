@@ -31,6 +31,21 @@ impl ClassIndex {
         ClassIndex { by_class }
     }
 
+    /// Whether this is the index of `data`: as many classes, and every
+    /// image it lists under a class labelled so, every image listed (one
+    /// pass over the labels).
+    pub fn indexes(&self, data: &Dataset<'_>) -> bool {
+        let labels = data.labels();
+        let labels = labels.as_slice();
+        self.by_class.len() == data.classes()
+            && self.by_class.iter().map(Vec::len).sum::<usize>() == labels.len()
+            && self
+                .by_class
+                .iter()
+                .enumerate()
+                .all(|(c, images)| images.iter().all(|&i| labels.get(i).is_some_and(|&l| usize::from(l) == c)))
+    }
+
     /// Number of classes.
     pub fn classes(&self) -> usize {
         self.by_class.len()

@@ -72,6 +72,9 @@ pub struct Record {
 pub enum TrainError {
     /// Tasks cannot be drawn from the data set.
     Task(TaskError),
+    /// [`Trainer::episode`] was given another data set than the trainer
+    /// was made with: its index of the classes would draw wrong tasks.
+    OtherData,
     /// Episode `episode` diverged.
     Diverged {
         /// The episode.
@@ -103,6 +106,11 @@ impl fmt::Display for TrainError {
         // Each message says where; its cause is the `source`.
         match self {
             TrainError::Task(_) => write!(f, "tasks cannot be drawn from the data set"),
+            TrainError::OtherData => write!(
+                f,
+                "the data set differs from the one the trainer was made with (its labels are not those the \
+                 trainer indexed by class): pass the same data set to every episode"
+            ),
             TrainError::Diverged { episode, .. } => {
                 write!(f, "episode {episode} diverged; Theta left as it was before it")
             }
@@ -128,7 +136,7 @@ impl core::error::Error for TrainError {
             TrainError::Config(e) => Some(e),
             TrainError::WorkSpace(e) => Some(e),
             TrainError::Optimizer(e) => Some(e),
-            TrainError::ThetaRange { .. } => None,
+            TrainError::ThetaRange { .. } | TrainError::OtherData => None,
         }
     }
 }
@@ -500,6 +508,9 @@ impl<'r, T: Real, S: Shape, const N: usize> Trainer<'r, T, S, N> {
 
     /// Episode `n` at the current `Theta`: the inner error says it diverged.
     fn attempt(&mut self, data: &Dataset<'_>, n: usize) -> Result<Result<Attempt, EpisodeError>, TrainError> {
+        if !self.classes.indexes(data) {
+            return Err(TrainError::OtherData);
+        }
         let mut rng = episode_rng(self.config.seed, n);
         let task = self.config.task.draw(&self.classes, &mut rng).map_err(TrainError::Task)?;
         self.net.init(&mut rng, Init::XavierUniform);
