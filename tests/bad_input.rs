@@ -110,6 +110,29 @@ fn adam_refuses_buffers_of_the_wrong_length() {
     assert!(e.to_string().contains("3 entries") && e.to_string().contains("2 coefficients"), "{e}");
 }
 
+/// Found by a review of the library (2026-12-07): steps that left NaN or
+/// infinite coefficients returned `Ok`. They are refused, nothing changed.
+#[test]
+fn an_adam_step_that_would_not_be_finite_changes_nothing() {
+    let unchanged = |mut adam: Adam, theta: &mut [f64], grad: &[f64]| {
+        let (before, saved) = (theta.to_vec(), adam.clone());
+        let e = adam.step(theta, grad, &[]).unwrap_err();
+        assert!(matches!(e, AdamError::NonFiniteStep { .. }), "{e:?}");
+        assert_eq!(theta, &before[..]);
+        assert_eq!(adam, saved);
+    };
+    // eps = 0 and a zero gradient: 0 / 0.
+    unchanged(Adam::new(2, 1e-3).unwrap().with_hyper(0.9, 0.999, 0.0).unwrap(), &mut [0.5, 0.5], &[0.0, 1.0]);
+    // A learning rate that overflows the coefficient.
+    unchanged(Adam::new(1, 1e308).unwrap(), &mut [-1e308], &[1.0]);
+    // A step count at its maximum saturates instead of wrapping to 0 (whose
+    // bias correction divided by zero).
+    let mut adam = Adam::new(1, 1e-3).unwrap().restore(u64::MAX, vec![0.1], vec![0.1]).unwrap();
+    let mut theta = [0.5];
+    adam.step(&mut theta, &[1.0], &[]).unwrap();
+    assert!(theta[0].is_finite() && theta[0] < 0.5, "{theta:?}");
+}
+
 /// Row: `Config { lr: NaN, .. }` failed at episode 2 as "cannot resume";
 /// `lr: -1.0` and `Penalty::L2(-1.0)` were accepted.
 #[test]

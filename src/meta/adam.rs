@@ -65,6 +65,13 @@ pub enum AdamError {
         /// The first bad entry.
         index: usize,
     },
+    /// The step would make a coefficient or a moment NaN or infinite (a
+    /// learning rate too large for the coefficients, or `eps = 0` with a
+    /// zero second moment); nothing was changed.
+    NonFiniteStep {
+        /// The first coefficient (or moment) that would not be finite.
+        index: usize,
+    },
 }
 
 impl fmt::Display for AdamError {
@@ -84,6 +91,11 @@ impl fmt::Display for AdamError {
             AdamError::BadValue { what, index } => {
                 write!(f, "Adam's {what}[{index}] is NaN, infinite or negative")
             }
+            AdamError::NonFiniteStep { index } => write!(
+                f,
+                "Adam's step would make theta[{index}] or its moments NaN or infinite (a learning rate too large, \
+                 or eps = 0 with a zero gradient); nothing was changed"
+            ),
         }
     }
 }
@@ -239,7 +251,10 @@ impl Adam {
     ///
     /// [`AdamError::Length`] unless `theta` and `grad` have one entry per
     /// coefficient and `mask` one or none; [`AdamError::BadValue`] if an
-    /// entry of `theta` or `grad` is NaN or infinite. Nothing changes then.
+    /// entry of `theta` or `grad` is NaN or infinite;
+    /// [`AdamError::NonFiniteStep`] if the step would leave a coefficient or
+    /// a moment that is not (a learning rate too large, `eps = 0` with a
+    /// zero gradient). Nothing changes then.
     pub fn step(&mut self, theta: &mut [f64], grad: &[f64], mask: &[bool]) -> Result<(), AdamError> {
         self.step_with(theta, grad, StepOptions { mask, ..StepOptions::default() })
     }
@@ -254,7 +269,31 @@ impl Adam {
     /// negative; nothing changes then.
     pub fn step_with(&mut self, theta: &mut [f64], grad: &[f64], options: StepOptions<'_>) -> Result<(), AdamError> {
         self.check(theta, grad, &options)?;
-        self.t += 1;
+        self.finite_or_undone(theta, |adam, theta| adam.adam_step(theta, grad, options))
+    }
+
+    /// Runs `step` on `theta` and this optimiser, and undoes both if it left
+    /// anything that is not finite.
+    fn finite_or_undone(
+        &mut self,
+        theta: &mut [f64],
+        step: impl FnOnce(&mut Self, &mut [f64]),
+    ) -> Result<(), AdamError> {
+        let (before, saved) = (theta.to_vec(), self.clone());
+        step(self, theta);
+        let bad = |x: &[f64]| x.iter().position(|v| !v.is_finite());
+        if let Some(index) = bad(theta).or_else(|| bad(&self.m)).or_else(|| bad(&self.v)) {
+            theta.copy_from_slice(&before);
+            *self = saved;
+            return Err(AdamError::NonFiniteStep { index });
+        }
+        Ok(())
+    }
+
+    /// The arithmetic of [`Adam::step_with`], on checked inputs.
+    fn adam_step(&mut self, theta: &mut [f64], grad: &[f64], options: StepOptions<'_>) {
+        // Past u64::MAX steps the bias corrections are 1 either way.
+        self.t = self.t.saturating_add(1);
         let c1 = 1.0 - libm::pow(self.beta1, self.t as f64);
         let c2 = 1.0 - libm::pow(self.beta2, self.t as f64);
         let moments = self.m.iter_mut().zip(self.v.iter_mut());
@@ -274,7 +313,6 @@ impl Adam {
                 *th = soft_threshold(*th, lr / denominator * options.l1);
             }
         }
-        Ok(())
     }
 
     /// One step of normalised momentum on the same state (`m` and `t`; `v`
@@ -308,7 +346,12 @@ impl Adam {
         options: StepOptions<'_>,
     ) -> Result<(), AdamError> {
         self.check(theta, grad, &options)?;
-        self.t += 1;
+        self.finite_or_undone(theta, |adam, theta| adam.normalized_step(theta, grad, options))
+    }
+
+    /// The arithmetic of [`Adam::step_normalized`], on checked inputs.
+    fn normalized_step(&mut self, theta: &mut [f64], grad: &[f64], options: StepOptions<'_>) {
+        self.t = self.t.saturating_add(1);
         let c1 = 1.0 - libm::pow(self.beta1, self.t as f64);
         let rate = |r: usize| options.rates.get(r).copied().unwrap_or(1.0);
         let trainable = |r: usize| options.mask.get(r).copied().unwrap_or(true);
@@ -316,7 +359,7 @@ impl Adam {
             grad.iter().enumerate().filter(|&(r, _)| trainable(r)).map(|(r, &g)| (rate(r) * g) * (rate(r) * g)).sum(),
         );
         if !(norm > 0.0 && norm.is_finite()) {
-            return Ok(());
+            return;
         }
         for (r, ((th, &g), m)) in theta.iter_mut().zip(grad).zip(self.m.iter_mut()).enumerate() {
             if !trainable(r) {
@@ -328,7 +371,6 @@ impl Adam {
                 *th = soft_threshold(*th, options.l1 * self.lr * rate(r) * rate(r) / norm);
             }
         }
-        Ok(())
     }
 }
 
