@@ -46,15 +46,21 @@ pub fn softplus_slope_derivative<T: Real>(y: T, beta: T) -> T {
 /// assert_eq!(p, [0.5, 0.5]);
 /// assert!((log_norm - 2f64.ln()).abs() < 1e-15);
 /// assert!(softmax(&[0.0, 0.0], &mut [0.0f64; 3]).is_err()); // lengths differ
+/// assert!(softmax(&[f64::INFINITY, 0.0], &mut p).is_err()); // not finite
 /// # Ok::<(), metaplasticity::Error>(())
 /// ```
 ///
 /// # Errors
 ///
 /// [`Error::BufferLength`](crate::Error::BufferLength) if `p` is not as
-/// long as `z` (nothing is written).
+/// long as `z`, [`Error::NonFiniteInput`](crate::Error::NonFiniteInput)
+/// for the first entry of `z` that is NaN or infinite (whose softmax is
+/// NaN); nothing is written then.
 pub fn softmax<T: Real>(z: &[T], p: &mut [T]) -> Result<T, crate::Error> {
     crate::buffer::check_len(p, z.len(), crate::BufferKind::Activity)?;
+    if let Some(index) = z.iter().position(|x| !x.is_finite()) {
+        return Err(crate::Error::NonFiniteInput { index });
+    }
     Ok(softmax_unchecked(z, p))
 }
 

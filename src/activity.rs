@@ -90,20 +90,20 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     /// Like every accessor of a buffer indexed by layer, it is empty for a
     /// layer outside its range, never a panic.
     pub fn y(&self, l: usize) -> &[T] {
-        self.block(0, l, 0..=self.shape.depth())
+        self.block(0, l, 0..self.shape.depth() + 1)
     }
     /// Pre-activation `z_l = W_l y_{l-1}` (`1 <= l <= L`).
     pub fn z(&self, l: usize) -> &[T] {
-        self.block(1, l, 1..=self.shape.depth())
+        self.block(1, l, 1..self.shape.depth() + 1)
     }
     /// Modulating signal `e_l` (`1 <= l <= L`, and `e_0` when a term on
     /// layer 1 needed it; zero otherwise).
     pub fn e(&self, l: usize) -> &[T] {
-        self.block(2, l, 0..=self.shape.depth())
+        self.block(2, l, 0..self.shape.depth() + 1)
     }
     /// Feedback `f_l` with `e_l = f_l ⊙ g(y_l)` (`0 <= l < L`).
     pub fn f(&self, l: usize) -> &[T] {
-        self.block(3, l, 0..=self.shape.depth() - 1)
+        self.block(3, l, 0..self.shape.depth())
     }
     /// Slope `g(y_l) = 1 - exp(-beta y_l)` (`0 <= l < L`), the softplus
     /// derivative `sigma'(z_l)` for hidden layers. For the input (`l = 0`)
@@ -112,11 +112,11 @@ impl<T: Real, S: Shape, B: Storage<T>> Activity<T, S, B> {
     /// [`Network::signals`](crate::Network::signals) was asked for it) and
     /// zero otherwise.
     pub fn slope(&self, l: usize) -> &[T] {
-        self.block(4, l, 0..=self.shape.depth() - 1)
+        self.block(4, l, 0..self.shape.depth())
     }
     /// Layer `l`'s units in block `k` (`y`, `z`, `e`, `f`, `g`), empty
     /// unless `l` is in `range`.
-    fn block(&self, k: usize, l: usize, range: core::ops::RangeInclusive<usize>) -> &[T] {
+    fn block(&self, k: usize, l: usize, range: core::ops::Range<usize>) -> &[T] {
         if !range.contains(&l) {
             return &[];
         }

@@ -28,7 +28,7 @@ impl fmt::Display for BufferKind {
             BufferKind::Weights => "the forward weights",
             BufferKind::Feedback => "the feedback matrices",
             BufferKind::DirectFeedback => "the direct feedback matrices",
-            BufferKind::Activity => "the activity buffer",
+            BufferKind::Activity => "the activity",
             BufferKind::Input => "the input",
             BufferKind::Theta => "Theta",
         })
@@ -96,13 +96,19 @@ pub enum Error {
         capacity: usize,
     },
     /// Widths that make no network: fewer than two, more than
-    /// [`MAX_DEPTH`](crate::shape::MAX_DEPTH)` + 1`, a zero width, or
-    /// buffers too large to address.
+    /// [`MAX_DEPTH`](crate::shape::MAX_DEPTH)` + 1`, or a zero width.
     InvalidShape {
         /// Number of widths given.
         widths: usize,
         /// The deepest network allowed (weight layers).
         max_depth: usize,
+    },
+    /// Widths whose buffers no address space holds: `weights` weights
+    /// (`usize::MAX` if even their count overflows), more than
+    /// `isize::MAX` bytes in `f64` for a buffer.
+    ShapeTooLarge {
+        /// Number of weights (saturated).
+        weights: usize,
     },
     /// Two buffers (network, activity, adjoint, feedback) were built for
     /// different shapes.
@@ -151,9 +157,13 @@ impl fmt::Display for Error {
             }
             Error::InvalidShape { widths, max_depth } => write!(
                 f,
-                "{widths} widths make no network: give 2 to {} widths (input first, classes last), none of them zero, \
-                 with buffers that fit in memory",
+                "{widths} widths make no network: give 2 to {} widths (input first, classes last), none of them zero",
                 max_depth + 1
+            ),
+            Error::ShapeTooLarge { weights } => write!(
+                f,
+                "widths with {weights} weights make buffers larger than this machine can address (in f64); give \
+                 smaller widths"
             ),
             Error::ShapeMismatch => {
                 write!(f, "the network, its activity, adjoint and feedback were built for different shapes")

@@ -81,6 +81,11 @@ where
 
 /// Number of samples among `indices` of `data` that the network classifies
 /// correctly (the weights are not changed).
+///
+/// # Errors
+///
+/// As the forward pass, and [`Error::LabelOutOfRange`] for a sample whose
+/// label the network's `n_L` outputs cannot name.
 pub fn correct<T, S, W, A, I>(
     net: &Network<T, S, W>,
     act: &mut Activity<T, S, A>,
@@ -95,8 +100,13 @@ where
     I: IntoIterator<Item = usize>,
 {
     let mut hits = 0;
+    let classes = net.shape().output();
     for i in indices {
         let label = load(act, data, i)?;
+        // A label the network cannot name is an error, as in `learn`, not a miss.
+        if label >= classes {
+            return Err(Error::LabelOutOfRange { label, classes });
+        }
         if net.forward_loaded(act)? == label {
             hits += 1;
         }

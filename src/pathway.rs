@@ -282,7 +282,7 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackAlignment<T, S, B> {
     /// `B_l^T` (`0 <= l < L`): column-major `n_{l+1} x n_l`, that is `B_l`
     /// (`n_l x n_{l+1}`) in row-major order.
     pub fn transposed(&self, l: usize) -> &[T] {
-        part(self.b.as_ref(), layer(&self.shape, l + 1))
+        part(self.b.as_ref(), layer(&self.shape, l.saturating_add(1)))
     }
     /// All feedback matrices, in the layout of [`FeedbackAlignment::transposed`].
     pub fn as_slice(&self) -> &[T] {

@@ -234,10 +234,13 @@ impl Widths {
     /// last). Errors: fewer than two or more than [`MAX_DEPTH`]` + 1` widths,
     /// a zero width, or a network whose buffers would not fit in `usize`.
     pub fn new(widths: &[usize]) -> Result<Self, Error> {
-        let invalid = || Error::InvalidShape { widths: widths.len(), max_depth: MAX_DEPTH };
         if widths.len() < 2 || widths.len() > MAX_DEPTH + 1 || widths.contains(&0) {
-            return Err(invalid());
+            return Err(Error::InvalidShape { widths: widths.len(), max_depth: MAX_DEPTH });
         }
+        // Every buffer must fit in `isize::MAX` bytes of `f64`.
+        let fits = |n: usize| n.checked_mul(core::mem::size_of::<f64>()).is_some_and(|b| b <= isize::MAX as usize);
+        let too_large = |weights: usize| Error::ShapeTooLarge { weights };
+        let invalid = || too_large(usize::MAX);
         let depth = widths.len() - 1;
         let mut n = [0; MAX_DEPTH + 1];
         for (nl, &w) in n.iter_mut().zip(widths) {
@@ -263,7 +266,11 @@ impl Widths {
         // 3 units + 2 max_width is smaller), and the direct feedback's
         // (units - n_L) n_L: both must fit.
         let max_width = widths.iter().copied().max().unwrap_or(0);
-        units.checked_mul(6).and_then(|_| (units - width(depth)).checked_mul(width(depth))).ok_or_else(invalid)?;
+        let activity = units.checked_mul(6).ok_or_else(invalid)?;
+        let direct = (units - width(depth)).checked_mul(width(depth)).ok_or_else(invalid)?;
+        if ![weights, activity, direct].into_iter().all(fits) {
+            return Err(too_large(weights));
+        }
         Ok(Self { depth, n, w_off, u_off, max_width })
     }
 
@@ -337,7 +344,10 @@ impl<const N: usize, Next: FixedShape> core::fmt::Debug for Layer<N, Next> {
 }
 
 impl<const N: usize> FixedShape for Output<N> {
-    const DEPTH: usize = 0;
+    const DEPTH: usize = {
+        assert!(N > 0, "the output layer needs at least one unit");
+        0
+    };
     const INPUT: usize = N;
     const OUTPUT: usize = N;
     const WIDTHS: [usize; MAX_DEPTH + 1] = {
@@ -407,10 +417,26 @@ const fn max_width(w: &[usize; MAX_DEPTH + 1], top: usize) -> usize {
 /// type Net3 = shape![784, 130, 70, 47];
 /// assert_eq!((Net3::DEPTH, Net3::INPUT, Net3::OUTPUT), (3, 784, 47));
 /// ```
+///
+/// One width makes no network, and a width of zero no layer: both are
+/// refused at compile time.
+///
+/// ```compile_fail
+/// type NoNetwork = metaplasticity::shape![784];
+/// ```
+///
+/// ```compile_fail
+/// use metaplasticity::FixedShape;
+/// type Empty = metaplasticity::shape![4, 0];
+/// const _: usize = Empty::DEPTH;
+/// ```
 #[macro_export]
 macro_rules! shape {
-    ($n:expr) => { $crate::shape::Output<{ $n }> };
     ($n:expr, $($rest:expr),+ $(,)?) => {
-        $crate::shape::Layer<{ $n }, $crate::shape![$($rest),+]>
+        $crate::shape::Layer<{ $n }, $crate::shape!(@next $($rest),+)>
+    };
+    (@next $n:expr) => { $crate::shape::Output<{ $n }> };
+    (@next $n:expr, $($rest:expr),+) => {
+        $crate::shape::Layer<{ $n }, $crate::shape!(@next $($rest),+)>
     };
 }

@@ -256,3 +256,18 @@ fn a_step_past_the_scalar_types_range_is_refused() {
     assert_eq!(t.state().episode, 0);
     assert!(e.to_string().contains("learning rate"), "{e}");
 }
+
+/// Found by a review of the library (2026-12-07): `correct` counted a label
+/// the network cannot name as a miss, where `learn` refuses it.
+#[test]
+fn correct_refuses_a_label_the_network_cannot_name() {
+    use metaplasticity::online::correct;
+    let pixels = [0u8, 10, 20, 30, 40, 50, 60, 70];
+    let labels = [0u8, 5];
+    let data = Dataset::new(Images::from_raw(&pixels, 2, 2, 2).unwrap(), Labels::new(&labels), 6).unwrap();
+    let shape = metaplasticity::Widths::new(&[4, 3]).unwrap();
+    let net = metaplasticity::heap::Network::<metaplasticity::Widths>::zeros_for(shape);
+    let mut act = metaplasticity::heap::Activity::<metaplasticity::Widths>::zeros_for(shape);
+    assert!(correct(&net, &mut act, &data, 0..1).is_ok());
+    assert_eq!(correct(&net, &mut act, &data, 0..2), Err(Error::LabelOutOfRange { label: 5, classes: 3 }));
+}

@@ -50,14 +50,19 @@ fn widths_that_make_no_network_are_refused() {
             "{bad:?}"
         );
     }
-    // Buffers that could not be addressed.
-    assert!(Widths::new(&[usize::MAX, 2, 10]).is_err());
-    assert!(Widths::new(&[1 << 40, 1 << 40, 10]).is_err());
-    // The activity's 6 units must be addressable (here 5 units and the
-    // widest layer would be): just past, and just inside.
-    assert!(Widths::new(&[usize::MAX / 12, 1, usize::MAX / 12, 1]).is_err());
-    let widest = Widths::new(&[usize::MAX / 6 - 1, 1]).expect("6 units fit");
-    assert_eq!(widest.activity_len(), 6 * (usize::MAX / 6));
+    // Buffers that could not be addressed, in bytes of f64 (a count that
+    // fits in usize is not enough: `shape![..]`'s buffers of 2^62 f64
+    // overflowed the allocator's capacity).
+    let too_large = |w: &[usize]| matches!(Widths::new(w), Err(Error::ShapeTooLarge { .. }));
+    assert!(too_large(&[usize::MAX, 2, 10]));
+    assert!(too_large(&[1 << 40, 1 << 40, 10]));
+    assert!(too_large(&[1 << 31, 1 << 31, 1]));
+    // The activity's 6 units must be addressable (here the widest layer's
+    // would be): just past, and just inside.
+    let limit = isize::MAX as usize / 48;
+    assert!(too_large(&[limit + 1, 1]));
+    let widest = Widths::new(&[limit - 1, 1]).expect("6 units of f64 fit");
+    assert_eq!(widest.activity_len(), 6 * limit);
     let message = Widths::new(&[784, 0, 10]).unwrap_err().to_string();
     assert!(message.contains("none of them zero"), "{message}");
 }
