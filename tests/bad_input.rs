@@ -271,3 +271,18 @@ fn correct_refuses_a_label_the_network_cannot_name() {
     assert!(correct(&net, &mut act, &data, 0..1).is_ok());
     assert_eq!(correct(&net, &mut act, &data, 0..2), Err(Error::LabelOutOfRange { label: 5, classes: 3 }));
 }
+
+/// Found by a review of the library (2026-12-07): accessors by layer are
+/// empty outside their range, `usize::MAX` included (it overflowed), and
+/// an activity of the smallest network has no feedback block past its top.
+#[test]
+fn layer_accessors_are_empty_past_the_top() {
+    type Two = shape![4, 3];
+    use rand_xoshiro::rand_core::SeedableRng;
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
+    let fa = FeedbackAlignment::<f32, Two, _>::random(&mut rng, Init::XavierUniform);
+    assert!(fa.transposed(usize::MAX).is_empty());
+    assert!(fa.transposed(1).is_empty(), "depth 1: no feedback matrix");
+    let act = metaplasticity::heap::Activity::<Two>::zeros();
+    assert_eq!((act.f(0).len(), act.f(1).len(), act.slope(1).len(), act.y(usize::MAX).len()), (4, 0, 0, 0));
+}
