@@ -20,9 +20,12 @@ pub enum Init {
 }
 
 impl Init {
-    /// Fills `m` (a `fan_out x fan_in` matrix, any layout) with independent draws.
+    /// Fills `m` (a `fan_out x fan_in` matrix, any layout) with independent
+    /// draws; with no fan at all (both zero, which no layer has) the
+    /// variance is zero and `m` is filled with zeros, not infinities.
     pub fn fill<T: Real, R: Rng + ?Sized>(self, rng: &mut R, m: &mut [T], fan_in: usize, fan_out: usize) {
-        let var = 2.0 / (fan_in + fan_out) as f64;
+        let fans = fan_in.saturating_add(fan_out);
+        let var = if fans == 0 { 0.0 } else { 2.0 / fans as f64 };
         match self {
             Init::XavierUniform => {
                 let a = libm::sqrt(3.0 * var);

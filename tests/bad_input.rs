@@ -286,3 +286,15 @@ fn layer_accessors_are_empty_past_the_top() {
     let act = metaplasticity::heap::Activity::<Two>::zeros();
     assert_eq!((act.f(0).len(), act.f(1).len(), act.slope(1).len(), act.y(usize::MAX).len()), (4, 0, 0, 0));
 }
+
+/// Found by a review of the library (2026-12-07): helpers that returned a
+/// number for inputs that have none.
+#[test]
+fn helpers_give_no_number_for_inputs_that_have_none() {
+    use rand_xoshiro::rand_core::SeedableRng;
+    assert!(metaplasticity::meta::trainer::angle(&[1.0, 0.0, 5.0], &[1.0]).is_nan(), "lengths differ");
+    assert!((metaplasticity::meta::trainer::angle(&[1.0, 0.0], &[0.0, 2.0]) - 90.0).abs() < 1e-12);
+    let mut m = [1.0f32; 4];
+    Init::XavierUniform.fill(&mut rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0), &mut m, 0, 0);
+    assert_eq!(m, [0.0; 4], "no fan: zeros, not infinities");
+}

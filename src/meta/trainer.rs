@@ -633,8 +633,12 @@ fn accumulate<T: Real, S: Shape, A: crate::Storage<T>>(means: &mut [Vec<f64>], a
     }
 }
 
-/// The angle between two vectors, in degrees (NaN if either is zero).
+/// The angle between two vectors, in degrees (NaN if either is zero or
+/// their lengths differ).
 pub fn angle(a: &[f64], b: &[f64]) -> f64 {
+    if a.len() != b.len() {
+        return f64::NAN;
+    }
     let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let na = libm::sqrt(a.iter().map(|x| x * x).sum());
     let nb = libm::sqrt(b.iter().map(|x| x * x).sum());
