@@ -58,6 +58,10 @@ pub struct KolenPollack<T, S, B> {
     b: FeedbackAlignment<T, S, B>,
     /// `[eta_B, lambda_B]`.
     params: [T; 2],
+    /// Whether `learn` left an entry that is not finite: the pathway then
+    /// refuses every step ([`FeedbackPathway::check_shape`]) until its state
+    /// is set or redrawn, so that no step changes the weights through it.
+    broken: bool,
 }
 
 impl<T: Real, S: FixedShape, B: Storage<T>> KolenPollack<T, S, B> {
@@ -72,7 +76,7 @@ impl<T: Real, S: FixedShape, B: Storage<T>> KolenPollack<T, S, B> {
 impl<T: Real, S: Shape, B: Storage<T>> KolenPollack<T, S, B> {
     /// [`KolenPollack::new`] for a network of shape `shape`.
     pub fn with_shape(shape: S, b: B, eta: T, lambda: T) -> Result<Self, Error> {
-        let mut kp = Self { b: FeedbackAlignment::with_shape(shape, b)?, params: [T::zero(); 2] };
+        let mut kp = Self { b: FeedbackAlignment::with_shape(shape, b)?, params: [T::zero(); 2], broken: false };
         kp.set_params(&[eta, lambda])?;
         Ok(kp)
     }
@@ -97,7 +101,7 @@ impl<T: Real, S: FixedShape> KolenPollack<T, S, alloc::boxed::Box<[T]>> {
 impl<T: Real, S: Shape> KolenPollack<T, S, alloc::boxed::Box<[T]>> {
     /// [`KolenPollack::random`] for a network of shape `shape`.
     pub fn random_for(shape: S, rng: &mut dyn Rng, init: Init, eta: T, lambda: T) -> Result<Self, Error> {
-        let mut kp = Self { b: FeedbackAlignment::random_for(shape, rng, init), params: [T::zero(); 2] };
+        let mut kp = Self { b: FeedbackAlignment::random_for(shape, rng, init), params: [T::zero(); 2], broken: false };
         kp.set_params(&[eta, lambda])?;
         Ok(kp)
     }
@@ -121,10 +125,15 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for KolenPollack<T,
         self.b.feedback_adjoint(shape, l, weights, e, s, ebar, wbar);
     }
     fn check_shape(&self, shape: &S) -> Result<(), Error> {
-        self.b.check_shape(shape)
+        self.b.check_shape(shape)?;
+        if self.broken {
+            return Err(Error::NonFiniteWeights { what: BufferKind::Feedback });
+        }
+        Ok(())
     }
     fn reinit(&mut self, rng: &mut dyn Rng, init: Init) {
         self.b.reinit(rng, init);
+        self.broken = false;
     }
     fn name(&self) -> &'static str {
         "kp"
@@ -138,6 +147,7 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for KolenPollack<T,
     fn set_state(&mut self, state: &[T]) -> Result<(), Error> {
         check_buffer(state, self.b.as_slice().len(), BufferKind::Feedback)?;
         crate::kernel::copy(self.b.as_mut_slice(), state);
+        self.broken = false;
         Ok(())
     }
     fn learn(&mut self, shape: &S, y: &[T], e: &[T]) -> Result<(), Error> {
@@ -145,6 +155,9 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for KolenPollack<T,
         let [eta, lambda] = self.params;
         let keep = T::one() - lambda;
         let b = self.b.as_mut_slice();
+        // Every layer learns (none is left behind the others); a matrix
+        // that overflowed marks the pathway broken.
+        let mut bad = false;
         for l in 0..shape.depth() {
             // B_l^T (n_{l+1} x n_l) <- (1 - lambda) B_l^T - eta e_{l+1} y_l^T.
             let (e_next, y_l) = (part(e, units(shape, l + 1)), part(y, units(shape, l)));
@@ -153,7 +166,6 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for KolenPollack<T,
                 continue;
             }
             let bl = part_mut(b, layer(shape, l + 1));
-            let mut bad = false;
             for (col, &yj) in bl.chunks_exact_mut(rows).zip(y_l) {
                 let k = -eta * yj;
                 for (bij, &ei) in col.iter_mut().zip(e_next) {
@@ -161,9 +173,10 @@ impl<T: Real, S: Shape, B: Storage<T>> FeedbackPathway<T, S> for KolenPollack<T,
                     bad |= !bij.is_finite();
                 }
             }
-            if bad {
-                return Err(Error::NonFiniteWeights { what: BufferKind::Feedback });
-            }
+        }
+        if bad {
+            self.broken = true;
+            return Err(Error::NonFiniteWeights { what: BufferKind::Feedback });
         }
         Ok(())
     }

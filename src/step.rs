@@ -106,9 +106,11 @@ where
 /// ([`FeedbackPathway::learn`]) with the step's activities and signals. For
 /// a fixed pathway it is exactly [`step`].
 ///
-/// Errors as [`step`]; also if the pathway's state overflows (the weights
-/// were updated, the state is then not finite and the next step refuses
-/// it through its signals).
+/// Errors as [`step`]; also if the pathway's state overflows: this step's
+/// update of the weights has then been applied, and the pathway refuses
+/// every later step before it touches the weights (Kolen-Pollack's
+/// [`check_shape`](FeedbackPathway::check_shape) reports its state as not
+/// finite until it is set or redrawn).
 pub fn step_plastic<T, S, W, P, A, const N: usize>(
     net: &mut Network<T, S, W>,
     pathway: &mut P,

@@ -144,4 +144,17 @@ fn bad_parameters_and_states_are_refused() {
     let mut act = Activity::<f32, Tiny, _>::zeros();
     let r = step_plastic(&mut net, &mut kp, &Rule::<f32>::fa(), &mut act, &[1.0; 64], 2);
     assert_eq!(r, Err(Error::NonFiniteWeights { what: BufferKind::Feedback }));
+    // Every later step is refused before it changes the weights, even where
+    // the rule reads no feedback matrix that overflowed (a review found
+    // steps changing the weights while reporting the error).
+    let weights = net.as_slice().to_vec();
+    for _ in 0..3 {
+        let r = step_plastic(&mut net, &mut kp, &Rule::<f32>::fa(), &mut act, &[1.0; 64], 2);
+        assert_eq!(r, Err(Error::NonFiniteWeights { what: BufferKind::Feedback }));
+        assert_eq!(net.as_slice(), &weights[..], "the weights are left alone");
+    }
+    // A new state makes it usable again.
+    kp.set_params(&[0.01, 0.0]).unwrap();
+    kp.set_state(&state).unwrap();
+    assert!(step_plastic(&mut net, &mut kp, &Rule::<f32>::fa(), &mut act, &[1.0; 64], 2).is_ok());
 }
