@@ -128,6 +128,12 @@ pub enum DeployError {
         /// Position of the second listing in the rule.
         index: usize,
     },
+    /// The file's network has no layer or more than
+    /// [`MAX_DEPTH`](crate::shape::MAX_DEPTH) (when reading).
+    Depth {
+        /// The depth in the file.
+        found: usize,
+    },
     /// The softplus sharpness `beta` is not a finite number above zero.
     Beta {
         /// The value found (as `f32`, the file's type).
@@ -175,6 +181,9 @@ impl fmt::Display for DeployError {
             DeployError::NoLayers { index } => write!(f, "term {index} of the rule acts on none of its layers"),
             DeployError::DuplicateTerm { index } => write!(f, "term {index} of the rule is listed before it"),
             DeployError::Beta { found } => write!(f, "beta {found} is not a finite number above 0"),
+            DeployError::Depth { found } => {
+                write!(f, "the rule file's network has {found} layers; rule files hold 1 to {MAX_DEPTH}")
+            }
             DeployError::WidthTooLarge { layer, found } => {
                 write!(f, "layer {layer} has {found} units, more than a rule file records (4,294,967,295)")
             }
@@ -319,7 +328,7 @@ impl RuleFile {
         let [depth, terms] = r.take::<2>()?;
         let (depth, terms) = (usize::from(depth), usize::from(terms));
         if depth == 0 || depth > MAX_DEPTH {
-            return Err(DeployError::Shape { layer: MAX_DEPTH + 1, expected: MAX_DEPTH, found: depth });
+            return Err(DeployError::Depth { found: depth });
         }
         if terms > MAX_TERMS {
             return Err(DeployError::TooManyTerms { found: terms, capacity: MAX_TERMS });

@@ -123,7 +123,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Error::BufferLength { what: BufferKind::Theta, expected, found } => {
-                write!(f, "Theta has {found} entries, the rule has {expected} terms")
+                write!(
+                    f,
+                    "Theta has {found} entries, {expected} are needed (one per term of the rule, then one per \
+                     parameter of a plastic pathway)"
+                )
             }
             Error::BufferLength { what: BufferKind::Input, expected, found } => {
                 write!(f, "the input has {found} entries, the network takes {expected}")

@@ -120,6 +120,14 @@ fn a_sealed_file_that_describes_no_valid_rule_is_refused() {
     assert_eq!(tampered(29, &(1u16 << 5).to_le_bytes()), Err(DeployError::NoLayers { index: 0 }));
     // The second term (byte 35) made the first's F^0 again.
     assert_eq!(tampered(35, &[0]), Err(DeployError::DuplicateTerm { index: 1 }));
+    // A depth (byte 6) of 0 or past MAX_DEPTH, its header otherwise intact.
+    for depth in [0u8, 16] {
+        let mut bytes = good.clone();
+        bytes[6] = depth;
+        let e = RuleFile::decode(&bytes).unwrap_err();
+        assert_eq!(e, DeployError::Depth { found: depth.into() });
+        assert!(e.to_string().contains("rule files hold 1 to 15"), "{e}");
+    }
     // beta (bytes 8..12) zero or negative.
     for beta in [0.0f32, -1.0] {
         assert_eq!(tampered(8, &beta.to_le_bytes()), Err(DeployError::Beta { found: beta }));

@@ -95,7 +95,7 @@ def test_unknown_rule_and_options(optdigits):
         mp.MetaTrainer("optdigits", rule=[0, 12])
     with pytest.raises(ValueError, match='term F2 is listed twice'):
         mp.MetaTrainer("optdigits", rule=[0, 2, 2])
-    with pytest.raises(ValueError, match="^theta: Theta has 2 entries, the rule has 3 terms$"):
+    with pytest.raises(ValueError, match=r"^theta: Theta has 2 entries, 3 are needed \(one per term of the rule, then one per parameter of a plastic pathway\)$"):
         mp.MetaTrainer("optdigits", rule="bio", theta=[0.1, 0.2])
     with pytest.raises(ValueError, match=r"feedback \"xx\": expected one of bp \(backprop\), fa \(feedback alignment\),.* kp \(plastic Kolen-Pollack feedback\)$"):
         mp.Network([64, 10], "xx")
