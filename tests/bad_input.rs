@@ -298,3 +298,18 @@ fn helpers_give_no_number_for_inputs_that_have_none() {
     Init::XavierUniform.fill(&mut rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0), &mut m, 0, 0);
     assert_eq!(m, [0.0; 4], "no fan: zeros, not infinities");
 }
+
+/// Found by a review of the library (2026-12-07): the terms' sizes probed
+/// on data the network cannot read came back as 1 for every term, and a
+/// task of no class blamed the data set.
+#[test]
+fn term_sizes_on_data_the_network_cannot_read_are_refused() {
+    use metaplasticity::meta::{Config, TaskError, TaskSpec, term_magnitudes};
+    let owned = digits();
+    let data = owned.view();
+    let wrong = metaplasticity::Widths::new(&[784, 10]).unwrap();
+    let e = term_magnitudes::<f32, _, 10>(&wrong, &Rule::pool(), &data, &Config::default()).unwrap_err();
+    assert!(matches!(e, TaskError::DataShape { pixels: 64, input: 784, .. }), "{e:?}");
+    let e = TaskSpec::new(0, 5, 5, Sampling::Disjoint).unwrap_err();
+    assert_eq!(e.to_string(), "a task needs at least one class (M = 0)");
+}

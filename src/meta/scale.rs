@@ -29,13 +29,20 @@ use crate::{Activity, Network, Real, Shape};
 /// `config` (the same task, initial weights and feedback as the trainer's
 /// first episode), the network adapting with the rule's coefficients as it
 /// goes. A probe stops early if the adapting network diverges and uses the
-/// steps before. Entries are 1 where a norm is zero.
+/// steps before. Entries are 1 where a norm is zero. A data set whose
+/// images or classes do not fit the network is [`TaskError::DataShape`].
 pub fn term_magnitudes<T: Real, S: Shape, const N: usize>(
     shape: &S,
     rule: &Rule<'_, T, N>,
     data: &Dataset<'_>,
     config: &Config,
 ) -> Result<Vec<f64>, TaskError> {
+    // A data set the network cannot read would end the probe at once, as
+    // a diverged one does, and give 1 for every term.
+    if data.pixels() != shape.input() || data.classes() > shape.output() {
+        let (pixels, classes) = (data.pixels(), data.classes());
+        return Err(TaskError::DataShape { pixels, input: shape.input(), classes, outputs: shape.output() });
+    }
     let classes = ClassIndex::new(data);
     let mut rng = episode_rng(config.seed, 0);
     let task = config.task.draw(&classes, &mut rng)?;

@@ -121,6 +121,18 @@ pub enum TaskError {
     },
     /// `K` is zero or `Q` is zero.
     Empty,
+    /// The data set's images or classes do not fit the network: `pixels`
+    /// per image against an input of `input`, `classes` against `outputs`.
+    DataShape {
+        /// Pixels per image in the data set.
+        pixels: usize,
+        /// The network's input width `n_0`.
+        input: usize,
+        /// Classes in the data set.
+        classes: usize,
+        /// The network's outputs `n_L`.
+        outputs: usize,
+    },
     /// `K + Q` or `M (K + Q)` does not fit in a `usize`.
     Overflow {
         /// `M`.
@@ -135,9 +147,15 @@ pub enum TaskError {
 impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
+            TaskError::Classes { requested: 0, .. } => write!(f, "a task needs at least one class (M = 0)"),
             TaskError::Classes { requested, available } => {
                 write!(f, "a task of {requested} classes cannot be drawn from a data set of {available} classes")
             }
+            TaskError::DataShape { pixels, input, classes, outputs } => write!(
+                f,
+                "the data set ({pixels} pixels per image, {classes} classes) does not fit the network ({input} \
+                 inputs, {outputs} outputs)"
+            ),
             TaskError::TooFewImages { class, needed, available } => {
                 write!(f, "class {class} has {available} images; a task needs {needed} (K + Q) per class")
             }
