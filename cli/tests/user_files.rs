@@ -173,6 +173,10 @@ fn options_the_run_would_ignore_are_refused() {
     let out = dir.join("run");
     failed(&meta_train(&out, &["--images", "nope.gz"]), 1, "are for --data idx");
     failed(&meta_train(&out, &["--transposed"]), 1, "are for --data idx");
+    failed(&meta_train(&out, &["--backoff-tries", "2"]), 1, "apply to --on-divergence back-off");
+    failed(&meta_train(&out, &["--l1", "proximal", "--penalty", "l2"]), 1, "it needs --penalty l1");
+    // With --robust, back-off is the mode: its settings are read.
+    succeeded(&meta_train(&dir.join("robust"), &["--robust", "--backoff-tries", "2", "--no-baseline"]));
     assert!(!out.join("episodes.csv").exists());
     let o = program("reproduce", &["fig-s2", "--bio-theta", "1,2,3", "--out", s(&dir.join("r"))]);
     failed(&o, 1, "--bio-theta is for fig-s1");

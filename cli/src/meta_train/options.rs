@@ -418,6 +418,15 @@ impl Args {
         // The values were checked when parsed (`parse::fraction`, `positive`).
         if let OnDivergence::BackOff(backoff) = &mut config.on_divergence {
             *backoff = BackOff { shrink: self.backoff_shrink, tries: self.backoff_tries, depth: self.backoff_depth };
+        } else if (self.backoff_shrink, self.backoff_tries, self.backoff_depth)
+            != (default_shrink(), default_tries(), default_depth())
+        {
+            return Err("--backoff-shrink, --backoff-tries and --backoff-depth apply to --on-divergence back-off \
+                        (the default with --robust); this run would ignore them"
+                .into());
+        }
+        if self.l1.is_some() && self.penalty != PenaltyChoice::L1 {
+            return Err("--l1 says how an L1 penalty is applied: it needs --penalty l1".into());
         }
         if let Some(given) = &self.step_scale {
             config.step_scale = StepScale::named(given, terms).map_err(|e| format!("--step-scale {given:?}: {e}"))?;
