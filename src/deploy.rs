@@ -129,7 +129,7 @@ pub enum DeployError {
         index: usize,
     },
     /// The file's network has no layer or more than
-    /// [`MAX_DEPTH`](crate::shape::MAX_DEPTH) (when reading).
+    /// [`MAX_DEPTH`] (when reading).
     Depth {
         /// The depth in the file.
         found: usize,
