@@ -252,7 +252,15 @@ fn run_one(
     let mut seen = 0;
     for &p in points {
         while seen < p {
-            learn_plastic(net, pathway, &rule, &mut act, data, order[seen])?;
+            learn_plastic(net, pathway, &rule, &mut act, data, order[seen]).map_err(|e| {
+                format!(
+                    "{} feedback, seed {seed}: sample {} of the stream failed ({e}) with --theta0 {}: a smaller \
+                     positive rate may help",
+                    kind.key(),
+                    seen + 1,
+                    args.theta0
+                )
+            })?;
             seen += 1;
         }
         acc.push(correct(net, &mut act, data, held_out.clone())? as f64 / test as f64);

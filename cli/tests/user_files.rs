@@ -245,3 +245,11 @@ fn resume_takes_the_same_options_spelled_another_way() {
     let other = ["--episodes", "3", "--rule", "0,2", "--resume", "--out", s(&out)];
     failed(&program("meta-train", &[&args[..], &other].concat()), 1, "--rule");
 }
+
+/// A rate that makes online learning overflow is named as the likely cause.
+#[test]
+fn online_names_the_rate_when_learning_overflows() {
+    let dir = scratch("online-rate");
+    let o = program("online", &["--theta0", "-1", "--seeds", "1", "--samples", "100", "--out", s(&dir.join("x.csv"))]);
+    failed(&o, 1, "with --theta0 -1: a smaller positive rate may help");
+}
