@@ -57,15 +57,28 @@ enum Destination {
 
 /// `path`, or the file its symbolic link names, and how to write it.
 fn destination(path: &Path) -> io::Result<Destination> {
-    let target = match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path)?,
-        _ => path.to_path_buf(),
-    };
-    Ok(match fs::metadata(&target) {
-        Ok(m) if !m.is_file() && !m.is_dir() => Destination::Special(target),
-        _ => Destination::File(target),
-    })
+    // Through the path itself, which the system resolves (`/dev/stdout` is
+    // a link to `/proc/self/fd/1`, which may name a pipe, not a file).
+    if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return Ok(Destination::Special(path.to_path_buf()));
+    }
+    // Links followed by hand: the file they name need not exist yet.
+    let mut target = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        if !fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Ok(Destination::File(target));
+        }
+        let next = fs::read_link(&target)?;
+        target = match target.parent() {
+            Some(dir) if next.is_relative() => dir.join(next),
+            _ => next,
+        };
+    }
+    Err(io::Error::other(std::format!("more than {MAX_LINKS} symbolic links in a row")))
 }
+
+/// Symbolic links [`write_atomic`] follows in a row (as Linux's `ELOOP`).
+const MAX_LINKS: usize = 40;
 
 /// Whether [`write_atomic`] on `path` would replace a regular file that
 /// exists (through a symbolic link, too), as opposed to creating one or

@@ -111,6 +111,23 @@ fn a_symbolic_link_is_followed_and_kept() {
     fs::remove_dir_all(dir).unwrap();
 }
 
+/// A link to a file that does not exist yet (relative to the link's folder)
+/// creates that file; `/dev/stdout` through a pipe is the same case for
+/// the system (a link to `/proc/self/fd/1`).
+#[cfg(unix)]
+#[test]
+fn a_link_to_a_file_not_made_yet_creates_it() {
+    let dir = scratch("dangling");
+    fs::create_dir(dir.join("results")).unwrap();
+    let link = dir.join("link.csv");
+    std::os::unix::fs::symlink("results/out.csv", &link).unwrap();
+    assert!(!metaplasticity_cli::report::replaces_a_file(&link));
+    write_atomic(&link, b"made").unwrap();
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(fs::read(dir.join("results/out.csv")).unwrap(), b"made");
+    fs::remove_dir_all(dir).unwrap();
+}
+
 /// A device is written in place, never renamed over (as root, the rename
 /// succeeded and `/dev/null` became a regular file).
 #[cfg(unix)]
