@@ -204,13 +204,22 @@ fn a_missing_font_named_by_the_user_stops_reproduce_before_any_trial() {
 #[test]
 fn a_second_run_into_a_folder_in_use_is_refused() {
     let out = scratch("locked");
-    let mut first = Command::new(env!("CARGO_BIN_EXE_metaplasticity"))
+    /// The first run, stopped however the test ends.
+    struct Stopped(std::process::Child);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let first = Command::new(env!("CARGO_BIN_EXE_metaplasticity"))
         .args(["meta-train", "--data", "optdigits", "--widths", "64,16,10", "-K", "2", "-Q", "1"])
         .args(["--episodes", "1000000", "--no-baseline", "--out", s(&out)])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start the first run");
+    let first = Stopped(first);
     // Its first episode is written once it holds the folder.
     let start = std::time::Instant::now();
     while !out.join("episodes.csv").exists() {
@@ -218,8 +227,7 @@ fn a_second_run_into_a_folder_in_use_is_refused() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let second = meta_train(&out, &["--overwrite", "--no-baseline"]);
-    first.kill().expect("stop the first run");
-    first.wait().expect("the first run ends");
+    drop(first);
     failed(&second, 1, "another meta-train run is writing to");
     // The lock dies with its process.
     succeeded(&meta_train(&out, &["--overwrite", "--no-baseline"]));
