@@ -134,7 +134,7 @@ fn a_run_whose_episodes_all_diverge_fails_and_can_be_resumed() {
     let out = scratch("meta-diverged");
     let args = ["--theta", "1e30", "--rule", "fa", "--on-divergence", "skip", "--no-baseline"];
     let o = meta_train(&out, &args);
-    failed(&o, 1, "the last 1 episodes all diverged");
+    failed(&o, 1, "the last episode diverged");
     assert!(String::from_utf8_lossy(&o.stdout).contains("none (all diverged)"));
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     assert!(summary.contains("\"mean_accuracy_last_50\": null"), "{summary}");

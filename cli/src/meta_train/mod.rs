@@ -205,10 +205,13 @@ fn train(args: &Args, data: &Dataset<'_>, shape: Widths) -> Result<(), Box<dyn E
         &paths,
     );
     if !history.is_empty() && history.iter().all(|r| !r.ok) {
+        let which = match history.len() {
+            1 => "the last episode diverged".to_string(),
+            n => format!("the last {n} episodes all diverged"),
+        };
         return Err(format!(
-            "the last {} episodes all diverged (ok = false in {}): no meta-accuracy to report, and the rule files \
-             hold Theta from before them; try a smaller --lr or --theta, or --robust",
-            history.len(),
+            "{which} (ok = false in {}): no meta-accuracy to report, and the rule files hold Theta from before \
+             them; try a smaller --lr or --theta, or --robust",
             paths.episodes.display()
         )
         .into());
