@@ -251,12 +251,8 @@ pub fn encode<T: Real, S: Shape, const N: usize>(
         if !theta.is_finite() {
             return Err(DeployError::NonFinite);
         }
-        if !(1..=depth).any(|l| e.layers.contains(l)) {
-            return Err(DeployError::NoLayers { index });
-        }
-        if rule.entries().iter().take(index).any(|p| crate::term::pool_index(p.term) == Some(r)) {
-            return Err(DeployError::DuplicateTerm { index });
-        }
+        let earlier = rule.entries().iter().take(index).filter_map(|p| crate::term::pool_index(p.term));
+        check_term(depth, index, r, e.layers, earlier)?;
     }
     let mut w = Writer { out, at: 0 };
     w.bytes(&MAGIC);
@@ -278,6 +274,26 @@ pub fn encode<T: Real, S: Shape, const N: usize>(
     let crc = crc32(w.out.get(..w.at).unwrap_or(&[]));
     w.bytes(&crc.to_le_bytes());
     Ok(w.at)
+}
+
+/// Term `index` of a rule for a network of depth `depth`, `F^r` on
+/// `layers`, after terms of pool indices `earlier`: it must act on some
+/// layer of the network and not repeat an earlier term (what `decode`
+/// refuses, `encode` does not write).
+fn check_term(
+    depth: usize,
+    index: usize,
+    r: u8,
+    layers: LayerSet,
+    mut earlier: impl Iterator<Item = u8>,
+) -> Result<(), DeployError> {
+    if !(1..=depth).any(|l| layers.contains(l)) {
+        return Err(DeployError::NoLayers { index });
+    }
+    if earlier.any(|p| p == r) {
+        return Err(DeployError::DuplicateTerm { index });
+    }
+    Ok(())
 }
 
 struct Writer<'a> {
@@ -365,12 +381,7 @@ impl RuleFile {
             if !theta.is_finite() {
                 return Err(DeployError::NonFinite);
             }
-            if !(1..=depth).any(|l| layers.contains(l)) {
-                return Err(DeployError::NoLayers { index });
-            }
-            if file.terms.iter().any(|t| t.pool_index == pool_index) {
-                return Err(DeployError::DuplicateTerm { index });
-            }
+            check_term(depth, index, pool_index, layers, file.terms.iter().map(|t| t.pool_index))?;
             // Capacity MAX_TERMS >= terms, checked above.
             let _ = file.terms.push(TermRecord { pool_index, layers, theta });
         }

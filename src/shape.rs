@@ -232,7 +232,8 @@ pub struct Widths {
 impl Widths {
     /// The shape with widths `n_0, n_1, ..., n_L` (input first, classes
     /// last). Errors: fewer than two or more than [`MAX_DEPTH`]` + 1` widths,
-    /// a zero width, or a network whose buffers would not fit in `usize`.
+    /// or a zero width ([`Error::InvalidShape`]); a network with a buffer of
+    /// more than `isize::MAX` bytes in `f64` ([`Error::ShapeTooLarge`]).
     pub fn new(widths: &[usize]) -> Result<Self, Error> {
         if widths.len() < 2 || widths.len() > MAX_DEPTH + 1 || widths.contains(&0) {
             return Err(Error::InvalidShape { widths: widths.len(), max_depth: MAX_DEPTH });

@@ -14,7 +14,7 @@
 use std::error::Error;
 use std::path::PathBuf;
 
-use crate::parse::{join, positive};
+use crate::parse::{finite_f32, join, positive};
 use clap::Parser;
 use metaplasticity::idx::Dataset;
 use metaplasticity::init::index;
@@ -63,7 +63,7 @@ pub struct Args {
     #[arg(long, default_value_t = 500, value_parser = positive)]
     every: usize,
     /// Learning rate theta_0 of F^0 = -e_l y_{l-1}^T (finite).
-    #[arg(long, default_value_t = 0.01, allow_hyphen_values = true, value_parser = finite)]
+    #[arg(long, default_value_t = 0.01, allow_hyphen_values = true, value_parser = finite_f32)]
     theta0: f32,
     /// The feedback pathways to compare, each run from the same initial
     /// weights and sample order per seed: bp (backprop), fa (feedback
@@ -124,15 +124,6 @@ impl Pathway {
             Pathway::Brsf => PathwayKind::RedrawnSignSymmetric,
             Pathway::Kp => PathwayKind::KolenPollack,
         }
-    }
-}
-
-/// A finite number.
-fn finite(s: &str) -> Result<f32, String> {
-    match s.parse::<f32>() {
-        Ok(x) if x.is_finite() => Ok(x),
-        Ok(x) => Err(format!("{x} is not finite")),
-        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -18,25 +18,36 @@ pub fn between(s: &str, max: usize) -> Result<usize, String> {
 
 /// A finite number above zero, such as a learning rate.
 pub fn positive_real(s: &str) -> Result<f64, String> {
-    real(s, |x| x > 0.0, "above 0")
+    real(s, |x| x > 0.0, " above 0")
 }
 
 /// A finite number of at least zero, such as a penalty's strength.
 pub fn non_negative_real(s: &str) -> Result<f64, String> {
-    real(s, |x| x >= 0.0, "at least 0")
+    real(s, |x| x >= 0.0, " at least 0")
 }
 
-/// A number strictly between 0 and 1, such as a shrink factor.
+/// A number strictly between 0 and 1, such as a shrink factor or a
+/// confidence level.
 pub fn fraction(s: &str) -> Result<f64, String> {
-    real(s, |x| x > 0.0 && x < 1.0, "strictly between 0 and 1")
+    real(s, |x| x > 0.0 && x < 1.0, " strictly between 0 and 1")
 }
 
-/// A finite number for which `ok` holds (`what` says what it must be).
-fn real(s: &str, ok: impl Fn(f64) -> bool, what: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(x) if x.is_finite() && ok(x) => Ok(x),
-        Ok(x) => Err(format!("{x} is not a finite number {what}")),
-        Err(e) => Err(format!("{e} (expected a finite number {what})")),
+/// A finite `f32` of either sign, such as a coefficient.
+pub fn finite_f32(s: &str) -> Result<f32, String> {
+    real(s, |_| true, "")
+}
+
+/// A finite number for which `ok` holds (`what` says what it must be),
+/// parsed in its own type `T`.
+fn real<T>(s: &str, ok: impl Fn(f64) -> bool, what: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + Copy + Into<f64> + std::fmt::Display,
+    T::Err: std::fmt::Display,
+{
+    match s.trim().parse::<T>() {
+        Ok(x) if x.into().is_finite() && ok(x.into()) => Ok(x),
+        Ok(x) => Err(format!("{x} is not a finite number{what}")),
+        Err(e) => Err(format!("{e} (expected a finite number{what})")),
     }
 }
 

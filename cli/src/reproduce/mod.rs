@@ -22,7 +22,7 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::parse::{between, positive};
+use crate::parse::{between, fraction, non_negative_real, positive};
 use clap::{Parser, ValueEnum};
 
 /// Reproduce the figures and tables of the supplementary information of
@@ -62,7 +62,7 @@ pub struct Args {
     pub window: usize,
     /// Confidence level of the bootstrap bands and intervals, strictly
     /// between 0 and 1.
-    #[arg(long, default_value_t = 0.98, value_parser = level)]
+    #[arg(long, default_value_t = 0.98, value_parser = fraction)]
     pub level: f64,
     /// Output folder.
     #[arg(long, default_value = "out/reproduce")]
@@ -86,7 +86,7 @@ pub struct Args {
     /// (fig-4, fig-s5, fig-s7); the default was chosen by lambda-sweep (see
     /// docs/REPRODUCTION.md). The arms with the paper's plain Adam keep
     /// 1e-3. Finite and non-negative.
-    #[arg(long, default_value_t = ROBUST_LAMBDA, value_parser = lambda)]
+    #[arg(long, default_value_t = ROBUST_LAMBDA, value_parser = non_negative_real)]
     pub lambda: f64,
     /// Run only shard K of N (K from 0 to N-1) of the experiment's
     /// meta-training trials, into the trial cache of --out, and draw
@@ -112,24 +112,6 @@ fn shard(s: &str) -> Result<(usize, usize), String> {
         Some((k, n)) if k < n => Ok((k, n)),
         Some((k, n)) => Err(format!("shard {k} of {n}: K must be below N (shards are numbered 0 to N-1)")),
         None => Err(format!("{s:?} is not K/N, e.g. 0/4")),
-    }
-}
-
-/// A confidence level in (0, 1).
-fn level(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if x > 0.0 && x < 1.0 => Ok(x),
-        Ok(x) => Err(format!("{x} is not strictly between 0 and 1")),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// A penalty strength: finite, non-negative.
-fn lambda(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
-        Ok(x) => Err(format!("{x} is not finite and non-negative")),
-        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -266,12 +248,7 @@ impl Ctx {
         if trials == 0 || episodes == 0 {
             return Err("--trials and --episodes must be at least 1".into());
         }
-        if !(args.lambda.is_finite() && args.lambda >= 0.0) {
-            return Err(format!("--lambda {}: a penalty strength is finite and at least 0", args.lambda).into());
-        }
-        if !(args.level > 0.0 && args.level < 1.0) {
-            return Err(format!("--level {}: a confidence level is between 0 and 1", args.level).into());
-        }
+        // --lambda and --level were checked when parsed (`parse`).
         let uses = [
             ("--bio-theta", &args.bio_theta, 3, Experiment::FigS1),
             ("--oja-theta", &args.oja_theta, 2, Experiment::FigS4),
