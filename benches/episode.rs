@@ -1,6 +1,7 @@
 //! One meta-training episode of the paper's 784-170-130-100-70-10 network
-//! (M=5, K=50, Q=10: 250 online steps plus the adjoint; with the weights of
-//! each step recomputed from checkpoints, and walked back in place by
+//! (M=5, K=50, Q=10: 250 online steps plus the adjoint) with `F^0`, `F^bio`
+//! and the pool of all ten terms (with the weights of each step recomputed
+//! from checkpoints, and for `F^0` and `F^bio` also walked back in place by
 //! inverting the updates), single thread, on
 //! the shipped MNIST digits; one online step and its adjoint on their own; and `pass`, one
 //! streaming pass over the network's 176,080 `f32` weights (a plain
@@ -45,7 +46,7 @@ fn episode_on<S: Shape>(group: &mut BenchmarkGroup<'_, WallTime>, shape: S, kind
     let classes = ClassIndex::new(&data);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     let task = TaskSpec::default().draw(&classes, &mut rng).unwrap();
-    for (name, rule) in [("F0", Rule::<f32>::fa()), ("bio", Rule::<f32>::bio())] {
+    for (name, rule) in [("F0", Rule::<f32>::fa()), ("bio", Rule::<f32>::bio()), ("pool", Rule::<f32>::pool())] {
         let mut rule = rule;
         let theta: Vec<f32> = (0..rule.len()).map(|r| if r == 0 { 1e-3 } else { 1e-4 }).collect();
         rule.set_thetas(&theta).unwrap();
@@ -56,7 +57,13 @@ fn episode_on<S: Shape>(group: &mut BenchmarkGroup<'_, WallTime>, shape: S, kind
         let mut grad = vec![0.0f32; rule.len()];
         // The weights of each step recomputed from checkpoints (the
         // default, "fa"), and walked back in place ("fa-invert").
-        for (suffix, reversal) in [("", Reversal::Recompute), ("-invert", Reversal::Invert)] {
+        // (The pool's `F^6` and `F^7` cannot be walked back: recomputed only.)
+        let reversals: &[_] = if name == "pool" {
+            &[("", Reversal::Recompute)]
+        } else {
+            &[("", Reversal::Recompute), ("-invert", Reversal::Invert)]
+        };
+        for &(suffix, reversal) in reversals {
             let mut mg = MetaGradient::<f32, S>::new_for(shape, 16).with_reversal(reversal);
             group.bench_function(format!("{name}/fa{suffix}{kind}/784-170-130-100-70-10"), |b| {
                 b.iter(|| {

@@ -461,20 +461,27 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         let wt = part_mut(&mut wt, ..n);
         let partials = part_mut(&mut partials, ..n);
         let wtu_block = part(wtu, j0..j0 + n);
+        if let Some((zbar, y_pre)) = deferred {
+            // The later step's `Wbar_l += zbar_l y_{l-1}^T` on the block's
+            // columns (as `kernel::rank_one` adds it), before any column
+            // is read.
+            for (g_col, &yj) in g_block.chunks_exact_mut(rows).zip(part(y_pre, j0..j0 + n)) {
+                if yj != T::zero() {
+                    axpy(yj, zbar, g_col);
+                }
+            }
+        }
+        // `sum g` of the block's columns, side by side (`F^4`'s partial).
+        let mut sums = [T::zero(); BLOCK];
+        if used.ones {
+            kernel::column_sums(g_block, rows, part_mut(&mut sums, ..n));
+        }
         for (i, ((w_col, g_col), (t, p))) in w_block
             .chunks_exact(rows)
             .zip(g_block.chunks_exact_mut(rows))
             .zip(wt.iter_mut().zip(partials.iter_mut()))
             .enumerate()
         {
-            if let Some((zbar, y_pre)) = deferred {
-                // The later step's `Wbar_l += zbar_l y_{l-1}^T`, column j
-                // (as `kernel::rank_one` adds it).
-                let yj = y_pre.get(j0 + i).copied().unwrap_or(T::zero());
-                if yj != T::zero() {
-                    axpy(yj, zbar, g_col);
-                }
-            }
             let silent = lasting.filter(|_| {
                 s.pre.get(j0 + i).is_none_or(|y| y.is_zero()) && s.pre_error.get(j0 + i).is_none_or(|e| e.is_zero())
             });
@@ -487,7 +494,8 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
                 None if needs.wt_post => dot(w_col, s.post),
                 None => T::zero(),
             };
-            *p = column_partials(silent.unwrap_or(used), g_col, s.post_error, s.post, w_col);
+            let sum = sums.get(i).copied().unwrap_or(T::zero());
+            *p = column_partials(silent.unwrap_or(used), g_col, s.post_error, s.post, w_col, sum);
         }
         let c = Columns { j0, rows, weights: w_block, wt_post: wt };
         let mixes = part_mut(&mut mixes, ..n);
@@ -676,22 +684,18 @@ fn paths4<T: Real, const A_ON: bool>(
 }
 
 /// `dL/dA, dL/dB, dL/dC, dL/dD` for a column `W_j' = W_j + A a + B u + C 1 + D W_j`
-/// with gradient `g = dL/dW_j'`: `g . a`, `g . u`, `sum g`, `g . W_j`, each
-/// only if `used` says a term writes that coefficient (zero otherwise).
+/// with gradient `g = dL/dW_j'`: `g . a`, `g . u`, `sum g` (given: `sum`,
+/// from [`kernel::column_sums`]), `g . W_j`, each only if `used` says a
+/// term writes that coefficient (zero otherwise).
 #[inline(always)]
-fn column_partials<T: Real>(used: crate::term::Mixes, g: &[T], a: &[T], u: &[T], w: &[T]) -> Mix<T> {
+fn column_partials<T: Real>(used: crate::term::Mixes, g: &[T], a: &[T], u: &[T], w: &[T], sum: T) -> Mix<T> {
     let z = T::zero();
     // `a_i g_i` is `g_i a_i`: the bits of `dot(g, a)`.
     let (post_error, post) = match (used.post_error, used.post) {
         (true, true) => kernel::dot_pair(a, u, g),
         (pe, p) => (if pe { dot(g, a) } else { z }, if p { dot(g, u) } else { z }),
     };
-    Mix {
-        post_error,
-        post,
-        ones: if used.ones { g.iter().fold(z, |s, &x| s + x) } else { z },
-        weights: if used.weights { dot(g, w) } else { z },
-    }
+    Mix { post_error, post, ones: if used.ones { sum } else { z }, weights: if used.weights { dot(g, w) } else { z } }
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ With --rounds, DIR holds the alternating rounds of `tools/dependent_bench.sh`
 (DIR/<k>/native and DIR/<k>/default, criterion folders): each bench's median
 over the rounds for both builds, the pass-equivalents of both against the
 native `pass` (median over the rounds), and the median and range of the
-ratios default / native of the rounds. A bench missing from a round (a
-criterion filter) is left out. OTHER names the second build in the table's
+ratios default / native of the rounds. A bench missing from a run or a
+round (a criterion filter) is left out. OTHER names the second build in the table's
 head (default: "default flags"; `dependent_bench.sh --rustflags` passes
 its flags).
 
@@ -45,6 +45,7 @@ BENCHES = [
     ("`F^0` episode, feedback alignment, in-place reversal", ("episode", "F0_fa-invert_" + NET), STEPS),
     ("`F^bio` episode, feedback alignment", ("episode", "bio_fa_" + NET), STEPS),
     ("`F^bio` episode, feedback alignment, in-place reversal", ("episode", "bio_fa-invert_" + NET), STEPS),
+    ("`F^pool` episode (all ten terms), feedback alignment", ("episode", "pool_fa_" + NET), STEPS),
     ("one online step of `F^bio`", ("step_bio_fa_" + NET,), 1),
     ("the adjoint of one `F^bio` step", ("adjoint_bio_fa_" + NET,), 1),
 ]
@@ -116,7 +117,10 @@ if len(sys.argv) > 1 and sys.argv[1] == "--widths":
     for name, parts, steps in BENCHES[1:]:
         if widths_twin(parts) == parts:
             continue  # no run-time-shape twin (`traffic`, `sweeps`)
-        ns, twin = median_ns(root, parts), median_ns(root, widths_twin(parts))
+        try:
+            ns, twin = median_ns(root, parts), median_ns(root, widths_twin(parts))
+        except FileNotFoundError:
+            continue  # not in this run (a criterion filter)
         print(f"| {name} | {shown(ns)} | {ns / pass_ns / steps:.1f} | {shown(twin)} | {twin / ns:.2f} |")
     sys.exit(0)
 
@@ -133,10 +137,13 @@ if dependent:
 print(head)
 print(rule)
 for name, parts, steps in BENCHES:
-    ns = median_ns(root, parts)
+    try:
+        ns = median_ns(root, parts)
+        other_ns = median_ns(dependent, parts) if dependent else None
+    except FileNotFoundError:
+        continue  # not in this run (a criterion filter)
     passes = "1" if steps is None else f"{ns / pass_ns / steps:.1f}"
     row = f"| {name} | {shown(ns)} | {passes} |"
     if dependent:
-        other = median_ns(dependent, parts)
-        row += f" {shown(other)} | {other / ns:.2f} |"
+        row += f" {shown(other_ns)} | {other_ns / ns:.2f} |"
     print(row)
