@@ -228,9 +228,11 @@ pub fn dot<T: Real>(x: &[T], y: &[T]) -> T {
 ///
 /// A plain fold is one chain of dependent additions per column (it was the
 /// hottest loop of the pool's update adjoint, `F^4`'s partial). Here eight
-/// columns are summed side by side: for `f32` in the eight lanes of a
-/// vector (one column each; eight rows at a time turned across by a
-/// transpose in registers), otherwise in eight scalar chains.
+/// columns are summed side by side: for `f32` in a build with AVX in the
+/// eight lanes of a vector (one column each; eight rows at a time turned
+/// across by a transpose in registers), otherwise in eight scalar chains
+/// (`wide` transposes without AVX entry by entry, which measured slower
+/// than the chains: docs/PERFORMANCE.md).
 #[inline(always)]
 pub fn column_sums<T: Real>(m: &[T], rows: usize, out: &mut [T]) {
     const K: usize = LANES;
@@ -243,7 +245,7 @@ pub fn column_sums<T: Real>(m: &[T], rows: usize, out: &mut [T]) {
     let mut outs = out.chunks_exact_mut(K);
     for (group, sums) in (&mut groups).zip(&mut outs) {
         let c: [&[T]; K] = core::array::from_fn(|k| part(group, k * rows..(k + 1) * rows));
-        if SCALAR || !column_sums8_f32(c, sums) {
+        if SCALAR || !cfg!(target_feature = "avx") || !column_sums8_f32(c, sums) {
             let mut acc = [T::zero(); K];
             // Zipped slices: one index, no bounds checks.
             let rows_of = c[0].iter().zip(c[1]).zip(c[2]).zip(c[3]).zip(c[4].iter().zip(c[5]).zip(c[6]).zip(c[7]));
