@@ -23,7 +23,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::vec::Vec;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 
 use crate::idx::{self, Dataset, IdxError, Images, Labels, Orientation};
 
@@ -162,13 +162,46 @@ fn decompress(raw: &[u8], path: &Path, limit: u64) -> Result<Vec<u8>, LoadError>
     if !raw.starts_with(&GZIP_MAGIC) {
         return if raw.len() as u64 <= limit { Ok(raw.to_vec()) } else { Err(too_large()) };
     }
-    read_capped(MultiGzDecoder::new(raw), limit)
+    read_capped(Members::new(raw), limit)
         .map_err(|source| LoadError::Gzip { path: path.to_path_buf(), source })?
         .ok_or_else(too_large)
 }
 
+/// The concatenated members of a gzip file, decompressed one after the
+/// other, ending where only zero bytes are left: the padding that tape and
+/// block tools add, which `gzip -d` also skips without a word (any other
+/// trailing bytes must be another member, else the read fails).
+struct Members<'a> {
+    current: GzDecoder<&'a [u8]>,
+}
+
+impl<'a> Members<'a> {
+    fn new(raw: &'a [u8]) -> Self {
+        Members { current: GzDecoder::new(raw) }
+    }
+}
+
+impl Read for Members<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.current.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // This member is done: what follows is padding, or the next one.
+            let rest = *self.current.get_ref();
+            if rest.iter().all(|&b| b == 0) {
+                return Ok(0);
+            }
+            self.current = GzDecoder::new(rest);
+        }
+    }
+}
+
 /// Reads a whole file, decompressing it if it is gzip (recognised by its first
-/// two bytes, `1f 8b`, whatever its name).
+/// two bytes, `1f 8b`, whatever its name; concatenated members are one
+/// file, and zero bytes after the last member are padding, skipped as
+/// `gzip -d` skips them).
 ///
 /// # Errors
 ///

@@ -342,6 +342,19 @@ fn loads_plain_and_gzip_files() {
     let path = dir.file("concatenated.gz", &concatenated);
     assert_eq!(read_idx_file(&path).unwrap(), valid_images());
 
+    // Zero bytes after the last member (the padding of tape and block
+    // tools) end the file, as `gzip -d` reads it; other trailing bytes,
+    // after padding too, are refused.
+    for padded in [[gzip(&whole), vec![0; 100]].concat(), [concatenated.clone(), vec![0; 3]].concat()] {
+        let path = dir.file("padded.gz", &padded);
+        assert_eq!(read_idx_file(&path).unwrap(), valid_images());
+    }
+    for tail in [&b"junk"[..], &[0, 0, 0, 7], &[0x1f, 0x8b]] {
+        let path = dir.file("trailing.gz", &[gzip(&whole), tail.to_vec()].concat());
+        let err = read_idx_file(&path).unwrap_err();
+        assert!(matches!(err, LoadError::Gzip { .. }), "{tail:?}: {err:?}");
+    }
+
     let data = OwnedDataset::load(&images, &labels, Orientation::RowMajor, None).unwrap();
     assert_eq!((data.len(), data.classes()), (3, 3), "classes = max label + 1");
     assert!(!data.is_empty());
