@@ -154,7 +154,7 @@ pub fn tr_mul_gated<T: Real>(m: &[T], v: &[T], gate: &[T], out: &mut [T]) {
     // A computed entry waiting for a partner to share the pass over `v`.
     let mut held: Option<(&mut T, &[T])> = None;
     for (j, (o, col)) in out.iter_mut().zip(m.chunks_exact(rows)).enumerate() {
-        if !(gate.is_empty() || gate.get(j).is_some_and(|&g| g != T::zero())) {
+        if !gate.get(j).is_some_and(|&g| g != T::zero()) {
             *o = T::zero();
         } else if let Some((first, first_col)) = held.take() {
             (*first, *o) = dot_pair(first_col, col, v);
@@ -192,8 +192,8 @@ pub fn tr_mul_gated<T: Real>(m: &[T], v: &[T], gate: &[T], out: &mut [T]) {
 )]
 fn tr_mul_pairs<T: Real>(m: &[T], v: &[T], out: &mut [T]) {
     let rows = v.len();
-    if let Some(held) = m.len().checked_div(rows) {
-        let cols = out.len().min(held);
+    if let Some(in_m) = m.len().checked_div(rows) {
+        let cols = out.len().min(in_m);
         let pair = rows.saturating_mul(2);
         let (out, m) = (part_mut(out, ..cols), part(m, ..cols * rows));
         let mut outs = out.chunks_exact_mut(2);
