@@ -463,13 +463,8 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         let wtu_block = part(wtu, j0..j0 + n);
         if let Some((zbar, y_pre)) = deferred {
             // The later step's `Wbar_l += zbar_l y_{l-1}^T` on the block's
-            // columns (as `kernel::rank_one` adds it), before any column
-            // is read.
-            for (g_col, &yj) in g_block.chunks_exact_mut(rows).zip(part(y_pre, j0..j0 + n)) {
-                if yj != T::zero() {
-                    axpy(yj, zbar, g_col);
-                }
-            }
+            // columns, before any column is read.
+            kernel::rank_one_inlined(g_block, zbar, part(y_pre, j0..j0 + n));
         }
         // `sum g` of the block's columns, side by side (`F^4`'s partial).
         let mut sums = [T::zero(); BLOCK];

@@ -225,6 +225,14 @@ pub fn tr_mul_add<T: Real>(m: &[T], v: &[T], out: &mut [T]) {
 /// `M += a b^T` for `M` of shape `a.len() x b.len()`.
 #[multiversion(targets("x86_64+avx2+fma"))]
 pub fn rank_one<T: Real>(m: &mut [T], a: &[T], b: &[T]) {
+    rank_one_inlined(m, a, b);
+}
+
+/// [`rank_one`] inlined into its caller's version, for a caller that adds
+/// one block of columns at a time (the update adjoint, for the later
+/// step's outer products).
+#[inline(always)]
+pub(crate) fn rank_one_inlined<T: Real>(m: &mut [T], a: &[T], b: &[T]) {
     let rows = a.len();
     if rows == 0 {
         return;
