@@ -57,13 +57,8 @@ fn episode_on<S: Shape>(group: &mut BenchmarkGroup<'_, WallTime>, shape: S, kind
         let mut grad = vec![0.0f32; rule.len()];
         // The weights of each step recomputed from checkpoints (the
         // default, "fa"), and walked back in place ("fa-invert").
-        // (The pool's `F^6` and `F^7` cannot be walked back: recomputed only.)
-        let reversals: &[_] = if name == "pool" {
-            &[("", Reversal::Recompute)]
-        } else {
-            &[("", Reversal::Recompute), ("-invert", Reversal::Invert)]
-        };
-        for &(suffix, reversal) in reversals {
+        let reversals = [("", Reversal::Recompute), ("-invert", Reversal::Invert)];
+        for (suffix, reversal) in reversals {
             let mut mg = MetaGradient::<f32, S>::new_for(shape, 16).with_reversal(reversal);
             group.bench_function(format!("{name}/fa{suffix}{kind}/784-170-130-100-70-10"), |b| {
                 b.iter(|| {

@@ -6,13 +6,17 @@
 //! bound in `f64` and `f32`; and where the inverse is refused (terms that
 //! cannot be inverted column by column, or a segment whose inverse would
 //! amplify rounding too much) the recomputed gradient bit for bit.
+//!
+//! Every term of the pool is inverted, `F^6` and `F^7` too: their scale
+//! `yhat_l^T W_l e_{l-1}` reads the whole layer, but through the product
+//! `W_l^T yhat_l` that the update keeps in its activity.
 
 #![cfg(feature = "std")]
 
 use metaplasticity::data::OwnedDataset;
 use metaplasticity::idx::{Dataset, Images, Labels};
 use metaplasticity::meta::{ClassIndex, MetaGradient, Penalty, Reversal, Task, TaskSpec};
-use metaplasticity::term::PlasticityTerm;
+use metaplasticity::term::{Column, ColumnBar, Mix, Mixes, PlasticityTerm, Signals};
 use metaplasticity::{
     Backprop, DirectFeedbackAlignment, FeedbackAlignment, FeedbackPathway, FixedShape, Init, LayerSet, Network, Real,
     Rule, shape, terms,
@@ -104,12 +108,15 @@ fn named<T: Real>(rs: &[usize]) -> Vec<&'static dyn PlasticityTerm<T>> {
 fn invert_matches_recompute_in_f64() {
     let (img, lab, task) = small_data();
     let data = Dataset::new(Images::from_raw(&img, 36, 2, 3).unwrap(), Labels::new(&lab), 3).unwrap();
-    let rules: [(&[usize], &[f64]); 5] = [
+    let rules: [(&[usize], &[f64]); 8] = [
         (&[0], &[0.3]),
         (&[0, 2], &[0.3, -0.05]),
         (&[0, 9], &[0.3, 0.05]),
         (&[0, 2, 9], &[0.3, -0.05, 0.05]),
+        (&[0, 6], &[0.3, 0.02]),
+        (&[0, 7], &[0.3, -0.02]),
         (&[0, 1, 2, 3, 4, 5, 8, 9], &[0.3, -0.02, 0.04, 0.01, -0.01, 0.02, 0.01, 0.05]),
+        (&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], &[0.3, -0.02, 0.04, 0.01, -0.01, 0.02, 0.02, -0.02, 0.01, 0.05]),
     ];
     let mut worst = 0.0f64;
     for path in [Path::Bp, Path::Fa, Path::Dfa] {
@@ -138,8 +145,13 @@ fn invert_drift_in_f32_on_digits() {
     let classes = ClassIndex::new(&data);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
     let task = TaskSpec::default().draw(&classes, &mut rng).unwrap();
-    let cases: [(&[usize], &[f64]); 3] =
-        [(&[0], &[1e-2]), (&[0, 2, 9], &[1e-2, -4e-2, 1e-2]), (&[0, 2, 3, 9], &[1e-2, -4e-2, 1e-3, 5e-3])];
+    let cases: [(&[usize], &[f64]); 4] = [
+        (&[0], &[1e-2]),
+        (&[0, 2, 9], &[1e-2, -4e-2, 1e-2]),
+        (&[0, 2, 3, 9], &[1e-2, -4e-2, 1e-3, 5e-3]),
+        // The pool of ten terms.
+        (&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], &[1e-2, 1e-3, -4e-2, 1e-3, 1e-3, 1e-3, 1e-3, -1e-3, 1e-3, 5e-3]),
+    ];
     for (rs, theta) in cases {
         let (d, inverted) =
             Case::<f32> { data: &data, task: &task, path: Path::Fa, terms: named(rs), theta, interval: 16 }
@@ -150,21 +162,43 @@ fn invert_drift_in_f32_on_digits() {
     }
 }
 
-/// A rule the inverse cannot walk back (`F^6`, `F^7`: their scale reads
-/// the whole layer) is recomputed: the gradient bit for bit.
+/// A term of your own: plain Hebbian plasticity `y_l y_{l-1}^T`. The
+/// inverse does not know its form.
+struct Hebb;
+
+impl PlasticityTerm<f64> for Hebb {
+    fn name(&self) -> &'static str {
+        "hebb"
+    }
+    fn mixes(&self) -> Mixes {
+        Mixes::POST
+    }
+    fn mix(&self, k: f64, s: &Signals<'_, f64>, c: &Column<'_, f64>, m: &mut Mix<f64>) {
+        m.post += k * s.pre[c.j];
+    }
+    fn mix_adjoint(&self, k: f64, s: &Signals<'_, f64>, c: &Column<'_, f64>, g: &Mix<f64>, bar: &mut ColumnBar<f64>) {
+        bar.k += s.pre[c.j] * g.post;
+        bar.pre += k * g.post;
+    }
+}
+
+/// A rule the inverse cannot walk back (a term of your own, beside pool
+/// terms it could) is recomputed: the gradient bit for bit.
 #[test]
 fn rules_without_inverse_recompute_exactly() {
     let (img, lab, task) = small_data();
     let data = Dataset::new(Images::from_raw(&img, 36, 2, 3).unwrap(), Labels::new(&lab), 3).unwrap();
-    let cases: [(&[usize], &[f64]); 2] = [(&[0, 6], &[0.3, 0.02]), (&[0, 7], &[0.3, 0.02])];
+    let cases: [(&[usize], &[f64]); 2] = [(&[], &[0.05]), (&[0, 6, 9], &[0.3, 0.02, 0.05, -0.05])];
     for (rs, theta) in cases {
-        let case = Case::<f64> { data: &data, task: &task, path: Path::Fa, terms: named(rs), theta, interval: 5 };
+        let mut terms = named(rs);
+        terms.push(&Hebb);
+        let case = Case::<f64> { data: &data, task: &task, path: Path::Fa, terms, theta, interval: 5 };
         let (l0, g0, _) = case.episode::<Small>(Reversal::Recompute);
         let (l1, g1, inverted) = case.episode::<Small>(Reversal::Invert);
-        assert_eq!(inverted, 0, "terms {rs:?}");
+        assert_eq!(inverted, 0, "terms {rs:?} and hebb");
         assert_eq!(l0.to_bits(), l1.to_bits());
         for (a, b) in g0.iter().zip(&g1) {
-            assert_eq!(a.to_bits(), b.to_bits(), "terms {rs:?}: {a} vs {b}");
+            assert_eq!(a.to_bits(), b.to_bits(), "terms {rs:?} and hebb: {a} vs {b}");
         }
     }
 }

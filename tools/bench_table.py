@@ -46,6 +46,7 @@ BENCHES = [
     ("`F^bio` episode, feedback alignment", ("episode", "bio_fa_" + NET), STEPS),
     ("`F^bio` episode, feedback alignment, in-place reversal", ("episode", "bio_fa-invert_" + NET), STEPS),
     ("`F^pool` episode (all ten terms), feedback alignment", ("episode", "pool_fa_" + NET), STEPS),
+    ("`F^pool` episode (all ten terms), feedback alignment, in-place reversal", ("episode", "pool_fa-invert_" + NET), STEPS),
     ("one online step of `F^bio`", ("step_bio_fa_" + NET,), 1),
     ("the adjoint of one `F^bio` step", ("adjoint_bio_fa_" + NET,), 1),
 ]

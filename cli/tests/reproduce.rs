@@ -247,6 +247,7 @@ fn help_names_every_experiment_and_option() {
         "--oja-theta",
         "--oja-meta-data",
         "--lambda",
+        "--reversal",
     ] {
         assert!(help.contains(word), "--help does not mention {word}");
     }
@@ -322,4 +323,68 @@ fn sharded_trials_render_the_same_files_as_one_run() {
     // K must be below N.
     let bad = program().args(["fig-s6", "--shard", "3/3"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// `--reversal invert` caches its trials under keys of their own, beside
+/// the recomputed ones and without touching them, and its gradients are
+/// the recomputed ones up to rounding: the pool arms of fig-s5 (the frozen
+/// ones hold `F^6` and `F^7` at the paper's coefficients throughout).
+#[test]
+fn inverted_trials_are_cached_apart_and_match_to_rounding() {
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reproduce-invert");
+    let _ = std::fs::remove_dir_all(&out);
+    let small = ["fig-s5", "--trials", "1", "--episodes", "3"];
+    run(&small, &out);
+    let trials = out.join("trials");
+    let read = || -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<_> = std::fs::read_dir(&trials)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let recomputed = read();
+    assert!(recomputed.iter().all(|(name, _)| !name.contains("-invert")));
+    run(&[&small[..], &["--reversal", "invert"]].concat(), &out);
+    let both = read();
+    assert_eq!(both.len(), 2 * recomputed.len(), "one inverted trial beside each recomputed one");
+    assert!(recomputed.iter().all(|f| both.contains(f)), "recomputed trials left as they were");
+    let mut differ = 0;
+    for (name, _) in &recomputed {
+        // The key without its fingerprint (of the whole configuration,
+        // reversal included) and without `-invert` names the arm.
+        let arm = |key: &str| {
+            let fingerprint = |w: &&str| w.len() == 8 && w.chars().all(|c| c.is_ascii_hexdigit());
+            key.replace("-invert", "").split('-').filter(|w| !fingerprint(w)).collect::<Vec<_>>().join("-")
+        };
+        let twin = both.iter().find(|(n, _)| n.contains("-invert") && arm(n) == arm(name));
+        let twin = twin.unwrap_or_else(|| panic!("no inverted twin of {name}"));
+        let before = differ;
+        let (g0, g1) = (gradients(&trials.join(name)), gradients(&trials.join(&twin.0)));
+        assert_eq!(g0.len(), g1.len(), "{name}: columns or episodes differ");
+        for ((g, a), (_, b)) in g0.iter().zip(&g1) {
+            let scale = a.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            for (x, y) in a.iter().zip(b) {
+                assert!((x - y).abs() <= 1e-4 * scale, "{name} {g}: {x} recomputed, {y} inverted");
+                differ += usize::from(x.to_bits() != y.to_bits());
+            }
+        }
+        // The frozen arms' rules hold `F^6` and `F^7`: walked back too.
+        assert!(!name.contains("frozen") || differ > before, "{name}: recomputed, not inverted");
+    }
+    assert!(differ > 0, "every inverted gradient has the recomputed bits: nothing was inverted");
+}
+
+/// The `grad_*` columns of a trial file, by name.
+fn gradients(path: &Path) -> Vec<(String, Vec<f64>)> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    let header = &rows[0];
+    let number = |f: &str| f.parse::<f64>().unwrap_or_else(|_| panic!("{}: {f:?}", path.display()));
+    (0..header.len())
+        .filter(|&i| header[i].starts_with("grad_"))
+        .map(|i| (header[i].to_string(), rows[1..].iter().map(|r| number(r[i])).collect()))
+        .collect()
 }

@@ -171,9 +171,9 @@ pub enum Reversal {
     /// walking on would amplify rounding errors by more than
     /// [`MAX_INVERSE_GAIN`] over a segment (a large weight decay `F^3`
     /// shrinks the weights, and undoing that expands them), the rest of
-    /// the segment is recomputed from its checkpoint; a rule
-    /// with a term that cannot be inverted column by column (`F^6`, `F^7`,
-    /// terms of your own) is always recomputed.
+    /// the segment is recomputed from its checkpoint. Every term of the
+    /// pool is inverted; a rule with a term of your own (whose form the
+    /// inverse does not know) is always recomputed.
     Invert,
 }
 

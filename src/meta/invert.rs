@@ -3,16 +3,19 @@
 //! the weights back from `W^{t+1}` to `W^t` where they lie, instead of
 //! recomputing them forward from a checkpoint into buffers of their own.
 //!
-//! With a step's activities fixed, the pool's terms other than `F^6` and
-//! `F^7` give column `j` of layer `l`'s update as
+//! With a step's activities fixed, every term of the pool gives column `j`
+//! of layer `l`'s update as
 //!
 //! `W_j' = (1 + D) W_j + A e_l + B yhat_l + C 1`,
 //!
 //! where `D` (weight decay) does not depend on the weights and `A, B, C`
-//! depend on them only through `t_j = W_j . yhat_l` (Oja's `F^9`:
-//! `B = k_9 (y_{l-1,j} - t_j) + ...`). The step's update keeps the `t_j` it
-//! used in its activity, so the coefficients here are the update's own,
-//! bit for bit, and the inverse takes the update's increment off again:
+//! depend on them only through `t = W_l^T yhat_l`: Oja's `F^9` reads its
+//! own column's `t_j` (`B = k_9 (y_{l-1,j} - t_j) + ...`), and `F^6` and
+//! `F^7` scale their columns by `yhat_l^T W_l e_{l-1} = t . e_{l-1}`, one
+//! number for the whole layer. The step's update keeps the `t` it used in
+//! its activity, so the coefficients here, scales included, are the
+//! update's own, bit for bit, and the inverse takes the update's increment
+//! off again:
 //!
 //! `W_j = (W_j' - A e_l - B yhat_l - C 1) / (1 + D)`.
 //!
@@ -21,12 +24,11 @@
 //! weight decay expands the weights). [`invert_update`] returns that gain
 //! and refuses a step that would take the product of gains over a segment
 //! past a budget; the rest of that segment is then recomputed from its
-//! checkpoint. (Before the update kept `t_j`, the inverse solved for it
+//! checkpoint. (Before the update kept `t`, the inverse solved for it
 //! along `yhat_l`, a Sherman-Morrison correction whose gain Oja's
 //! contraction made large: a segment of a large `theta_9` was recomputed.)
-//! `F^6` and `F^7` scale their columns by `yhat_l^T W_l e_{l-1}`,
-//! a function of the whole layer, and a term of your own is not known to
-//! have the form above: a rule with either is always recomputed.
+//! A term of your own is not known to have the form above: a rule with one
+//! is always recomputed.
 
 use crate::kernel::{part, part_mut};
 use crate::rule::Rule;
@@ -35,12 +37,9 @@ use crate::term::{Columns, Mix, pool_index};
 use crate::{Activity, Real, Shape, Storage};
 
 /// Whether every term of `rule` with a non-zero coefficient has the form
-/// the inverse needs: a pool term other than `F^6` and `F^7`.
+/// the inverse needs: a term of the pool.
 pub(crate) fn invertible<T: Real, const N: usize>(rule: &Rule<'_, T, N>) -> bool {
-    rule.entries()
-        .iter()
-        .filter(|e| e.theta != T::zero())
-        .all(|e| matches!(pool_index(e.term), Some(r) if r != 6 && r != 7))
+    rule.entries().iter().filter(|e| e.theta != T::zero()).all(|e| pool_index(e.term).is_some())
 }
 
 /// Turns `w`, the weights after the update of step `act`, back into the
@@ -70,15 +69,24 @@ where
     for l in first..=shape.depth() {
         let o = shape.weight_offset(l);
         let (rows, cols) = (shape.width(l), shape.width(l - 1));
-        let s = layer_signals(shape, l, y, z, e, &[]);
+        let needs = rule.needs(l);
+        let kept = act.wt_post(l);
+        if needs.wt_post_vector && kept.is_none() {
+            // The update keeps the whole of `t` whenever a term needs it.
+            return None;
+        }
+        // The whole of `t` for the scales of `F^6` and `F^7`, as the update
+        // passed it to them.
+        let whole = if needs.wt_post_vector { kept.unwrap_or(&[]) } else { &[] };
+        let s = layer_signals(shape, l, y, z, e, whole);
         let active = active_terms(rule, &s, l);
         if active.is_empty() || rows == 0 {
             continue;
         }
-        let kept = match act.wt_post(l) {
+        let kept = match kept {
             Some(kept) => kept,
-            None if rule.needs(l).wt_post => return None,
-            // No term reads t_j: any value gives the update's coefficients.
+            None if needs.wt_post => return None,
+            // No term reads `t`: any value gives the update's coefficients.
             None => &[],
         };
         let layer = part_mut(w, o..o + rows * cols);
@@ -120,12 +128,16 @@ fn invert_column<T: Real>(col: &mut [T], m: &Mix<T>, a: &[T], u: &[T], scale: T)
         // The update left the column as it was.
         return;
     }
-    for ((w, &ai), &ui) in col.iter_mut().zip(a).zip(u) {
-        *w -= m.post_error * ai + m.post * ui + m.ones;
-    }
-    if m.weights != zero {
-        for w in col.iter_mut() {
-            *w /= scale;
+    let entries = col.iter_mut().zip(a).zip(u);
+    if m.weights == zero {
+        for ((w, &ai), &ui) in entries {
+            *w -= m.post_error * ai + m.post * ui + m.ones;
+        }
+    } else {
+        // One pass: the difference is rounded before the division, as it
+        // was when the division had a pass of its own (the same bits).
+        for ((w, &ai), &ui) in entries {
+            *w = (*w - (m.post_error * ai + m.post * ui + m.ones)) / scale;
         }
     }
 }

@@ -29,7 +29,7 @@ use metaplasticity_cli::report::{csv_header, csv_row, write_atomic};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 
-pub use options::Args;
+pub use options::{Args, ReversalChoice};
 use state::{RunState, TrainerState};
 
 /// Runs `metaplasticity meta-train`.

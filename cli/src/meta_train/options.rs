@@ -108,9 +108,9 @@ pub struct Args {
     /// recompute each segment from its checkpoint (exact, bit for bit), or
     /// invert the updates in place from the segment's end (equal up to
     /// rounding, 2e-7 relative in the tests; in the README's bench runs
-    /// from 4% slower to 6% faster for F^0 and 3% to 23% faster for F^bio,
-    /// at this machine's noise; rules with F^6 or F^7 are
-    /// always recomputed, and a large weight decay F^3 partly).
+    /// from 4% slower to 6% faster for F^0, 3% to 23% faster for F^bio and
+    /// 10% to 15% for the pool, at this machine's noise; a large
+    /// weight decay F^3 is partly recomputed, terms of your own always).
     #[arg(long, value_enum, default_value_t = ReversalChoice::Recompute)]
     #[serde(default)]
     pub reversal: ReversalChoice,
@@ -273,6 +273,15 @@ pub enum ReversalChoice {
     Invert,
 }
 
+impl From<ReversalChoice> for Reversal {
+    fn from(choice: ReversalChoice) -> Reversal {
+        match choice {
+            ReversalChoice::Recompute => Reversal::Recompute,
+            ReversalChoice::Invert => Reversal::Invert,
+        }
+    }
+}
+
 /// Feedback initialisation.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FeedbackInit {
@@ -399,10 +408,7 @@ impl Args {
                 FeedbackInit::Normal => Init::XavierNormal,
             },
             interval: self.checkpoint_interval,
-            reversal: match self.reversal {
-                ReversalChoice::Recompute => Reversal::Recompute,
-                ReversalChoice::Invert => Reversal::Invert,
-            },
+            reversal: self.reversal.into(),
             seed: self.seed,
             trainable: (0..terms).map(|r| !self.freeze.contains(&r)).collect(),
             ..Config::default()

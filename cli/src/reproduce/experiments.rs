@@ -48,8 +48,14 @@ pub fn oja_arms(ctx: &Ctx) -> [(&'static str, Arm); 3] {
     [("F^Oja", on(RuleName::Oja)), ("FA", on(RuleName::Fa)), ("BP", on(RuleName::Bp))]
 }
 
-/// The arms of an experiment, each with its label in plots and tables.
+/// The arms of an experiment, each with its label in plots and tables, as
+/// this run trains them.
 fn labelled(e: Experiment, ctx: &Ctx) -> Vec<(&'static str, Arm)> {
+    paper_arms(e, ctx).into_iter().map(|(label, arm)| (label, ctx.arm(arm))).collect()
+}
+
+/// The arms of an experiment as the paper's protocol defines them.
+fn paper_arms(e: Experiment, ctx: &Ctx) -> Vec<(&'static str, Arm)> {
     let normal = |rule| Arm { normal_feedback: true, ..Arm::mnist(rule) };
     let three = |rule| Arm { net: Net::Three, ..Arm::mnist(rule) };
     let lambda = ctx.args.lambda;
@@ -112,7 +118,7 @@ fn labelled(e: Experiment, ctx: &Ctx) -> Vec<(&'static str, Arm)> {
 /// unless it is given on the command line).
 pub fn arms(e: Experiment, ctx: &Ctx) -> Vec<Arm> {
     match e {
-        Experiment::FigS1 if ctx.args.bio_theta.is_none() => vec![BIO],
+        Experiment::FigS1 if ctx.args.bio_theta.is_none() => vec![ctx.arm(BIO)],
         Experiment::FigS4 if ctx.args.oja_theta.is_some() => Vec::new(),
         _ => labelled(e, ctx).into_iter().map(|(_, a)| a).collect(),
     }
@@ -120,6 +126,7 @@ pub fn arms(e: Experiment, ctx: &Ctx) -> Vec<Arm> {
 
 /// The mean final `Theta` of the trials of `arm`.
 pub fn learned_theta(ctx: &Ctx, arm: Arm) -> Result<Vec<f64>, Box<dyn Error>> {
+    let arm = ctx.arm(arm);
     let runs = run(&[arm], ctx.trials, ctx.episodes, ctx.jobs, &ctx.args.out)?;
     let g = Trials { label: "", arm, runs: runs.values().collect() };
     Ok((0..arm.terms().len()).map(|r| final_theta(&g, r)).collect())

@@ -22,6 +22,7 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::meta_train::ReversalChoice;
 use crate::parse::{between, fraction, non_negative_real, positive};
 use clap::{Parser, ValueEnum};
 
@@ -88,6 +89,14 @@ pub struct Args {
     /// 1e-3. Finite and non-negative.
     #[arg(long, default_value_t = ROBUST_LAMBDA, value_parser = non_negative_real)]
     pub lambda: f64,
+    /// How the meta-gradient of every trial gets back the weights of each
+    /// online step: recompute them from checkpoints (exact, bit for bit:
+    /// the trials the docs report), or invert the updates in place (equal
+    /// up to rounding, and faster: see meta-train --help). Trials inverted
+    /// are cached under keys of their own (`-invert`), never mixed with
+    /// recomputed ones.
+    #[arg(long, value_enum, default_value_t = ReversalChoice::Recompute)]
+    pub reversal: ReversalChoice,
     /// Run only shard K of N (K from 0 to N-1) of the experiment's
     /// meta-training trials, into the trial cache of --out, and draw
     /// nothing: N jobs of a batch system (a Slurm job array, say) with the
@@ -242,6 +251,11 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// `arm` as this run trains it (with `--reversal`).
+    pub fn arm(&self, arm: trials::Arm) -> trials::Arm {
+        trials::Arm { reversal: self.args.reversal.into(), ..arm }
+    }
+
     fn new(args: Args) -> Result<Self, Box<dyn Error>> {
         let trials = args.trials.unwrap_or(if args.quick { 3 } else { 20 });
         let episodes = args.episodes.unwrap_or(if args.quick { 60 } else { 600 });

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use indicatif::ProgressBar;
 use metaplasticity::data::{OwnedDataset, Split};
 use metaplasticity::idx::Dataset;
-use metaplasticity::meta::{Config, OnDivergence, Penalty, Trainer};
+use metaplasticity::meta::{Config, OnDivergence, Penalty, Reversal, Trainer};
 use metaplasticity::terms::{ErrorHebb, PseudoGradient};
 use metaplasticity::{FixedShape, Init, LayerSet, PathwayKind, Rule, shape};
 use metaplasticity_cli::report::{csv_header, csv_row, write_atomic};
@@ -164,6 +164,8 @@ pub struct Arm {
     pub frozen: Option<usize>,
     /// A feedback pathway other than the rule's own (`pathways`).
     pub feedback: Option<PathwayKind>,
+    /// How the meta-gradient gets back each step's weights (`--reversal`).
+    pub reversal: Reversal,
 }
 
 impl Arm {
@@ -180,6 +182,7 @@ impl Arm {
             fixed_f3: false,
             frozen: None,
             feedback: None,
+            reversal: Reversal::Recompute,
         }
     }
 
@@ -231,6 +234,9 @@ impl Arm {
         if let Some(p) = self.feedback {
             opt.push_str(&format!("-via-{}", p.key()));
         }
+        if self.reversal == Reversal::Invert {
+            opt.push_str("-invert");
+        }
         format!("{data}-{net}-{}{opt}-{penalty}-{feedback}-{:08x}-s{seed}", self.rule.key(), self.fingerprint())
     }
 
@@ -251,6 +257,7 @@ impl Arm {
             seed,
             on_divergence: OnDivergence::Skip,
             trainable,
+            reversal: self.reversal,
             ..Config::default()
         };
         match self.opt {
