@@ -71,10 +71,6 @@ where
         let (rows, cols) = (shape.width(l), shape.width(l - 1));
         let needs = rule.needs(l);
         let kept = act.wt_post(l);
-        if needs.wt_post_vector && kept.is_none() {
-            // The update keeps the whole of `t` whenever a term needs it.
-            return None;
-        }
         // The whole of `t` for the scales of `F^6` and `F^7`, as the update
         // passed it to them.
         let whole = if needs.wt_post_vector { kept.unwrap_or(&[]) } else { &[] };
@@ -85,7 +81,9 @@ where
         }
         let kept = match kept {
             Some(kept) => kept,
-            None if needs.wt_post => return None,
+            // An update ran on this layer and kept `t` if a term reads it:
+            // not this activity's update.
+            None if needs.wt_post || needs.wt_post_vector => return None,
             // No term reads `t`: any value gives the update's coefficients.
             None => &[],
         };
@@ -179,6 +177,34 @@ mod tests {
         let moved = w.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
         assert!(moved > 1e-3, "the update moved the weights by {moved:e} only");
         assert_eq!(invert_update(1, &mut w, &bio, &act, 16.0), Some(1.0));
+        let err = w.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(err < 1e-15, "inverse off by {err:e}");
+    }
+
+    /// The pool's `F^6` and `F^7` scale their columns by `yhat_l^T W_l
+    /// e_{l-1}`: the inverse reads it from the kept `W_l^T yhat_l`, and
+    /// gives back the weights before the update of all ten terms to
+    /// rounding; without the kept product it refuses.
+    #[test]
+    fn inverse_of_a_pool_update_reads_the_kept_scale() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
+        let mut net = Network::<Net, f64>::zeros();
+        net.init(&mut rng, Init::XavierUniform);
+        let fa = FeedbackAlignment::<Net, f64>::random(&mut rng, Init::XavierUniform);
+        let mut pool = Rule::<f64>::pool();
+        pool.set_thetas(&[0.1, -0.02, 0.04, 0.01, -0.01, 0.02, 0.3, -0.3, 0.01, 0.05]).unwrap();
+        let x: Vec<f64> = (0..Net::INPUT).map(|i| (i as f64 * 0.7).sin()).collect();
+        let before = net.as_slice().to_vec();
+        let mut act = Activity::<Net, f64>::zeros();
+        crate::activity::load_input(&mut act, &x).unwrap();
+        activity(net.as_slice(), net.beta(), &fa, &pool, &mut act, 1).unwrap();
+        let mut w = before.clone();
+        assert_eq!(invert_update(1, &mut w.clone(), &pool, &act, 16.0), None, "nothing kept yet");
+        update(Weights::InPlace(&mut w), &pool, &mut act).unwrap();
+        let moved = w.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(moved > 1e-3, "the update moved the weights by {moved:e} only");
+        let gain = invert_update(1, &mut w, &pool, &act, 16.0).expect("the pool is inverted");
+        assert!((gain - 1.0 / (1.0 - 0.01)).abs() < 1e-12, "gain {gain}: weight decay's alone");
         let err = w.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
         assert!(err < 1e-15, "inverse off by {err:e}");
     }
