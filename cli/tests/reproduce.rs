@@ -347,7 +347,10 @@ fn inverted_trials_are_cached_apart_and_match_to_rounding() {
     };
     let recomputed = read();
     assert!(recomputed.iter().all(|(name, _)| !name.contains("-invert")));
+    let said = || markdown(&out.join("fig-s5"), "fig-s5").contains("--reversal invert");
+    assert!(!said(), "a recomputed run names no reversal");
     run(&[&small[..], &["--reversal", "invert"]].concat(), &out);
+    assert!(said(), "fig-s5.md says its trials were walked back");
     let both = read();
     assert_eq!(both.len(), 2 * recomputed.len(), "one inverted trial beside each recomputed one");
     assert!(recomputed.iter().all(|f| both.contains(f)), "recomputed trials left as they were");

@@ -129,6 +129,11 @@ const MAX_TRIALS: usize = 10_000;
 /// Most episodes per trial `--episodes` takes.
 const MAX_EPISODES: usize = 1_000_000;
 
+/// Heads the Markdown of an experiment whose trials `--reversal invert` ran.
+const REVERSAL_NOTE: &str = "Meta-gradients by the in-place reversal (`--reversal invert`): equal to the recomputed \
+                             ones up to rounding, but the trials drift apart from a run without it over the episodes \
+                             (docs/PERFORMANCE.md), and are cached apart.\n\n";
+
 /// The L1 strength of the robust pool arms, chosen by `lambda-sweep`.
 pub const ROBUST_LAMBDA: f64 = 1.0;
 
@@ -365,7 +370,10 @@ pub fn run(args: Args) -> Result<(), Box<dyn Error>> {
             Experiment::PathwaysOnline => online::pathways(&ctx, e)?,
             _ => experiments::render(&ctx, e)?,
         };
-        let md = format!("# {}\n\n{table}", e.name());
+        // Said where it applies, so a default run's files stay as they were.
+        let walked = ctx.args.reversal == ReversalChoice::Invert && !experiments::arms(e, &ctx).is_empty();
+        let reversal = if walked { REVERSAL_NOTE } else { "" };
+        let md = format!("# {}\n\n{reversal}{table}", e.name());
         let path = ctx.folder(e)?.join(format!("{}.md", e.name()));
         metaplasticity_cli::report::write_atomic(&path, md.as_bytes())?;
         println!("\n{md}");
