@@ -127,15 +127,16 @@ fn invert_column<T: Real>(col: &mut [T], m: &Mix<T>, a: &[T], u: &[T], scale: T)
         return;
     }
     let entries = col.iter_mut().zip(a).zip(u);
+    let increment = |ai: T, ui: T| m.post_error * ai + m.post * ui + m.ones;
     if m.weights == zero {
         for ((w, &ai), &ui) in entries {
-            *w -= m.post_error * ai + m.post * ui + m.ones;
+            *w -= increment(ai, ui);
         }
     } else {
         // One pass: the difference is rounded before the division, as it
         // was when the division had a pass of its own (the same bits).
         for ((w, &ai), &ui) in entries {
-            *w = (*w - (m.post_error * ai + m.post * ui + m.ones)) / scale;
+            *w = (*w - increment(ai, ui)) / scale;
         }
     }
 }
@@ -151,34 +152,54 @@ mod tests {
 
     type Net = crate::shape![6, 5, 4, 3];
 
+    /// The weights of a random network and the activity of the forward
+    /// pass and feedback of input `x` with `label` under `rule`, before
+    /// any update.
+    fn forward<const N: usize>(
+        rule: &Rule<'_, f64, N>,
+        seed: u64,
+        x: impl Fn(f64) -> f64,
+        label: usize,
+    ) -> (Vec<f64>, Activity<Net, f64>) {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let mut net = Network::<Net, f64>::zeros();
+        net.init(&mut rng, Init::XavierUniform);
+        let fa = FeedbackAlignment::<Net, f64>::random(&mut rng, Init::XavierUniform);
+        let x: Vec<f64> = (0..Net::INPUT).map(|i| x(i as f64)).collect();
+        let mut act = Activity::<Net, f64>::zeros();
+        crate::activity::load_input(&mut act, &x).unwrap();
+        activity(net.as_slice(), net.beta(), &fa, rule, &mut act, label).unwrap();
+        (net.as_slice().to_vec(), act)
+    }
+
+    /// Updates `before` with `rule`, checks that the weights moved, inverts
+    /// the update, checks that the weights came back to rounding, and
+    /// returns the inverse's gain.
+    fn update_and_invert<const N: usize>(rule: &Rule<'_, f64, N>, before: &[f64], act: &mut Activity<Net, f64>) -> f64 {
+        let mut w = before.to_vec();
+        update(Weights::InPlace(&mut w), rule, act).unwrap();
+        let moved = w.iter().zip(before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(moved > 1e-3, "the update moved the weights by {moved:e} only");
+        let gain = invert_update(1, &mut w, rule, act, 16.0).expect("the update is inverted");
+        let err = w.iter().zip(before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(err < 1e-15, "inverse off by {err:e}");
+        gain
+    }
+
     /// The inverse of an `F^bio` update (Oja's term with a large
     /// coefficient, which contracts the weights) gives back the weights
     /// before it to rounding, with gain 1; on an activity no update ran on,
     /// where `W_j . yhat_l` is not kept, it refuses, unless no term reads it.
     #[test]
     fn inverse_of_an_update_reads_the_kept_products() {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
-        let mut net = Network::<Net, f64>::zeros();
-        net.init(&mut rng, Init::XavierUniform);
-        let fa = FeedbackAlignment::<Net, f64>::random(&mut rng, Init::XavierUniform);
         let mut bio = Rule::<f64, 3>::bio();
         bio.set_thetas(&[0.1, -0.05, 2.5]).unwrap();
-        let x: Vec<f64> = (0..Net::INPUT).map(|i| (i as f64 * 1.3).cos()).collect();
-        let before = net.as_slice().to_vec();
-        let mut act = Activity::<Net, f64>::zeros();
-        crate::activity::load_input(&mut act, &x).unwrap();
-        activity(net.as_slice(), net.beta(), &fa, &bio, &mut act, 2).unwrap();
-        let mut w = before.clone();
-        assert_eq!(invert_update(1, &mut w, &bio, &act, 16.0), None, "nothing kept yet");
+        let (before, mut act) = forward(&bio, 9, |i| (i * 1.3).cos(), 2);
+        assert_eq!(invert_update(1, &mut before.clone(), &bio, &act, 16.0), None, "nothing kept yet");
         let mut fa_only = Rule::<f64, 1>::fa();
         fa_only.set_thetas(&[0.1]).unwrap();
-        assert_eq!(invert_update(1, &mut w.clone(), &fa_only, &act, 16.0), Some(1.0), "F^0 reads no product");
-        update(Weights::InPlace(&mut w), &bio, &mut act).unwrap();
-        let moved = w.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-        assert!(moved > 1e-3, "the update moved the weights by {moved:e} only");
-        assert_eq!(invert_update(1, &mut w, &bio, &act, 16.0), Some(1.0));
-        let err = w.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-        assert!(err < 1e-15, "inverse off by {err:e}");
+        assert_eq!(invert_update(1, &mut before.clone(), &fa_only, &act, 16.0), Some(1.0), "F^0 reads no product");
+        assert_eq!(update_and_invert(&bio, &before, &mut act), 1.0);
     }
 
     /// The pool's `F^6` and `F^7` scale their columns by `yhat_l^T W_l
@@ -187,25 +208,11 @@ mod tests {
     /// rounding; without the kept product it refuses.
     #[test]
     fn inverse_of_a_pool_update_reads_the_kept_scale() {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
-        let mut net = Network::<Net, f64>::zeros();
-        net.init(&mut rng, Init::XavierUniform);
-        let fa = FeedbackAlignment::<Net, f64>::random(&mut rng, Init::XavierUniform);
         let mut pool = Rule::<f64>::pool();
         pool.set_thetas(&[0.1, -0.02, 0.04, 0.01, -0.01, 0.02, 0.3, -0.3, 0.01, 0.05]).unwrap();
-        let x: Vec<f64> = (0..Net::INPUT).map(|i| (i as f64 * 0.7).sin()).collect();
-        let before = net.as_slice().to_vec();
-        let mut act = Activity::<Net, f64>::zeros();
-        crate::activity::load_input(&mut act, &x).unwrap();
-        activity(net.as_slice(), net.beta(), &fa, &pool, &mut act, 1).unwrap();
-        let mut w = before.clone();
-        assert_eq!(invert_update(1, &mut w.clone(), &pool, &act, 16.0), None, "nothing kept yet");
-        update(Weights::InPlace(&mut w), &pool, &mut act).unwrap();
-        let moved = w.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-        assert!(moved > 1e-3, "the update moved the weights by {moved:e} only");
-        let gain = invert_update(1, &mut w, &pool, &act, 16.0).expect("the pool is inverted");
+        let (before, mut act) = forward(&pool, 4, |i| (i * 0.7).sin(), 1);
+        assert_eq!(invert_update(1, &mut before.clone(), &pool, &act, 16.0), None, "nothing kept yet");
+        let gain = update_and_invert(&pool, &before, &mut act);
         assert!((gain - 1.0 / (1.0 - 0.01)).abs() < 1e-12, "gain {gain}: weight decay's alone");
-        let err = w.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-        assert!(err < 1e-15, "inverse off by {err:e}");
     }
 }
