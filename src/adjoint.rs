@@ -31,7 +31,7 @@ use crate::error::{BufferKind, Error};
 use crate::kernel::{self, axpy, dot, part, part_mut, split_mut};
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;
-use crate::step::{BLOCK, layer_signals};
+use crate::step::{BLOCK, is_blank, layer_signals};
 use crate::term::{ColumnBar, Columns, Mix, SignalsBar};
 use crate::{Activity, FixedShape, Real, Shape, Storage};
 
@@ -158,7 +158,7 @@ where
     A: Storage<T>,
     J: Storage<T>,
 {
-    step_adjoint_with(weights, beta, pathway, rule, act, wbar, thetabar, &mut [], adj, None, Tail::Full)
+    step_adjoint_with(weights, beta, pathway, rule, act, wbar, thetabar, &mut [], adj, None, &[], Tail::Full)
 }
 
 /// How much of the adjoint of a step [`step_adjoint_with`] runs past the
@@ -184,7 +184,9 @@ pub(crate) enum Tail {
 /// as `tail` says. For a plastic pathway, `state_bar` (empty: the state is
 /// held fixed) is `dL/dS^{t+1}` on entry and `dL/dS^t` on return (unless
 /// `tail` is [`Tail::None`], which leaves only the share through the
-/// pathway's plasticity).
+/// pathway's plasticity). The columns of layer 1 that `blank` marks (see
+/// [`Reads`](crate::step::Reads)) must have `wbar` zero: their update
+/// adjoint, zero, is not swept, and their `weights` are not read.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn step_adjoint_with<T, S, P, A, J, const N: usize>(
     weights: &[T],
@@ -197,6 +199,7 @@ pub(crate) fn step_adjoint_with<T, S, P, A, J, const N: usize>(
     state_bar: &mut [T],
     adj: &mut Adjoint<T, S, J>,
     deferred: Option<(&[T], &[T])>,
+    blank: &[bool],
     tail: Tail,
 ) -> Result<(), Error>
 where
@@ -242,6 +245,7 @@ where
             &mut bars,
             l,
             thetabar,
+            if l == 1 { blank } else { &[] },
         );
     }
     // 1b. A plastic pathway's own update `S^{t+1}(S^t, y, e)`, which read
@@ -392,6 +396,7 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
     bars: &mut Bars<'_, T>,
     l: usize,
     thetabar: &mut [T],
+    blank: &[bool],
 ) {
     let WeightBar { bar: wbar, deferred } = wbar;
     let needs = rule.needs(l);
@@ -477,9 +482,13 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
             .zip(wt.iter_mut().zip(partials.iter_mut()))
             .enumerate()
         {
-            let silent = lasting.filter(|_| {
-                s.pre.get(j0 + i).is_none_or(|y| y.is_zero()) && s.pre_error.get(j0 + i).is_none_or(|e| e.is_zero())
-            });
+            let silent = if is_blank(blank, j0 + i) {
+                Some(crate::term::Mixes::NONE)
+            } else {
+                lasting.filter(|_| {
+                    s.pre.get(j0 + i).is_none_or(|y| y.is_zero()) && s.pre_error.get(j0 + i).is_none_or(|e| e.is_zero())
+                })
+            };
             if silent == Some(crate::term::Mixes::NONE) {
                 (*t, *p) = (T::zero(), Mix::zero());
                 continue;
@@ -500,6 +509,12 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         for (kb, &(_, term, k, _, _)) in kbar.iter_mut().zip(&active) {
             term.mix_block(k, &s, &c, mixes);
             *kb += term.mix_adjoint_block(k, &s, &c, partials, column_bars);
+        }
+        // A blank column's gradient is zero and stays so: no vector path.
+        for (j, m) in (j0..).zip(mixes.iter_mut()) {
+            if is_blank(blank, j) {
+                *m = Mix::zero();
+            }
         }
         let bbar_block = part_mut(bbar, j0..j0 + n);
         let cbar_block = part_mut(cbar, j0..j0 + n);

@@ -181,12 +181,13 @@ where
 }
 
 /// The weights an update reads and writes (the meta-gradient's
-/// recomputation, feature `alloc`, uses the out-of-place form).
-#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+/// recomputation, feature `alloc`, uses the out-of-place form; without it
+/// there is none, and no code for it in a firmware's image).
 pub(crate) enum Weights<'a, T> {
     /// Update in place.
     InPlace(&'a mut [T]),
     /// Read `from`, write the updated weights into `to` (no copy pass).
+    #[cfg(feature = "alloc")]
     Into { from: &'a [T], to: &'a mut [T] },
 }
 
@@ -232,13 +233,53 @@ where
     S: Shape,
     A: Storage<T>,
 {
-    update_from(1, weights, rule, act)
+    update_from(Reads::ALL, weights, rule, act)
 }
 
-/// [`update`] of layers `first..=L` only (the others are neither read nor
-/// written).
+/// The part of the weights the meta-gradient's reverse pass reads: layers
+/// `first..=L`, and of layer 1 only the columns of pixels that are not
+/// blank. A blank pixel is zero in every training and query image of the
+/// episode, so its column of `W_1` never reaches a forward pass, and its
+/// entry of `e_0` is zero (the input's slope is zero there). With only the
+/// pool's terms on layer 1 (a column's increment reads its own weights and
+/// the step's signals, and other columns only through `t . e_0` in `F^6`
+/// and `F^7`, to which a blank column adds nothing) and a pathway whose
+/// signals above `e_0` do not read `W_1`, the query loss does not depend on
+/// that column: its gradient stays exactly zero, and the reverse pass need
+/// not recompute, invert or sweep it (the same bits; on the paper's MNIST
+/// tasks about 240 of the 784 pixels are blank).
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+pub(crate) struct Reads<'a> {
+    /// The lowest layer read.
+    pub first: usize,
+    /// One entry per input pixel, `true` where it is blank; empty reads
+    /// every column.
+    pub blank: &'a [bool],
+}
+
+#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+impl Reads<'_> {
+    /// Every layer, every column.
+    pub const ALL: Reads<'static> = Reads { first: 1, blank: &[] };
+
+    /// The blank columns of layer `l` (none above layer 1).
+    pub fn blank(&self, l: usize) -> &[bool] {
+        if l == 1 { self.blank } else { &[] }
+    }
+}
+
+/// Whether entry `j` of a [`Reads::blank`] mask is blank.
+#[inline(always)]
+pub(crate) fn is_blank(blank: &[bool], j: usize) -> bool {
+    blank.get(j).copied().unwrap_or(false)
+}
+
+/// [`update`] of the part `reads` names: layers `reads.first..=L` (the
+/// others are neither read nor written) and, out of place, only the
+/// columns that are not blank (a blank column of `to` keeps what it held).
 pub(crate) fn update_from<T, S, A, const N: usize>(
-    first: usize,
+    reads: Reads<'_>,
     weights: Weights<'_, T>,
     rule: &Rule<'_, T, N>,
     act: &mut Activity<T, S, A>,
@@ -255,16 +296,17 @@ where
     match weights {
         Weights::InPlace(w) => {
             check(w)?;
-            for l in first..=shape.depth() {
+            for l in reads.first..=shape.depth() {
                 update_layer::<T, S, N>(&shape, None, part_mut(w, layer(&shape, l)), rule, &mut blocks, l)?;
             }
         }
+        #[cfg(feature = "alloc")]
         Weights::Into { from, to } => {
             check(from)?;
             check(to)?;
-            for l in first..=shape.depth() {
+            for l in reads.first..=shape.depth() {
                 let (src, dst) = (part(from, layer(&shape, l)), part_mut(to, layer(&shape, l)));
-                update_layer::<T, S, N>(&shape, Some(src), dst, rule, &mut blocks, l)?;
+                update_layer::<T, S, N>(&shape, Some((src, reads.blank(l))), dst, rule, &mut blocks, l)?;
             }
         }
     }
@@ -314,16 +356,21 @@ pub(crate) fn active_terms<'r, T: Real, const N: usize>(
 }
 
 /// Applies the rule to `W_l` (one sweep over its columns): in place, or
-/// from `src` (the old `W_l`) into `w`.
+/// from `src = (old W_l, blank)` into `w`, leaving out the columns `blank`
+/// marks (see [`Reads`]).
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn update_layer<T: Real, S: Shape, const N: usize>(
     shape: &S,
-    src: Option<&[T]>,
+    src: Option<(&[T], &[bool])>,
     w: &mut [T],
     rule: &Rule<'_, T, N>,
     b: &mut Blocks<'_, T>,
     l: usize,
 ) -> Result<(), Error> {
+    let (src, blank) = match src {
+        Some((src, blank)) => (Some(src), blank),
+        None => (None, &[][..]),
+    };
     let needs = rule.needs(l);
     let rows = shape.width(l);
     if rows == 0 {
@@ -378,8 +425,11 @@ fn update_layer<T: Real, S: Shape, const N: usize>(
             term.mix_block(k, &s, &c, mixes);
         }
         if let Some(old) = old {
-            for ((col, from), m) in block.chunks_exact_mut(rows).zip(old.chunks_exact(rows)).zip(mixes.iter()) {
-                overflow |= apply_mix_into(from, col, m, s.post_error, s.post);
+            let columns = block.chunks_exact_mut(rows).zip(old.chunks_exact(rows)).zip(mixes.iter());
+            for (j, ((col, from), m)) in (j0..).zip(columns) {
+                if !is_blank(blank, j) {
+                    overflow |= apply_mix_into(from, col, m, s.post_error, s.post);
+                }
             }
         } else {
             let mut columns = block.chunks_exact_mut(rows).zip(mixes.iter());

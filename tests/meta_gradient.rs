@@ -96,6 +96,21 @@ fn sparse_pixels(seed: u64) -> (Vec<u8>, Vec<u8>) {
     (images, labels)
 }
 
+/// Like [`sparse_pixels`], with blank pixels: pixel 4 zero in every image,
+/// pixel 5 in every image but the one of step 10 (image 10), and pixel 1
+/// in every training image but non-zero in a query image (33). Only pixel
+/// 4 is blank (the meta-gradient leaves its column of `W_1` out of the
+/// reverse pass where the rule and the pathway allow).
+fn blank_pixels(seed: u64) -> (Vec<u8>, Vec<u8>) {
+    let (mut images, labels) = sparse_pixels(seed);
+    for (i, image) in images.chunks_exact_mut(6).enumerate() {
+        image[4] = 0;
+        image[5] = if i == 10 { 200 } else { 0 };
+        image[1] = if i == 33 { 90 } else { 0 };
+    }
+    (images, labels)
+}
+
 /// Largest relative error between the adjoint gradient and central
 /// differences, relative to the gradient's largest entry.
 fn check(path: Path, terms: &[(&'static dyn PlasticityTerm<f64>, LayerSet)], theta: &[f64], penalty: Penalty) -> f64 {
@@ -153,7 +168,9 @@ fn all(term: &'static dyn PlasticityTerm<f64>) -> (&'static dyn PlasticityTerm<f
 
 /// Zero pixels: the update adjoint skips, on layer 1, what the terms that
 /// vanish without input would compute there (everything when all vanish,
-/// as `F^0` does; their partials when `F^3` or `F^9` does not).
+/// as `F^0` does; their partials when `F^3` or `F^9` does not), and the
+/// reverse pass leaves out the columns of blank pixels (zero in every image
+/// of the episode) altogether.
 #[test]
 fn zero_pixels_skip_only_what_vanishes() {
     let pool = terms::pool::<f64>();
@@ -170,6 +187,7 @@ fn zero_pixels_skip_only_what_vanishes() {
         for (rs, theta) in rules {
             let terms: Vec<_> = rs.iter().map(|&r| all(pool[r])).collect();
             check_on(sparse_pixels(3), path, &terms, theta, Penalty::None);
+            check_on(blank_pixels(3), path, &terms, theta, Penalty::None);
         }
     }
 }
@@ -305,6 +323,65 @@ fn user_defined_term() {
     }
 }
 
+/// Hebb's increment scaled by `sum_j (W_l^T yhat_l)_j`: a term of your own
+/// that reads every column of its layer, blank pixels' included.
+struct SumScaledHebb;
+
+impl metaplasticity::PlasticityTerm<f64> for SumScaledHebb {
+    fn name(&self) -> &'static str {
+        "sum-scaled hebb"
+    }
+    fn mixes(&self) -> metaplasticity::term::Mixes {
+        metaplasticity::term::Mixes::POST
+    }
+    fn needs(&self) -> metaplasticity::term::Needs {
+        metaplasticity::term::Needs { wt_post_vector: true, ..metaplasticity::term::Needs::NOTHING }
+    }
+    fn scale(&self, s: &metaplasticity::term::Signals<'_, f64>) -> f64 {
+        s.wt_post.iter().sum()
+    }
+    fn mix(
+        &self,
+        k: f64,
+        s: &metaplasticity::term::Signals<'_, f64>,
+        c: &metaplasticity::term::Column<'_, f64>,
+        m: &mut metaplasticity::term::Mix<f64>,
+    ) {
+        Hebb.mix(k, s, c, m);
+    }
+    fn mix_adjoint(
+        &self,
+        k: f64,
+        s: &metaplasticity::term::Signals<'_, f64>,
+        c: &metaplasticity::term::Column<'_, f64>,
+        g: &metaplasticity::term::Mix<f64>,
+        bar: &mut metaplasticity::term::ColumnBar<f64>,
+    ) {
+        Hebb.mix_adjoint(k, s, c, g, bar);
+    }
+    fn scale_adjoint(
+        &self,
+        sbar: f64,
+        _: &metaplasticity::term::Signals<'_, f64>,
+        bar: &mut metaplasticity::term::SignalsBar<'_, f64>,
+    ) {
+        for t in bar.wt_post.iter_mut() {
+            *t += sbar;
+        }
+    }
+}
+
+/// A term of your own on layer 1 may read the columns of blank pixels
+/// (here through its scale): the reverse pass then keeps them, and the
+/// gradient matches finite differences on images with a blank pixel.
+#[test]
+fn user_term_reading_every_column_keeps_blank_columns() {
+    let terms = [all(&terms::PseudoGradient), all(&terms::Oja), all(&SumScaledHebb)];
+    for path in [Path::Fa, Path::Bp] {
+        check_on(blank_pixels(3), path, &terms, &[0.3, 0.05, -0.02], Penalty::None);
+    }
+}
+
 /// A pathway that says it reads the forward weights (the trait's default)
 /// and otherwise is `P`: the meta-gradient then recomputes every layer.
 struct SaysItReads<P>(P);
@@ -371,11 +448,15 @@ impl<S: metaplasticity::Shape, P: FeedbackPathway<f64, S>> FeedbackPathway<f64, 
 /// (Oja's term, decay, `F^6`, `F^7`; backprop and the sign-symmetric
 /// pathways when a term needs `e_0`) it must be kept: were layer 1 left
 /// out there, the reverse pass would read stale weights and these
-/// gradients would differ.
+/// gradients would differ. Where it is kept, only the columns of pixels
+/// that are not blank are recomputed, walked back and swept (where only
+/// the pool's terms act on layer 1 and no signal above `e_0` reads `W_1`):
+/// the same bits again, against a pathway that says it reads every layer
+/// (which keeps them all).
 #[test]
 fn layer_one_left_out_where_nothing_reads_it_gives_the_same_bits() {
     use metaplasticity::meta::Reversal;
-    let (img, lab) = sparse_pixels(9);
+    let (img, lab) = blank_pixels(9);
     let data = Dataset::new(Images::from_raw(&img, 36, 2, 3).unwrap(), Labels::new(&lab), 3).unwrap();
     let pool = terms::pool::<f64>();
     let kinds = [
@@ -397,11 +478,22 @@ fn layer_one_left_out_where_nothing_reads_it_gives_the_same_bits() {
             assert_eq!(p.feedback_reads(l), want, "{kind:?} f_{l}");
         }
     }
-    let rules: [&[usize]; 7] = [&[0], &[0, 2], &[0, 1, 4, 5, 8], &[0, 2, 9], &[0, 3], &[0, 6], &[0, 7]];
+    let rules: [&[usize]; 9] = [
+        &[0],
+        &[0, 2],
+        &[0, 1, 4, 5, 8],
+        &[0, 2, 9],
+        &[0, 3],
+        &[0, 6],
+        &[0, 7],
+        &[0, 3, 9],
+        &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    ];
     for picks in rules {
         let mut rule = Rule::<f64, 10>::new();
         for (k, &r) in picks.iter().enumerate() {
-            rule.push(pool[r], [0.3, 0.02, -0.03, 0.01, 0.02][k], LayerSet::ALL).unwrap();
+            let theta = [0.3, 0.02, -0.03, 0.01, 0.02, -0.01, 0.01, -0.02, 0.01, 0.03][k];
+            rule.push(pool[r], theta, LayerSet::ALL).unwrap();
         }
         for kind in kinds {
             for reversal in [Reversal::Recompute, Reversal::Invert] {

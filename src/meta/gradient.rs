@@ -20,6 +20,12 @@
 //! pathway, `F^2` through feedback alignment, DFA or Kolen-Pollack) layer 1
 //! is left out of the checkpoints, the recomputation and the walk back: for
 //! the paper's network three quarters of the weights, with the same bits.
+//! Where layer 1 is kept, the columns of its blank pixels (zero in every
+//! training and query image of the episode: about 240 of MNIST's 784 on
+//! the paper's tasks) are left out of the recomputation, the walk back and
+//! the sweeps of the update adjoint, whose gradient there is exactly zero,
+//! unless a term of your own acts on layer 1 or the pathway reads `W_1` for
+//! a signal above `e_0` (the same bits again; `tests/meta_gradient.rs`).
 //!
 //! With [`Reversal::Invert`], a segment is instead walked back in place: its
 //! last weights (the final weights, or the next checkpoint) are turned into
@@ -41,7 +47,8 @@ use crate::meta::{Penalty, Task};
 use crate::online::load;
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;
-use crate::step::{Weights, step_loaded, update_from};
+use crate::step::{Reads, Weights, step_loaded, update_from};
+use crate::term::pool_index;
 use crate::{Activity, Error, FixedShape, Network, Real, Shape, Storage};
 
 /// What an episode measured.
@@ -199,6 +206,8 @@ pub struct MetaGradient<T, S> {
     adj: Adjoint<T, S, Box<[T]>>,
     act: Activity<T, S, Box<[T]>>,
     plastic: Plastic<T>,
+    /// The episode's blank pixels (see [`Reads`]), one entry per input.
+    blank: Box<[bool]>,
 }
 
 /// The work space of a plastic pathway's state `S^t` (empty for fixed
@@ -281,6 +290,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             adj: Adjoint::zeros_for(shape),
             act: Activity::zeros_for(shape),
             plastic: Plastic::empty(),
+            blank: alloc::vec![false; shape.width(0)].into_boxed_slice(),
         }
     }
 
@@ -436,6 +446,12 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         let pathway_reads = (rule.lowest_signal()..self.shape.depth()).any(|l| pathway.feedback_reads(l).contains(1));
         let first = if rule.reads_weights(1) || pathway_reads { 1 } else { 2 };
         let o = self.shape.weight_offset(first);
+        // Layer 1's columns of blank pixels are left out too where only the
+        // pool's terms act on layer 1 and no signal above `e_0` reads `W_1`.
+        let blanks = first == 1
+            && rule.entries().iter().filter(|e| e.layers.contains(1)).all(|e| pool_index(e.term).is_some())
+            && !(rule.lowest_signal().max(1)..self.shape.depth()).any(|l| pathway.feedback_reads(l).contains(1));
+        self.blank.fill(blanks);
         // A plastic pathway's state: checkpointed with the weights.
         let plastic = !pathway.state().is_empty();
         if plastic {
@@ -461,6 +477,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             }
             let act = &mut self.acts[t];
             let label = load(act, data, i).map_err(fail(t))?;
+            unmark_pixels(&mut self.blank, act.y(0));
             // The online step itself, so a diverged update marks `net` unchecked.
             let out = step_loaded(net, &*pathway, rule, act, label).map_err(fail(t))?;
             train_loss += out.loss.to_f64();
@@ -481,6 +498,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
         for (k, &i) in task.query.iter().enumerate() {
             let qfail = |error| EpisodeError::Query { sample: k, error };
             let label = load(&mut self.act, data, i).map_err(qfail)?;
+            unmark_pixels(&mut self.blank, self.act.y(0));
             if net.forward_label(&mut self.act, label).map_err(qfail)? == label {
                 hits += 1;
             }
@@ -488,6 +506,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             loss_adjoint(net.as_slice(), &self.act, scale, &mut self.wbar, &mut self.adj).map_err(qfail)?;
         }
         query_loss /= q as f64;
+        let reads = Reads { first, blank: &self.blank };
         // Reverse, one segment at a time.
         grad.fill(T::zero());
         self.inverted = 0;
@@ -503,7 +522,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
                 let end: &[T] = if k + 1 < segments { &self.checkpoints[k + 1] } else { net.as_slice() };
                 segment[0][o..].copy_from_slice(&end[o..]);
             } else if k + 1 < segments || invert {
-                recompute(first, checkpoint, segment, rule, &mut self.acts, span.start, span.len()).map_err(failed)?;
+                recompute(reads, checkpoint, segment, rule, &mut self.acts, span.start, span.len()).map_err(failed)?;
             }
             if plastic {
                 // S^{start+1} .. S^{end-1} from the segment's checkpoint.
@@ -517,13 +536,13 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
             }
             for (s, t) in span.clone().enumerate().rev() {
                 if walk && s > 0 {
-                    match invert_update(first, &mut segment[0], rule, &self.acts[t], budget) {
+                    match invert_update(reads, &mut segment[0], rule, &self.acts[t], budget) {
                         Some(gain) => budget /= gain,
                         None => {
                             // Refused: recompute the segment's first s + 1
                             // weights instead (segment[0] is overwritten).
                             walk = false;
-                            recompute(first, checkpoint, segment, rule, &mut self.acts, span.start, s + 1)
+                            recompute(reads, checkpoint, segment, rule, &mut self.acts, span.start, s + 1)
                                 .map_err(failed)?;
                         }
                     }
@@ -554,6 +573,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
                     state_bar,
                     &mut self.adj,
                     later,
+                    reads.blank,
                     tail,
                 )
                 .map_err(fail(t))?;
@@ -585,7 +605,7 @@ impl<T: Real, S: Shape> MetaGradient<T, S> {
 /// from its checkpoint (the weights of step `start`): the update of step
 /// `start + s` writes the weights of step `start + s + 1` into `segment[s]`.
 fn recompute<T: Real, S: Shape, const N: usize>(
-    first: usize,
+    reads: Reads<'_>,
     checkpoint: &[T],
     segment: &mut [Box<[T]>],
     rule: &Rule<'_, T, N>,
@@ -597,7 +617,14 @@ fn recompute<T: Real, S: Shape, const N: usize>(
         let (done, next) = segment.split_at_mut(s);
         let from: &[T] = if s == 0 { checkpoint } else { &done[s - 1] };
         let weights = Weights::Into { from, to: &mut next[0] };
-        update_from(first, weights, rule, &mut acts[start + s]).map_err(|e| (start + s, e))?;
+        update_from(reads, weights, rule, &mut acts[start + s]).map_err(|e| (start + s, e))?;
     }
     Ok(())
+}
+
+/// Clears the entries of `blank` whose pixel in `x` is not zero.
+fn unmark_pixels<T: Real>(blank: &mut [bool], x: &[T]) {
+    for (b, v) in blank.iter_mut().zip(x) {
+        *b &= v.is_zero();
+    }
 }

@@ -32,7 +32,7 @@
 
 use crate::kernel::{part, part_mut};
 use crate::rule::Rule;
-use crate::step::{BLOCK, active_terms, layer_signals};
+use crate::step::{BLOCK, Reads, active_terms, is_blank, layer_signals};
 use crate::term::{Columns, Mix, pool_index};
 use crate::{Activity, Real, Shape, Storage};
 
@@ -50,9 +50,10 @@ pub(crate) fn invertible<T: Real, const N: usize>(rule: &Rule<'_, T, N>) -> bool
 /// `budget`, where the inverse does not exist (`1 + D = 0`), or where a
 /// term reads `t_j` and the activity does not hold it (no update ran on
 /// it); `w` is then partly inverted and must be recomputed. Layers below
-/// `first` are left as they are.
+/// `reads.first` and the blank columns of layer 1 are left as they are
+/// (their gains still count).
 pub(crate) fn invert_update<T, S, A, const N: usize>(
-    first: usize,
+    reads: Reads<'_>,
     w: &mut [T],
     rule: &Rule<'_, T, N>,
     act: &Activity<T, S, A>,
@@ -66,8 +67,9 @@ where
     let [y, z, e, _, _] = act.parts();
     let shape = act.shape();
     let mut gain = 1.0f64;
-    for l in first..=shape.depth() {
+    for l in reads.first..=shape.depth() {
         let o = shape.weight_offset(l);
+        let blank = reads.blank(l);
         let (rows, cols) = (shape.width(l), shape.width(l - 1));
         let needs = rule.needs(l);
         let kept = act.wt_post(l);
@@ -99,7 +101,7 @@ where
                 term.mix_block(k, &s, &c, mixes);
             }
             let block = part_mut(layer, j0 * rows..(j0 + n) * rows);
-            for (col, m) in block.chunks_exact_mut(rows).zip(mixes.iter()) {
+            for (j, (col, m)) in (j0..).zip(block.chunks_exact_mut(rows).zip(mixes.iter())) {
                 let scale = T::one() + m.weights;
                 let sa = scale.to_f64().abs();
                 // NaN refuses too.
@@ -107,7 +109,9 @@ where
                     return None;
                 }
                 gain = gain.max(1.0 / sa);
-                invert_column(col, m, s.post_error, s.post, scale);
+                if !is_blank(blank, j) {
+                    invert_column(col, m, s.post_error, s.post, scale);
+                }
             }
         }
     }
@@ -180,7 +184,7 @@ mod tests {
         update(Weights::InPlace(&mut w), rule, act).unwrap();
         let moved = w.iter().zip(before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
         assert!(moved > 1e-3, "the update moved the weights by {moved:e} only");
-        let gain = invert_update(1, &mut w, rule, act, 16.0).expect("the update is inverted");
+        let gain = invert_update(Reads::ALL, &mut w, rule, act, 16.0).expect("the update is inverted");
         let err = w.iter().zip(before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
         assert!(err < 1e-15, "inverse off by {err:e}");
         gain
@@ -195,10 +199,14 @@ mod tests {
         let mut bio = Rule::<f64, 3>::bio();
         bio.set_thetas(&[0.1, -0.05, 2.5]).unwrap();
         let (before, mut act) = forward(&bio, 9, |i| (i * 1.3).cos(), 2);
-        assert_eq!(invert_update(1, &mut before.clone(), &bio, &act, 16.0), None, "nothing kept yet");
+        assert_eq!(invert_update(Reads::ALL, &mut before.clone(), &bio, &act, 16.0), None, "nothing kept yet");
         let mut fa_only = Rule::<f64, 1>::fa();
         fa_only.set_thetas(&[0.1]).unwrap();
-        assert_eq!(invert_update(1, &mut before.clone(), &fa_only, &act, 16.0), Some(1.0), "F^0 reads no product");
+        assert_eq!(
+            invert_update(Reads::ALL, &mut before.clone(), &fa_only, &act, 16.0),
+            Some(1.0),
+            "F^0 reads no product"
+        );
         assert_eq!(update_and_invert(&bio, &before, &mut act), 1.0);
     }
 
@@ -211,7 +219,7 @@ mod tests {
         let mut pool = Rule::<f64>::pool();
         pool.set_thetas(&[0.1, -0.02, 0.04, 0.01, -0.01, 0.02, 0.3, -0.3, 0.01, 0.05]).unwrap();
         let (before, mut act) = forward(&pool, 4, |i| (i * 0.7).sin(), 1);
-        assert_eq!(invert_update(1, &mut before.clone(), &pool, &act, 16.0), None, "nothing kept yet");
+        assert_eq!(invert_update(Reads::ALL, &mut before.clone(), &pool, &act, 16.0), None, "nothing kept yet");
         let gain = update_and_invert(&pool, &before, &mut act);
         assert!((gain - 1.0 / (1.0 - 0.01)).abs() < 1e-12, "gain {gain}: weight decay's alone");
     }
