@@ -328,10 +328,10 @@ pub trait PlasticityTerm<T: Real>: Sync {
     /// [`mix`](Self::mix) for a block of columns: adds `k` times column
     /// `cols.j0 + i` into `out[i]`. The default calls `mix` for each column
     /// (inlined, since it is compiled for each term). An override must add
-    /// exactly what `mix` adds; the pool's `F^0`, `F^2` and `F^9`, which
-    /// read one presynaptic value per column, override it to take their
-    /// vector for the block once (2,200 fewer instructions per `F^bio` step
-    /// on the Cortex-M4F).
+    /// exactly what `mix` adds; the pool's terms, each of which reads at
+    /// most one presynaptic value per column, override it to take their
+    /// vector for the block once (for `F^0`, `F^2` and `F^9`: 2,200 fewer
+    /// instructions per `F^bio` step on the Cortex-M4F).
     #[inline]
     fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
         for (i, m) in out.iter_mut().enumerate() {

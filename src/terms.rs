@@ -45,6 +45,129 @@ fn past_end<T: Real>(v: &[T], cols: &Columns<'_, T>, out: &mut [Mix<T>], add: im
     }
 }
 
+/// [`PlasticityTerm::mix_adjoint_block`] of a term whose column `j` reads
+/// only `v[j]` and `(W^T yhat_l)_j`: `adjoint(v[j0 + i], wt_i, g_i, bar)`
+/// into a zeroed bar for each column, added into `out[i]`, and the bars'
+/// `k` summed in column order: what the default adds, with `v` taken from
+/// `j0` once instead of building each column.
+#[inline(always)]
+fn adjoint_each<T: Real>(
+    v: &[T],
+    cols: &Columns<'_, T>,
+    g: &[Mix<T>],
+    out: &mut [ColumnBar<T>],
+    adjoint: impl Fn(T, T, &Mix<T>, &mut ColumnBar<T>),
+) -> T {
+    let n = g.len().min(out.len());
+    let block = cols.j0.checked_add(n).and_then(|end| v.get(cols.j0..end));
+    let (Some(v), Some(wt)) = (block, cols.wt_post.get(..n)) else {
+        return adjoint_past_end(v, cols, g, out, adjoint);
+    };
+    let mut kbar = T::zero();
+    for ((gi, bar), (&vj, &t)) in g.iter().zip(out.iter_mut()).zip(v.iter().zip(wt)) {
+        let mut one = ColumnBar::zero();
+        adjoint(vj, t, gi, &mut one);
+        kbar += one.k;
+        bar.pre += one.pre;
+        bar.pre_error += one.pre_error;
+        bar.wt_post += one.wt_post;
+    }
+    kbar
+}
+
+/// [`adjoint_each`] where `v` or the products do not cover the block (no
+/// sweep makes such a block): zero past their ends, as with [`at`].
+#[inline(never)]
+fn adjoint_past_end<T: Real>(
+    v: &[T],
+    cols: &Columns<'_, T>,
+    g: &[Mix<T>],
+    out: &mut [ColumnBar<T>],
+    adjoint: impl Fn(T, T, &Mix<T>, &mut ColumnBar<T>),
+) -> T {
+    let v = v.get(cols.j0..).unwrap_or(&[]);
+    let mut kbar = T::zero();
+    for (i, (gi, bar)) in g.iter().zip(out.iter_mut()).enumerate() {
+        let mut one = ColumnBar::zero();
+        adjoint(at(v, i), at(cols.wt_post, i), gi, &mut one);
+        kbar += one.k;
+        bar.pre += one.pre;
+        bar.pre_error += one.pre_error;
+        bar.wt_post += one.wt_post;
+    }
+    kbar
+}
+
+/// The column adjoints of the pool, `(k, v_j, (W^T yhat_l)_j, g, bar)`,
+/// shared by each term's `mix_adjoint` and `mix_adjoint_block`.
+mod column {
+    use super::{ColumnBar, Mix, Real};
+
+    /// The adjoint of `post_error -= k y_j` (`F^0`, `F^5`, `F^7`).
+    #[inline(always)]
+    pub fn gradient<T: Real>(k: T, y: T, _: T, g: &Mix<T>, bar: &mut ColumnBar<T>) {
+        bar.k -= y * g.post_error;
+        bar.pre -= k * g.post_error;
+    }
+
+    /// The adjoint of `post -= k e_j` (`F^1`, `F^6`, `F^8`).
+    #[inline(always)]
+    pub fn activity_error<T: Real>(k: T, e: T, _: T, g: &Mix<T>, bar: &mut ColumnBar<T>) {
+        bar.k -= e * g.post;
+        bar.pre_error -= k * g.post;
+    }
+
+    /// The adjoint of `post_error -= k e_j` (`F^2`).
+    #[inline(always)]
+    pub fn error_hebb<T: Real>(k: T, e: T, _: T, g: &Mix<T>, bar: &mut ColumnBar<T>) {
+        bar.k -= e * g.post_error;
+        bar.pre_error -= k * g.post_error;
+    }
+
+    /// The adjoint of `weights -= k` (`F^3`).
+    #[inline(always)]
+    pub fn decay<T: Real>(_: T, _: T, _: T, g: &Mix<T>, bar: &mut ColumnBar<T>) {
+        bar.k -= g.weights;
+    }
+
+    /// The adjoint of `ones -= k e_j` (`F^4`).
+    #[inline(always)]
+    pub fn broadcast<T: Real>(k: T, e: T, _: T, g: &Mix<T>, bar: &mut ColumnBar<T>) {
+        bar.k -= e * g.ones;
+        bar.pre_error -= k * g.ones;
+    }
+
+    /// The adjoint of `post += k (y_j - t_j)` (`F^9`).
+    #[inline(always)]
+    pub fn oja<T: Real>(k: T, y: T, t: T, g: &Mix<T>, bar: &mut ColumnBar<T>) {
+        bar.k += (y - t) * g.post;
+        bar.pre += k * g.post;
+        bar.wt_post -= k * g.post;
+    }
+}
+
+/// A pool term's `mix_adjoint` and `mix_adjoint_block`, from its column
+/// adjoint `form` (one of [`column`]'s) on the presynaptic vector `s.$v`.
+macro_rules! adjoint_forms {
+    ($v:ident, $form:path) => {
+        #[inline]
+        fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
+            $form(k, at(s.$v, c.j), c.wt_post, g, bar);
+        }
+        #[inline]
+        fn mix_adjoint_block(
+            &self,
+            k: T,
+            s: &Signals<'_, T>,
+            cols: &Columns<'_, T>,
+            g: &[Mix<T>],
+            out: &mut [ColumnBar<T>],
+        ) -> T {
+            adjoint_each(s.$v, cols, g, out, |v, t, gi, bar| $form(k, v, t, gi, bar))
+        }
+    };
+}
+
 const PRE_ERROR: Needs = Needs { pre_error: true, wt_post: false, wt_post_vector: false };
 
 macro_rules! term {
@@ -120,11 +243,7 @@ impl<T: Real> PlasticityTerm<T> for PseudoGradient {
     fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
         mix_each(s.pre, cols, out, |m, y, _| m.post_error -= k * y);
     }
-    #[inline]
-    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        bar.k -= at(s.pre, c.j) * g.post_error;
-        bar.pre -= k * g.post_error;
-    }
+    adjoint_forms!(pre, column::gradient);
 }
 
 impl<T: Real> PlasticityTerm<T> for ActivityError {
@@ -145,10 +264,10 @@ impl<T: Real> PlasticityTerm<T> for ActivityError {
         m.post -= k * at(s.pre_error, c.j);
     }
     #[inline]
-    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        bar.k -= at(s.pre_error, c.j) * g.post;
-        bar.pre_error -= k * g.post;
+    fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
+        mix_each(s.pre_error, cols, out, |m, e, _| m.post -= k * e);
     }
+    adjoint_forms!(pre_error, column::activity_error);
 }
 
 impl<T: Real> PlasticityTerm<T> for ErrorHebb {
@@ -172,11 +291,7 @@ impl<T: Real> PlasticityTerm<T> for ErrorHebb {
     fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
         mix_each(s.pre_error, cols, out, |m, e, _| m.post_error -= k * e);
     }
-    #[inline]
-    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        bar.k -= at(s.pre_error, c.j) * g.post_error;
-        bar.pre_error -= k * g.post_error;
-    }
+    adjoint_forms!(pre_error, column::error_hebb);
 }
 
 impl<T: Real> PlasticityTerm<T> for WeightDecay {
@@ -194,9 +309,12 @@ impl<T: Real> PlasticityTerm<T> for WeightDecay {
         m.weights -= k;
     }
     #[inline]
-    fn mix_adjoint(&self, _k: T, _s: &Signals<'_, T>, _c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        bar.k -= g.weights;
+    fn mix_block(&self, k: T, _s: &Signals<'_, T>, _cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
+        for m in out.iter_mut() {
+            m.weights -= k;
+        }
     }
+    adjoint_forms!(pre, column::decay);
 }
 
 impl<T: Real> PlasticityTerm<T> for ErrorBroadcast {
@@ -217,10 +335,10 @@ impl<T: Real> PlasticityTerm<T> for ErrorBroadcast {
         m.ones -= k * at(s.pre_error, c.j);
     }
     #[inline]
-    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        bar.k -= at(s.pre_error, c.j) * g.ones;
-        bar.pre_error -= k * g.ones;
+    fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
+        mix_each(s.pre_error, cols, out, |m, e, _| m.ones -= k * e);
     }
+    adjoint_forms!(pre_error, column::broadcast);
 }
 
 impl<T: Real> PlasticityTerm<T> for ActivityScaledGradient {
@@ -241,9 +359,10 @@ impl<T: Real> PlasticityTerm<T> for ActivityScaledGradient {
         m.post_error -= k * at(s.pre, c.j);
     }
     #[inline]
-    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        PseudoGradient.mix_adjoint(k, s, c, g, bar);
+    fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
+        PseudoGradient.mix_block(k, s, cols, out);
     }
+    adjoint_forms!(pre, column::gradient);
     fn scale_adjoint(&self, sbar: T, _s: &Signals<'_, T>, bar: &mut SignalsBar<'_, T>) {
         for u in bar.post.iter_mut() {
             *u += sbar;
@@ -275,9 +394,10 @@ impl<T: Real> PlasticityTerm<T> for FeedbackScaledActivityError {
         m.post -= k * at(s.pre_error, c.j);
     }
     #[inline]
-    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        ActivityError.mix_adjoint(k, s, c, g, bar);
+    fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
+        ActivityError.mix_block(k, s, cols, out);
     }
+    adjoint_forms!(pre_error, column::activity_error);
     fn scale_adjoint(&self, sbar: T, s: &Signals<'_, T>, bar: &mut SignalsBar<'_, T>) {
         feedback_scale_adjoint(sbar, s, bar);
     }
@@ -304,9 +424,10 @@ impl<T: Real> PlasticityTerm<T> for FeedbackScaledGradient {
         m.post_error -= k * at(s.pre, c.j);
     }
     #[inline]
-    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        PseudoGradient.mix_adjoint(k, s, c, g, bar);
+    fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
+        PseudoGradient.mix_block(k, s, cols, out);
     }
+    adjoint_forms!(pre, column::gradient);
     fn scale_adjoint(&self, sbar: T, s: &Signals<'_, T>, bar: &mut SignalsBar<'_, T>) {
         feedback_scale_adjoint(sbar, s, bar);
     }
@@ -333,9 +454,10 @@ impl<T: Real> PlasticityTerm<T> for DriveScaledActivityError {
         m.post -= k * at(s.pre_error, c.j);
     }
     #[inline]
-    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        ActivityError.mix_adjoint(k, s, c, g, bar);
+    fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
+        ActivityError.mix_block(k, s, cols, out);
     }
+    adjoint_forms!(pre_error, column::activity_error);
     fn scale_adjoint(&self, sbar: T, s: &Signals<'_, T>, bar: &mut SignalsBar<'_, T>) {
         axpy(sbar, s.drive, bar.post_error);
         axpy(sbar, s.post_error, bar.drive);
@@ -363,12 +485,7 @@ impl<T: Real> PlasticityTerm<T> for Oja {
     fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
         mix_each(s.pre, cols, out, |m, y, wt| m.post += k * (y - wt));
     }
-    #[inline]
-    fn mix_adjoint(&self, k: T, s: &Signals<'_, T>, c: &Column<'_, T>, g: &Mix<T>, bar: &mut ColumnBar<T>) {
-        bar.k += (at(s.pre, c.j) - c.wt_post) * g.post;
-        bar.pre += k * g.post;
-        bar.wt_post -= k * g.post;
-    }
+    adjoint_forms!(pre, column::oja);
 }
 
 /// Adjoint of `y_l^T W_l e_{l-1} = (W_l^T y_l) . e_{l-1}`.
@@ -400,17 +517,19 @@ mod tests {
     use std::vec::Vec;
 
     /// Every pool term's `mix_block` adds what `mix` adds column by column
-    /// (the trait's default), bit for bit: on blocks inside the layer and
+    /// (the trait's default), bit for bit, and its `mix_adjoint_block` what
+    /// `mix_adjoint` adds (`k`'s partials summed in column order): on
+    /// blocks inside the layer, long blocks, and
     /// on blocks that run past the end of the presynaptic vectors and of
     /// the products `W^T yhat_l`, which no sweep makes but which must not
     /// change the values (zero past the end).
     #[test]
-    fn mix_block_adds_what_mix_adds_column_by_column() {
+    fn block_forms_add_what_the_column_forms_add_column_by_column() {
         let v = |seed: usize, n: usize| (0..n).map(|i| ((seed * 37 + i * 11) as f64 * 0.61).sin()).collect::<Vec<_>>();
-        let (rows, cols) = (3, 7);
+        let (rows, cols) = (3, 27);
         let (post_error, post, drive) = (v(1, rows), v(2, rows), v(3, rows));
         let (pre, pre_error, wt_all) = (v(4, cols), v(5, cols), v(6, cols));
-        let weights = v(7, rows * 16);
+        let weights = v(7, rows * 32);
         let s = Signals {
             layer: 1,
             top: false,
@@ -421,9 +540,11 @@ mod tests {
             drive: &drive,
             wt_post: &[],
         };
-        // (first column, block length, products given): inside, up to the
-        // end, past the end of `v`, past the end of the products too.
-        for (j0, n, given) in [(0, 4, 4), (3, 4, 4), (5, 4, 4), (6, 3, 1), (9, 2, 2)] {
+        // (first column, block length, products given): inside, long, up
+        // to the end, past the end of `v`, past the end of the products
+        // too.
+        let cases = [(0, 4, 4), (3, 4, 4), (0, 20, 20), (2, 25, 25), (25, 4, 4), (26, 3, 1), (29, 2, 2)];
+        for (j0, n, given) in cases {
             let wt = wt_all.get(j0..).unwrap_or(&[]).iter().chain(&[0.25; 8]).take(given).copied().collect::<Vec<_>>();
             let c = Columns { j0, rows, weights: &weights[..n * rows], wt_post: &wt };
             for term in pool::<f64>() {
@@ -445,6 +566,32 @@ mod tests {
                         .collect::<Vec<_>>()
                 };
                 assert_eq!(bits(&block), bits(&each), "{} on columns {j0}.. ({n}, {given} products)", term.name());
+                // The adjoint: the partials of `k`, summed in column order,
+                // and each column's bar, as one column at a time adds them.
+                let g = fresh();
+                let start = v(9, 4 * n);
+                let bars = || {
+                    start
+                        .chunks_exact(4)
+                        .map(|x| ColumnBar { k: x[0], pre: x[1], pre_error: x[2], wt_post: x[3] })
+                        .collect::<Vec<_>>()
+                };
+                let (mut block, mut each) = (bars(), bars());
+                let kbar = term.mix_adjoint_block(0.3, &s, &c, &g, &mut block);
+                let mut kbar_each = 0.0;
+                for (i, (gi, bar)) in g.iter().zip(each.iter_mut()).enumerate() {
+                    let mut one = ColumnBar::zero();
+                    term.mix_adjoint(0.3, &s, &c.column(i), gi, &mut one);
+                    kbar_each += one.k;
+                    bar.pre += one.pre;
+                    bar.pre_error += one.pre_error;
+                    bar.wt_post += one.wt_post;
+                }
+                let bits = |bs: &[ColumnBar<f64>]| {
+                    bs.iter().flat_map(|b| [b.k, b.pre, b.pre_error, b.wt_post].map(f64::to_bits)).collect::<Vec<_>>()
+                };
+                assert_eq!(kbar.to_bits(), kbar_each.to_bits(), "{}'s k on columns {j0}..", term.name());
+                assert_eq!(bits(&block), bits(&each), "{}'s bars on columns {j0}..", term.name());
             }
         }
     }
