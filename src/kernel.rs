@@ -287,7 +287,12 @@ pub fn dot<T: Real>(x: &[T], y: &[T]) -> T {
 /// eight lanes of a vector (one column each; eight rows at a time turned
 /// across by a transpose in registers), otherwise in eight scalar chains
 /// (`wide` transposes without AVX entry by entry, which measured slower
-/// than the chains: docs/PERFORMANCE.md).
+/// than the chains: docs/PERFORMANCE.md). The vector's eight lanes still
+/// wait on each other's addition once per row, so sixteen columns go
+/// together where there are as many: two such vectors, whose additions
+/// overlap (`llvm-mca -mcpu=znver3` on the loop: 24 cycles per eight rows
+/// of eight columns, bound by the additions' latency, against 9.8 for the
+/// instructions' throughput).
 #[inline(always)]
 pub fn column_sums<T: Real>(m: &[T], rows: usize, out: &mut [T]) {
     const K: usize = LANES;
@@ -298,19 +303,20 @@ pub fn column_sums<T: Real>(m: &[T], rows: usize, out: &mut [T]) {
     }
     let mut groups = m.chunks_exact(group);
     let mut outs = out.chunks_exact_mut(K);
-    for (group, sums) in (&mut groups).zip(&mut outs) {
-        let c: [&[T]; K] = core::array::from_fn(|k| part(group, k * rows..(k + 1) * rows));
-        if SCALAR || !cfg!(target_feature = "avx") || !column_sums8_f32(c, sums) {
-            let mut acc = [T::zero(); K];
-            // Zipped slices: one index, no bounds checks.
-            let rows_of = c[0].iter().zip(c[1]).zip(c[2]).zip(c[3]).zip(c[4].iter().zip(c[5]).zip(c[6]).zip(c[7]));
-            for ((((&x0, &x1), &x2), &x3), (((&x4, &x5), &x6), &x7)) in rows_of {
-                for (a, x) in acc.iter_mut().zip([x0, x1, x2, x3, x4, x5, x6, x7]) {
-                    *a += x;
+    while let (Some(g0), Some(s0)) = (groups.next(), outs.next()) {
+        let c0 = columns_of(g0, rows);
+        match (groups.next(), outs.next()) {
+            (Some(g1), Some(s1)) => {
+                let c1 = columns_of(g1, rows);
+                if SCALAR || !cfg!(target_feature = "avx") || !column_sums_f32([c0, c1], [&mut *s0, &mut *s1]) {
+                    column_sums_chained(c0, s0);
+                    column_sums_chained(c1, s1);
                 }
             }
-            for (s, a) in sums.iter_mut().zip(acc) {
-                *s = a;
+            _ => {
+                if SCALAR || !cfg!(target_feature = "avx") || !column_sums_f32([c0], [&mut *s0]) {
+                    column_sums_chained(c0, s0);
+                }
             }
         }
     }
@@ -319,31 +325,60 @@ pub fn column_sums<T: Real>(m: &[T], rows: usize, out: &mut [T]) {
     }
 }
 
-/// [`column_sums`] of eight columns of equal length in `f32` vectors;
-/// `false` (and `sums` untouched) unless `T` is `f32`.
+/// The eight columns of `rows` entries of a group.
 #[inline(always)]
-fn column_sums8_f32<T: Real>(c: [&[T]; LANES], sums: &mut [T]) -> bool {
+fn columns_of<T>(group: &[T], rows: usize) -> [&[T]; LANES] {
+    core::array::from_fn(|k| part(group, k * rows..(k + 1) * rows))
+}
+
+/// [`column_sums`] of eight columns of equal length in eight scalar chains.
+#[inline(always)]
+fn column_sums_chained<T: Real>(c: [&[T]; LANES], sums: &mut [T]) {
+    let mut acc = [T::zero(); LANES];
+    // Zipped slices: one index, no bounds checks.
+    let rows_of = c[0].iter().zip(c[1]).zip(c[2]).zip(c[3]).zip(c[4].iter().zip(c[5]).zip(c[6]).zip(c[7]));
+    for ((((&x0, &x1), &x2), &x3), (((&x4, &x5), &x6), &x7)) in rows_of {
+        for (a, x) in acc.iter_mut().zip([x0, x1, x2, x3, x4, x5, x6, x7]) {
+            *a += x;
+        }
+    }
+    for (s, a) in sums.iter_mut().zip(acc) {
+        *s = a;
+    }
+}
+
+/// [`column_sums`] of `G` groups of eight columns, all of equal length, in
+/// `G` vectors of `f32` side by side (each group's rows added in row
+/// order); `false` (and `sums` untouched) unless `T` is `f32`.
+#[inline(always)]
+fn column_sums_f32<T: Real, const G: usize>(c: [[&[T]; LANES]; G], sums: [&mut [T]; G]) -> bool {
     if TypeId::of::<T>() != TypeId::of::<f32>() {
         return false;
     }
     let value = |x: &T| (x as &dyn Any).downcast_ref::<f32>().copied().unwrap_or(0.0);
-    let rows = c[0].len();
+    let rows = c[0][0].len();
     let whole = rows - rows % LANES;
-    let mut acc = f32x8::splat(0.0);
+    let mut acc = [f32x8::splat(0.0); G];
     for r in (0..whole).step_by(LANES) {
-        let block: [f32x8; LANES] =
-            core::array::from_fn(|k| f32_lanes(part(c[k], r..r + LANES)).unwrap_or(f32x8::splat(0.0)));
-        // Row `r + i` of the eight columns, in row order.
-        for row in f32x8::transpose(block) {
-            acc += row;
+        for (a, c) in acc.iter_mut().zip(&c) {
+            let block: [f32x8; LANES] =
+                core::array::from_fn(|k| f32_lanes(part(c[k], r..r + LANES)).unwrap_or(f32x8::splat(0.0)));
+            // Row `r + i` of the eight columns, in row order.
+            for row in f32x8::transpose(block) {
+                *a += row;
+            }
         }
     }
     for r in whole..rows {
-        acc += f32x8::new(core::array::from_fn(|k| c[k].get(r).map_or(0.0, value)));
+        for (a, c) in acc.iter_mut().zip(&c) {
+            *a += f32x8::new(core::array::from_fn(|k| c[k].get(r).map_or(0.0, value)));
+        }
     }
-    for (s, a) in sums.iter_mut().zip(acc.to_array()) {
-        if let Some(s) = (s as &mut dyn Any).downcast_mut::<f32>() {
-            *s = a;
+    for (sums, a) in sums.into_iter().zip(acc) {
+        for (s, a) in sums.iter_mut().zip(a.to_array()) {
+            if let Some(s) = (s as &mut dyn Any).downcast_mut::<f32>() {
+                *s = a;
+            }
         }
     }
     true

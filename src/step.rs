@@ -677,6 +677,32 @@ mod tests {
         assert!(!apply_mix_pair(&mut w0.clone(), &forms[2], &mut w1.clone(), &forms[2], &ones, &ones));
     }
 
+    /// The overflow watch finds one entry that overflows or turns NaN at
+    /// any position of columns longer and shorter than a vector, in place
+    /// and out of place, and nothing where every entry stays finite.
+    #[test]
+    fn the_watch_finds_a_non_finite_entry_anywhere() {
+        let step = mix(f64::MAX, 0.0, 0.0, 0.0);
+        for len in [1, 15, 16, 17, 33, 37] {
+            let ones = vec![1.0; len];
+            let mut fine = ones.clone();
+            assert!(!apply_mix(&mut fine, &step, &ones, &ones), "{len}");
+            assert!(!apply_mix_into(&ones, &mut vec![0.0; len], &step, &ones, &ones), "{len}");
+            for at in 0..len {
+                // `MAX + MAX` overflows; `1 + MAX` rounds to `MAX`.
+                let mut w = ones.clone();
+                w[at] = f64::MAX;
+                assert!(apply_mix_into(&w, &mut vec![0.0; len], &step, &ones, &ones), "{len} {at}");
+                assert!(apply_mix(&mut w, &step, &ones, &ones), "{len} {at}");
+                // A NaN in the step's signal.
+                let mut a = ones.clone();
+                a[at] = f64::NAN;
+                assert!(apply_mix_into(&ones, &mut vec![0.0; len], &step, &a, &ones), "{len} {at}");
+                assert!(apply_mix(&mut ones.clone(), &step, &a, &ones), "{len} {at}");
+            }
+        }
+    }
+
     /// The update keeps `W_l^T yhat_l` in the activity, computed from the
     /// step's weights, only where a term reads it; a forward pass forgets
     /// it; and the adjoint of the step reading it gives the bits of the
