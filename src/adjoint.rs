@@ -31,8 +31,8 @@ use crate::error::{BufferKind, Error};
 use crate::kernel::{self, axpy, dot, part, part_mut, split_mut};
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;
-use crate::step::{BLOCK, is_blank, layer_signals};
-use crate::term::{ColumnBar, Columns, Mix, SignalsBar};
+use crate::step::{is_blank, layer_signals};
+use crate::term::{BLOCK, BarBlock, ColumnBar, Columns, Mix, MixBlock, SignalsBar};
 use crate::{Activity, FixedShape, Real, Shape, Storage};
 
 /// Work space of the adjoint: `ybar`, `ebar` and `zbar` for every layer and
@@ -450,8 +450,7 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
     let cbar = part_mut(elo, units(shape, l - 1));
     let mut wt = [T::zero(); BLOCK];
     let mut mixes = [Mix::zero(); BLOCK];
-    let mut partials = [Mix::zero(); BLOCK];
-    let mut column_bars = [ColumnBar::zero(); BLOCK];
+    let (mut partials, mut bar_lanes) = (MixBlock::zero(), BarBlock::zero());
     // On layer 1, the terms that vanish on columns of zero pixels (see
     // `vanishes_without_input`) need no partials there; `lasting` is what
     // the others read (none: the column is skipped).
@@ -464,7 +463,7 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         let w_block = part(w, j0 * rows..(j0 + n) * rows);
         let g_block = part_mut(wbar, j0 * rows..(j0 + n) * rows);
         let wt = part_mut(&mut wt, ..n);
-        let partials = part_mut(&mut partials, ..n);
+        partials.clear();
         let wtu_block = part(wtu, j0..j0 + n);
         if let Some((zbar, y_pre)) = deferred {
             // The later step's `Wbar_l += zbar_l y_{l-1}^T` on the block's
@@ -476,11 +475,8 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         if used.ones {
             kernel::column_sums(g_block, rows, part_mut(&mut sums, ..n));
         }
-        for (i, ((w_col, g_col), (t, p))) in w_block
-            .chunks_exact(rows)
-            .zip(g_block.chunks_exact_mut(rows))
-            .zip(wt.iter_mut().zip(partials.iter_mut()))
-            .enumerate()
+        for (i, ((w_col, g_col), t)) in
+            w_block.chunks_exact(rows).zip(g_block.chunks_exact_mut(rows)).zip(wt.iter_mut()).enumerate()
         {
             let silent = if is_blank(blank, j0 + i) {
                 Some(crate::term::Mixes::NONE)
@@ -490,7 +486,7 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
                 })
             };
             if silent == Some(crate::term::Mixes::NONE) {
-                (*t, *p) = (T::zero(), Mix::zero());
+                *t = T::zero();
                 continue;
             }
             *t = match wtu_block.get(i) {
@@ -499,16 +495,15 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
                 None => T::zero(),
             };
             let sum = sums.get(i).copied().unwrap_or(T::zero());
-            *p = column_partials(silent.unwrap_or(used), g_col, s.post_error, s.post, w_col, sum);
+            partials.set(i, column_partials(silent.unwrap_or(used), g_col, s.post_error, s.post, w_col, sum));
         }
         let c = Columns { j0, rows, weights: w_block, wt_post: wt };
         let mixes = part_mut(&mut mixes, ..n);
         mixes.fill(Mix::zero());
-        let column_bars = part_mut(&mut column_bars, ..n);
-        column_bars.fill(ColumnBar::zero());
+        bar_lanes.clear();
         for (kb, &(_, term, k, _, _)) in kbar.iter_mut().zip(&active) {
             term.mix_block(k, &s, &c, mixes);
-            *kb += term.mix_adjoint_block(k, &s, &c, partials, column_bars);
+            *kb += term.mix_adjoint_block(k, &s, &c, &partials, &mut bar_lanes);
         }
         // A blank column's gradient is zero and stays so: no vector path.
         for (j, m) in (j0..).zip(mixes.iter_mut()) {
@@ -518,14 +513,19 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
         }
         let bbar_block = part_mut(bbar, j0..j0 + n);
         let cbar_block = part_mut(cbar, j0..j0 + n);
-        for (bar, (bb, cb)) in column_bars.iter().zip(bbar_block.iter_mut().zip(cbar_block.iter_mut())) {
+        let bar_pairs = bar_lanes.pre.iter().zip(&bar_lanes.pre_error);
+        for ((&pre, &pre_error), (bb, cb)) in bar_pairs.zip(bbar_block.iter_mut().zip(cbar_block.iter_mut())) {
             if l > 1 {
-                *bb += bar.pre;
+                *bb += pre;
             }
-            *cb += bar.pre_error;
+            *cb += pre_error;
+        }
+        let mut column_bars = [ColumnBar::zero(); BLOCK];
+        for (b, lane) in column_bars.iter_mut().zip(bar_lanes.iter()) {
+            *b = lane;
         }
         let paths = Paths { post: s.post, post_error_bar: &mut *abar, post_bar: &mut *ubar };
-        block_paths(mixes, column_bars, g_block, w_block, rows, paths);
+        block_paths(mixes, part(&column_bars, ..n), g_block, w_block, rows, paths);
     }
     let mut sbar = SignalsBar {
         post_error: abar,

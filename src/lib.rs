@@ -66,7 +66,7 @@ pub use shape::{FixedShape, Shape, Widths};
 pub use sign_symmetric::{RandomSignSymmetric, RedrawnSignSymmetric, SignSymmetric};
 pub use step::{Outcome, step};
 // What a term of your own needs (see [`PlasticityTerm`]).
-pub use term::{Column, ColumnBar, Mix, Mixes, Needs, PlasticityTerm, Signals, SignalsBar};
+pub use term::{BarBlock, Column, ColumnBar, Mix, MixBlock, Mixes, Needs, PlasticityTerm, Signals, SignalsBar};
 
 /// Anything that owns a slice of scalars: `Box<[T]>`, `&mut [T]`,
 /// `[T; N]`, `Vec<T>`. Buffers of the core are generic over it so that the

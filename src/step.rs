@@ -9,7 +9,7 @@ use crate::kernel::{self, copy, part, part_mut};
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;
 use crate::signals::signals;
-use crate::term::{Columns, Mix, Signals};
+use crate::term::{BLOCK, Columns, Mix, Signals};
 use crate::{Activity, Network, Real, Shape, Storage};
 use multiversion::multiversion;
 
@@ -312,11 +312,6 @@ where
     }
     Ok(())
 }
-
-/// Columns per block of the update sweeps: small enough that a block of the
-/// paper's first layer (16 x 170 floats) stays in the L1 cache between the
-/// terms' calls and the write.
-pub(crate) const BLOCK: usize = 16;
 
 /// The signals of layer `l` from the `y`, `z` and `e` blocks of an activity.
 pub(crate) fn layer_signals<'a, T: Real, S: Shape>(

@@ -155,9 +155,16 @@ pub struct Column<'a, T> {
     pub wt_post: T,
 }
 
+/// Columns a block holds at most: the sweeps hand terms blocks of this
+/// many consecutive columns (fewer at the end of a layer). Small enough
+/// that a block of the paper's first layer (16 x 170 floats) stays in the
+/// L1 cache between the terms' calls and the write.
+pub const BLOCK: usize = 16;
+
 /// A block of consecutive columns `j0 .. j0 + len` of `W_l` before the
-/// update: the sweeps hand terms blocks (see [`PlasticityTerm::mix_block`])
-/// so that a rule costs one call per term and block, not per column.
+/// update (`len <= BLOCK`): the sweeps hand terms blocks (see
+/// [`PlasticityTerm::mix_block`]) so that a rule costs one call per term
+/// and block, not per column.
 #[derive(Debug, Clone, Copy)]
 pub struct Columns<'a, T> {
     /// The first column (presynaptic unit) `j0`.
@@ -167,7 +174,8 @@ pub struct Columns<'a, T> {
     /// The columns, one after another (`len * rows` entries).
     pub weights: &'a [T],
     /// `(W_l^T yhat_l)_j` for each column (zeros unless a term declared
-    /// [`Needs::wt_post`] or [`Needs::wt_post_vector`]).
+    /// [`Needs::wt_post`] or [`Needs::wt_post_vector`]); its length is the
+    /// block's.
     pub wt_post: &'a [T],
 }
 
@@ -231,6 +239,127 @@ impl<T: Real> ColumnBar<T> {
     /// All partials zero.
     pub fn zero() -> Self {
         ColumnBar { k: T::zero(), pre: T::zero(), pre_error: T::zero(), wt_post: T::zero() }
+    }
+}
+
+/// Four numbers per column of a block, one array per [`Mix`] coefficient:
+/// lane `i` is column `j0 + i` of the block's [`Columns`]. The adjoint
+/// hands [`mix_adjoint_block`](PlasticityTerm::mix_adjoint_block) the
+/// partials with respect to each column's mix this way, so that a term's
+/// block form runs over the block's columns in the lanes of vector
+/// registers. Lanes from the block's length on are never read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MixBlock<T> {
+    /// [`Mix::post_error`] of each column.
+    pub post_error: [T; BLOCK],
+    /// [`Mix::post`] of each column.
+    pub post: [T; BLOCK],
+    /// [`Mix::ones`] of each column.
+    pub ones: [T; BLOCK],
+    /// [`Mix::weights`] of each column.
+    pub weights: [T; BLOCK],
+}
+
+impl<T: Real> MixBlock<T> {
+    /// All coefficients of all columns zero.
+    pub fn zero() -> Self {
+        let z = [T::zero(); BLOCK];
+        MixBlock { post_error: z, post: z, ones: z, weights: z }
+    }
+
+    /// Sets every coefficient of every lane to zero, in place.
+    #[inline(always)]
+    pub fn clear(&mut self) {
+        for a in [&mut self.post_error, &mut self.post, &mut self.ones, &mut self.weights] {
+            a.fill(T::zero());
+        }
+    }
+
+    /// The mix of lane `i` (zero past the block).
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> Mix<T> {
+        if i >= BLOCK {
+            return Mix::zero();
+        }
+        // In range: one comparison above instead of one per coefficient.
+        let at = |a: &[T; BLOCK]| a.get(i).copied().unwrap_or_else(T::zero);
+        Mix { post_error: at(&self.post_error), post: at(&self.post), ones: at(&self.ones), weights: at(&self.weights) }
+    }
+
+    /// Sets the mix of lane `i` (nothing past the block).
+    #[inline(always)]
+    pub fn set(&mut self, i: usize, m: Mix<T>) {
+        let fields = [
+            (&mut self.post_error, m.post_error),
+            (&mut self.post, m.post),
+            (&mut self.ones, m.ones),
+            (&mut self.weights, m.weights),
+        ];
+        for (a, v) in fields {
+            if let Some(x) = a.get_mut(i) {
+                *x = v;
+            }
+        }
+    }
+}
+
+/// The partials of a block of columns with respect to the quantities their
+/// mixes read (a [`ColumnBar`] without `k`, one array per partial; lane `i`
+/// is column `j0 + i`), filled by
+/// [`mix_adjoint_block`](PlasticityTerm::mix_adjoint_block).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BarBlock<T> {
+    /// [`ColumnBar::pre`] of each column.
+    pub pre: [T; BLOCK],
+    /// [`ColumnBar::pre_error`] of each column.
+    pub pre_error: [T; BLOCK],
+    /// [`ColumnBar::wt_post`] of each column.
+    pub wt_post: [T; BLOCK],
+}
+
+impl<T: Real> BarBlock<T> {
+    /// All partials of all columns zero.
+    pub fn zero() -> Self {
+        let z = [T::zero(); BLOCK];
+        BarBlock { pre: z, pre_error: z, wt_post: z }
+    }
+
+    /// Sets every partial of every lane to zero, in place.
+    #[inline(always)]
+    pub fn clear(&mut self) {
+        for a in [&mut self.pre, &mut self.pre_error, &mut self.wt_post] {
+            a.fill(T::zero());
+        }
+    }
+
+    /// The partials of lane `i`, with `k` zero (zero past the block).
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> ColumnBar<T> {
+        if i >= BLOCK {
+            return ColumnBar::zero();
+        }
+        let at = |a: &[T; BLOCK]| a.get(i).copied().unwrap_or_else(T::zero);
+        ColumnBar { k: T::zero(), pre: at(&self.pre), pre_error: at(&self.pre_error), wt_post: at(&self.wt_post) }
+    }
+
+    /// Sets the partials of lane `i` from `bar` (its `k` is not kept;
+    /// nothing past the block).
+    #[inline(always)]
+    pub fn set(&mut self, i: usize, bar: &ColumnBar<T>) {
+        let fields = [(&mut self.pre, bar.pre), (&mut self.pre_error, bar.pre_error), (&mut self.wt_post, bar.wt_post)];
+        for (a, v) in fields {
+            if let Some(x) = a.get_mut(i) {
+                *x = v;
+            }
+        }
+    }
+
+    /// The lanes in order as [`ColumnBar`]s (`k` zero), for sweeps that go
+    /// column by column (`take` the block's length).
+    #[inline(always)]
+    pub fn iter(&self) -> impl Iterator<Item = ColumnBar<T>> + '_ {
+        let triples = self.pre.iter().zip(&self.pre_error).zip(&self.wt_post);
+        triples.map(|((&pre, &pre_error), &wt_post)| ColumnBar { k: T::zero(), pre, pre_error, wt_post })
     }
 }
 
@@ -332,6 +461,12 @@ pub trait PlasticityTerm<T: Real>: Sync {
     /// most one presynaptic value per column, override it to take their
     /// vector for the block once (for `F^0`, `F^2` and `F^9`: 2,200 fewer
     /// instructions per `F^bio` step on the Cortex-M4F).
+    ///
+    /// One [`Mix`] per column, unlike the adjoint's lanes
+    /// ([`mix_adjoint_block`](Self::mix_adjoint_block)): the update's sweeps
+    /// read each column's mix on every target, and on the Cortex-M4F lanes
+    /// cost the `F^bio` step 2,700-4,100 more instructions
+    /// (docs/PERFORMANCE.md).
     #[inline]
     fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
         for (i, m) in out.iter_mut().enumerate() {
@@ -340,26 +475,34 @@ pub trait PlasticityTerm<T: Real>: Sync {
     }
 
     /// [`mix_adjoint`](Self::mix_adjoint) for a block of columns with
-    /// partials `g[i]`: adds the column partials into `out[i]` (its `k`
-    /// field is not used) and returns the block's gradient with respect to
-    /// `k`. The default calls `mix_adjoint` for each column.
+    /// partials `g` (lane `i` for column `cols.j0 + i`, `i < cols.len()`):
+    /// adds each column's partials into its lane of `out` and returns the
+    /// block's gradient with respect to `k`, summed in column order from
+    /// zero. The default calls `mix_adjoint` for each column into a zeroed
+    /// [`ColumnBar`] and adds that. An override must give the same values;
+    /// it may add its partials into `out` directly (without the zero
+    /// partials a column's term leaves out), which gives the same bits
+    /// unless a lane of `out` holds `-0`: the sweeps' lanes start at `+0`,
+    /// and sums in round-to-nearest make `-0` only from `-0`.
     #[inline]
     fn mix_adjoint_block(
         &self,
         k: T,
         s: &Signals<'_, T>,
         cols: &Columns<'_, T>,
-        g: &[Mix<T>],
-        out: &mut [ColumnBar<T>],
+        g: &MixBlock<T>,
+        out: &mut BarBlock<T>,
     ) -> T {
         let mut kbar = T::zero();
-        for (i, (gi, bar)) in g.iter().zip(out.iter_mut()).enumerate() {
+        for i in 0..cols.len().min(BLOCK) {
             let mut one = ColumnBar::zero();
-            self.mix_adjoint(k, s, &cols.column(i), gi, &mut one);
+            self.mix_adjoint(k, s, &cols.column(i), &g.get(i), &mut one);
             kbar += one.k;
+            let mut bar = out.get(i);
             bar.pre += one.pre;
             bar.pre_error += one.pre_error;
             bar.wt_post += one.wt_post;
+            out.set(i, &bar);
         }
         kbar
     }

@@ -6,7 +6,9 @@
 use crate::Real;
 use crate::kernel::axpy;
 use crate::kernel::dot;
-use crate::term::{Column, ColumnBar, Columns, Mix, Mixes, Needs, PlasticityTerm, Signals, SignalsBar};
+use crate::term::{
+    BLOCK, BarBlock, Column, ColumnBar, Columns, Mix, MixBlock, Mixes, Needs, PlasticityTerm, Signals, SignalsBar,
+};
 
 /// `v[j]`, the presynaptic value of column `j` (`j < v.len()` in every call
 /// the sweeps make; zero past the end rather than a panic, so that the
@@ -14,6 +16,21 @@ use crate::term::{Column, ColumnBar, Columns, Mix, Mixes, Needs, PlasticityTerm,
 #[inline(always)]
 fn at<T: Real>(v: &[T], j: usize) -> T {
     v.get(j).copied().unwrap_or_else(T::zero)
+}
+
+/// `v[j0 .. j0 + n]` in the lanes of a block, zero past `n` lanes and past
+/// the end of `v` (as with [`at`]): a whole block inside `v` (all but a
+/// layer's last) in place, the rest copied into `spare`.
+#[inline(always)]
+fn lanes<'a, T: Real>(v: &'a [T], j0: usize, n: usize, spare: &'a mut [T; BLOCK]) -> &'a [T; BLOCK] {
+    let whole = j0.checked_add(BLOCK).and_then(|end| v.get(j0..end));
+    if let Some(whole) = whole.and_then(|w| <&[T; BLOCK]>::try_from(w).ok()).filter(|_| n >= BLOCK) {
+        return whole;
+    }
+    for (o, &x) in spare.iter_mut().zip(v.get(j0..).unwrap_or(&[])).take(n) {
+        *o = x;
+    }
+    spare
 }
 
 /// [`PlasticityTerm::mix_block`] of a term whose column `j` reads only
@@ -47,55 +64,28 @@ fn past_end<T: Real>(v: &[T], cols: &Columns<'_, T>, out: &mut [Mix<T>], add: im
 
 /// [`PlasticityTerm::mix_adjoint_block`] of a term whose column `j` reads
 /// only `v[j]` and `(W^T yhat_l)_j`: `adjoint(v[j0 + i], wt_i, g_i, bar)`
-/// into a zeroed bar for each column, added into `out[i]`, and the bars'
-/// `k` summed in column order: what the default adds, with `v` taken from
-/// `j0` once instead of building each column.
+/// on each lane's partials directly (see the trait: each of [`column`]'s
+/// forms writes each partial once, so this adds what a zeroed bar would
+/// carry), and the lanes' `k` summed in column order from zero.
 #[inline(always)]
 fn adjoint_each<T: Real>(
     v: &[T],
     cols: &Columns<'_, T>,
-    g: &[Mix<T>],
-    out: &mut [ColumnBar<T>],
+    g: &MixBlock<T>,
+    out: &mut BarBlock<T>,
     adjoint: impl Fn(T, T, &Mix<T>, &mut ColumnBar<T>),
 ) -> T {
-    let n = g.len().min(out.len());
-    let block = cols.j0.checked_add(n).and_then(|end| v.get(cols.j0..end));
-    let (Some(v), Some(wt)) = (block, cols.wt_post.get(..n)) else {
-        return adjoint_past_end(v, cols, g, out, adjoint);
-    };
-    let mut kbar = T::zero();
-    for ((gi, bar), (&vj, &t)) in g.iter().zip(out.iter_mut()).zip(v.iter().zip(wt)) {
-        let mut one = ColumnBar::zero();
-        adjoint(vj, t, gi, &mut one);
-        kbar += one.k;
-        bar.pre += one.pre;
-        bar.pre_error += one.pre_error;
-        bar.wt_post += one.wt_post;
+    let n = cols.len().min(BLOCK);
+    let (mut v_spare, mut wt_spare) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
+    let (v, wt) = (lanes(v, cols.j0, n, &mut v_spare), lanes(cols.wt_post, 0, n, &mut wt_spare));
+    let mut k = [T::zero(); BLOCK];
+    for (i, ((&vj, &t), ki)) in v.iter().zip(wt).zip(k.iter_mut()).enumerate() {
+        let mut bar = out.get(i);
+        adjoint(vj, t, &g.get(i), &mut bar);
+        *ki = bar.k;
+        out.set(i, &bar);
     }
-    kbar
-}
-
-/// [`adjoint_each`] where `v` or the products do not cover the block (no
-/// sweep makes such a block): zero past their ends, as with [`at`].
-#[inline(never)]
-fn adjoint_past_end<T: Real>(
-    v: &[T],
-    cols: &Columns<'_, T>,
-    g: &[Mix<T>],
-    out: &mut [ColumnBar<T>],
-    adjoint: impl Fn(T, T, &Mix<T>, &mut ColumnBar<T>),
-) -> T {
-    let v = v.get(cols.j0..).unwrap_or(&[]);
-    let mut kbar = T::zero();
-    for (i, (gi, bar)) in g.iter().zip(out.iter_mut()).enumerate() {
-        let mut one = ColumnBar::zero();
-        adjoint(at(v, i), at(cols.wt_post, i), gi, &mut one);
-        kbar += one.k;
-        bar.pre += one.pre;
-        bar.pre_error += one.pre_error;
-        bar.wt_post += one.wt_post;
-    }
-    kbar
+    k.iter().take(n).fold(T::zero(), |s, &x| s + x)
 }
 
 /// The column adjoints of the pool, `(k, v_j, (W^T yhat_l)_j, g, bar)`,
@@ -160,8 +150,8 @@ macro_rules! adjoint_forms {
             k: T,
             s: &Signals<'_, T>,
             cols: &Columns<'_, T>,
-            g: &[Mix<T>],
-            out: &mut [ColumnBar<T>],
+            g: &MixBlock<T>,
+            out: &mut BarBlock<T>,
         ) -> T {
             adjoint_each(s.$v, cols, g, out, |v, t, gi, bar| $form(k, v, t, gi, bar))
         }
@@ -519,17 +509,16 @@ mod tests {
     /// Every pool term's `mix_block` adds what `mix` adds column by column
     /// (the trait's default), bit for bit, and its `mix_adjoint_block` what
     /// `mix_adjoint` adds (`k`'s partials summed in column order): on
-    /// blocks inside the layer, long blocks, and
-    /// on blocks that run past the end of the presynaptic vectors and of
-    /// the products `W^T yhat_l`, which no sweep makes but which must not
-    /// change the values (zero past the end).
+    /// blocks inside the layer, whole blocks of sixteen, and on blocks that
+    /// run past the end of the presynaptic vectors, which no sweep makes
+    /// but which must not change the values (zero past the end).
     #[test]
     fn block_forms_add_what_the_column_forms_add_column_by_column() {
         let v = |seed: usize, n: usize| (0..n).map(|i| ((seed * 37 + i * 11) as f64 * 0.61).sin()).collect::<Vec<_>>();
         let (rows, cols) = (3, 27);
         let (post_error, post, drive) = (v(1, rows), v(2, rows), v(3, rows));
         let (pre, pre_error, wt_all) = (v(4, cols), v(5, cols), v(6, cols));
-        let weights = v(7, rows * 32);
+        let weights = v(7, rows * BLOCK);
         let s = Signals {
             layer: 1,
             top: false,
@@ -540,58 +529,62 @@ mod tests {
             drive: &drive,
             wt_post: &[],
         };
-        // (first column, block length, products given): inside, long, up
-        // to the end, past the end of `v`, past the end of the products
-        // too.
-        let cases = [(0, 4, 4), (3, 4, 4), (0, 20, 20), (2, 25, 25), (25, 4, 4), (26, 3, 1), (29, 2, 2)];
-        for (j0, n, given) in cases {
-            let wt = wt_all.get(j0..).unwrap_or(&[]).iter().chain(&[0.25; 8]).take(given).copied().collect::<Vec<_>>();
+        // (first column, block length): inside, whole, up to the end, past
+        // the end of `v`, wholly past it.
+        let cases = [(0, 4), (3, 4), (0, 16), (2, 16), (11, 16), (20, 16), (25, 4), (29, 2)];
+        for (j0, n) in cases {
+            let wt = wt_all.get(j0..).unwrap_or(&[]).iter().chain(&[0.25; BLOCK]).take(n).copied().collect::<Vec<_>>();
             let c = Columns { j0, rows, weights: &weights[..n * rows], wt_post: &wt };
+            let start = v(8, 4 * BLOCK);
+            let columns =
+                start.chunks_exact(4).map(|x| Mix { post_error: x[0], post: x[1], ones: x[2], weights: x[3] });
+            let fresh = columns.collect::<Vec<_>>();
+            let mut lanes = MixBlock::zero();
+            for (i, &m) in fresh.iter().enumerate() {
+                lanes.set(i, m);
+            }
+            let start = v(9, 4 * BLOCK);
+            let mut bars = BarBlock::zero();
+            for (i, x) in start.chunks_exact(4).enumerate() {
+                bars.set(i, &ColumnBar { k: x[0], pre: x[1], pre_error: x[2], wt_post: x[3] });
+            }
             for term in pool::<f64>() {
-                let start = v(8, 4 * n);
-                let fresh = || {
-                    start
-                        .chunks_exact(4)
-                        .map(|x| Mix { post_error: x[0], post: x[1], ones: x[2], weights: x[3] })
-                        .collect::<Vec<_>>()
-                };
-                let (mut block, mut each) = (fresh(), fresh());
+                let mut block = fresh[..n].to_vec();
                 term.mix_block(0.3, &s, &c, &mut block);
-                for (i, m) in each.iter_mut().enumerate() {
-                    term.mix(0.3, &s, &c.column(i), m);
+                for (i, m) in block.iter().enumerate() {
+                    let mut each = fresh[i];
+                    term.mix(0.3, &s, &c.column(i), &mut each);
+                    let (got, want) = (
+                        [m.post_error, m.post, m.ones, m.weights],
+                        [each.post_error, each.post, each.ones, each.weights],
+                    );
+                    assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{} on column {}", term.name(), j0 + i);
                 }
-                let bits = |ms: &[Mix<f64>]| {
-                    ms.iter()
-                        .flat_map(|m| [m.post_error, m.post, m.ones, m.weights].map(f64::to_bits))
-                        .collect::<Vec<_>>()
-                };
-                assert_eq!(bits(&block), bits(&each), "{} on columns {j0}.. ({n}, {given} products)", term.name());
                 // The adjoint: the partials of `k`, summed in column order,
                 // and each column's bar, as one column at a time adds them.
-                let g = fresh();
-                let start = v(9, 4 * n);
-                let bars = || {
-                    start
-                        .chunks_exact(4)
-                        .map(|x| ColumnBar { k: x[0], pre: x[1], pre_error: x[2], wt_post: x[3] })
-                        .collect::<Vec<_>>()
-                };
-                let (mut block, mut each) = (bars(), bars());
+                let g = lanes;
+                let mut block = bars;
                 let kbar = term.mix_adjoint_block(0.3, &s, &c, &g, &mut block);
                 let mut kbar_each = 0.0;
-                for (i, (gi, bar)) in g.iter().zip(each.iter_mut()).enumerate() {
+                for i in 0..n {
                     let mut one = ColumnBar::zero();
-                    term.mix_adjoint(0.3, &s, &c.column(i), gi, &mut one);
+                    term.mix_adjoint(0.3, &s, &c.column(i), &g.get(i), &mut one);
                     kbar_each += one.k;
-                    bar.pre += one.pre;
-                    bar.pre_error += one.pre_error;
-                    bar.wt_post += one.wt_post;
+                    let mut each = bars.get(i);
+                    each.pre += one.pre;
+                    each.pre_error += one.pre_error;
+                    each.wt_post += one.wt_post;
+                    let b = block.get(i);
+                    let (got, want) = ([b.pre, b.pre_error, b.wt_post], [each.pre, each.pre_error, each.wt_post]);
+                    assert_eq!(
+                        got.map(f64::to_bits),
+                        want.map(f64::to_bits),
+                        "{}'s bar of column {}",
+                        term.name(),
+                        j0 + i
+                    );
                 }
-                let bits = |bs: &[ColumnBar<f64>]| {
-                    bs.iter().flat_map(|b| [b.k, b.pre, b.pre_error, b.wt_post].map(f64::to_bits)).collect::<Vec<_>>()
-                };
                 assert_eq!(kbar.to_bits(), kbar_each.to_bits(), "{}'s k on columns {j0}..", term.name());
-                assert_eq!(bits(&block), bits(&each), "{}'s bars on columns {j0}..", term.name());
             }
         }
     }

@@ -32,8 +32,8 @@
 
 use crate::kernel::{part, part_mut};
 use crate::rule::Rule;
-use crate::step::{BLOCK, Reads, active_terms, is_blank, layer_signals};
-use crate::term::{Columns, Mix, pool_index};
+use crate::step::{Reads, active_terms, is_blank, layer_signals};
+use crate::term::{BLOCK, Columns, Mix, pool_index};
 use crate::{Activity, Real, Shape, Storage};
 
 /// Whether every term of `rule` with a non-zero coefficient has the form
@@ -91,12 +91,16 @@ where
         };
         let layer = part_mut(w, o..o + rows * cols);
         let mut mixes = [Mix::zero(); BLOCK];
+        let zeros = [T::zero(); BLOCK];
         for j0 in (0..cols).step_by(BLOCK) {
             let n = BLOCK.min(cols - j0);
             let mixes = part_mut(&mut mixes, ..n);
             mixes.fill(Mix::zero());
-            // The pool's terms (all that reach here) read no weights in `mix`.
-            let c = Columns { j0, rows, weights: &[], wt_post: part(kept, j0..j0 + n) };
+            // The pool's terms (all that reach here) read no weights in
+            // `mix`, and `t` only where they need it (zeros otherwise, as
+            // long as the block).
+            let wt_post = if kept.is_empty() { part(&zeros, ..n) } else { part(kept, j0..j0 + n) };
+            let c = Columns { j0, rows, weights: &[], wt_post };
             for &(term, k) in &active {
                 term.mix_block(k, &s, &c, mixes);
             }
