@@ -278,10 +278,6 @@ impl<T: Real> MixBlock<T> {
     /// The mix of lane `i` (zero past the block).
     #[inline(always)]
     pub fn get(&self, i: usize) -> Mix<T> {
-        if i >= BLOCK {
-            return Mix::zero();
-        }
-        // In range: one comparison above instead of one per coefficient.
         let at = |a: &[T; BLOCK]| a.get(i).copied().unwrap_or_else(T::zero);
         Mix { post_error: at(&self.post_error), post: at(&self.post), ones: at(&self.ones), weights: at(&self.weights) }
     }
@@ -335,9 +331,6 @@ impl<T: Real> BarBlock<T> {
     /// The partials of lane `i`, with `k` zero (zero past the block).
     #[inline(always)]
     pub fn get(&self, i: usize) -> ColumnBar<T> {
-        if i >= BLOCK {
-            return ColumnBar::zero();
-        }
         let at = |a: &[T; BLOCK]| a.get(i).copied().unwrap_or_else(T::zero);
         ColumnBar { k: T::zero(), pre: at(&self.pre), pre_error: at(&self.pre_error), wt_post: at(&self.wt_post) }
     }
@@ -465,7 +458,7 @@ pub trait PlasticityTerm<T: Real>: Sync {
     /// One [`Mix`] per column, unlike the adjoint's lanes
     /// ([`mix_adjoint_block`](Self::mix_adjoint_block)): the update's sweeps
     /// read each column's mix on every target, and on the Cortex-M4F lanes
-    /// cost the `F^bio` step 2,700-4,100 more instructions
+    /// cost the `F^bio` step 1,900-4,100 more instructions
     /// (docs/PERFORMANCE.md).
     #[inline]
     fn mix_block(&self, k: T, s: &Signals<'_, T>, cols: &Columns<'_, T>, out: &mut [Mix<T>]) {
