@@ -32,7 +32,7 @@ use crate::kernel::{self, axpy, dot, part, part_mut, split_mut};
 use crate::pathway::FeedbackPathway;
 use crate::rule::Rule;
 use crate::step::{is_blank, layer_signals};
-use crate::term::{BLOCK, BarBlock, ColumnBar, Columns, Mix, MixBlock, SignalsBar};
+use crate::term::{BLOCK, BarBlock, Columns, Mix, MixBlock, SignalsBar};
 use crate::{Activity, FixedShape, Real, Shape, Storage};
 
 /// Work space of the adjoint: `ybar`, `ebar` and `zbar` for every layer and
@@ -520,12 +520,8 @@ fn update_adjoint<T: Real, S: Shape, const N: usize>(
             }
             *cb += pre_error;
         }
-        let mut column_bars = [ColumnBar::zero(); BLOCK];
-        for (b, lane) in column_bars.iter_mut().zip(bar_lanes.iter()) {
-            *b = lane;
-        }
         let paths = Paths { post: s.post, post_error_bar: &mut *abar, post_bar: &mut *ubar };
-        block_paths(mixes, part(&column_bars, ..n), g_block, w_block, rows, paths);
+        block_paths(mixes, part(&bar_lanes.wt_post, ..n), g_block, w_block, rows, paths);
     }
     let mut sbar = SignalsBar {
         post_error: abar,
@@ -561,7 +557,7 @@ struct Paths<'a, T> {
 
 /// The vector paths of a block of columns `j` of layer `l`, whose updates
 /// were `W_j' = W_j + A e_l + B yhat_l + C 1 + D W_j` (the mixes) and
-/// whose `t_j = W_j . yhat_l` have gradients `wt` (the column bars): with
+/// whose `t_j = W_j . yhat_l` have gradients `wt` (from the column bars): with
 /// `g = dL/dW_j'` on entry and `dL/dW_j` on return,
 /// `ebar_l += A g`, `yhatbar_l += B g + wt W_j`, `g += D g + wt yhat_l`,
 /// column after column, each only where its coefficient is not zero.
@@ -576,14 +572,15 @@ struct Paths<'a, T> {
 /// the rest through [`paths4`]. Every entry gets the same operations in
 /// the same order either way.
 #[inline(always)]
-fn block_paths<T: Real>(mixes: &[Mix<T>], bars: &[ColumnBar<T>], g: &mut [T], w: &[T], rows: usize, p: Paths<'_, T>) {
+fn block_paths<T: Real>(mixes: &[Mix<T>], wt: &[T], g: &mut [T], w: &[T], rows: usize, p: Paths<'_, T>) {
     let Paths { post: u, post_error_bar: abar, post_bar: ubar } = p;
     let zero = T::zero();
     // (A, B, wt, D) non-zero.
     let form = |k: usize| {
-        mixes.get(k).zip(bars.get(k)).map(|(m, b)| {
-            (m.post_error != zero, m.post != zero, b.wt_post != zero, m.weights != zero || b.wt_post != zero)
-        })
+        mixes
+            .get(k)
+            .zip(wt.get(k))
+            .map(|(m, &t)| (m.post_error != zero, m.post != zero, t != zero, m.weights != zero || t != zero))
     };
     let (mut g, mut w, mut k) = (g, w, 0);
     while let Some(f) = form(k) {
@@ -597,11 +594,11 @@ fn block_paths<T: Real>(mixes: &[Mix<T>], bars: &[ColumnBar<T>], g: &mut [T], w:
         // Split by length, not `chunks_exact` (a division per column).
         if four {
             let m = |d: usize| mixes.get(k + d).copied().unwrap_or(Mix::zero());
-            let wt = |d: usize| bars.get(k + d).map_or(zero, |b| b.wt_post);
+            let wt_of = |d: usize| wt.get(k + d).copied().unwrap_or(zero);
             let c = Coefficients4 {
                 post_error: [m(0).post_error, m(1).post_error, m(2).post_error, m(3).post_error],
                 post: [m(0).post, m(1).post, m(2).post, m(3).post],
-                wt: [wt(0), wt(1), wt(2), wt(3)],
+                wt: [wt_of(0), wt_of(1), wt_of(2), wt_of(3)],
                 weights: [m(0).weights, m(1).weights, m(2).weights, m(3).weights],
             };
             let (g0, rest) = split_mut(head, rows);
@@ -623,7 +620,7 @@ fn block_paths<T: Real>(mixes: &[Mix<T>], bars: &[ColumnBar<T>], g: &mut [T], w:
                 }
                 paths4::<T, false>(&c, g0, g1, g2, g3, w0, w1, w2, w3, u, abar, ubar);
             }
-        } else if let (Some(m), Some(b)) = (mixes.get(k), bars.get(k)) {
+        } else if let (Some(m), Some(&wt)) = (mixes.get(k), wt.get(k)) {
             let (g_col, w_col) = (head, w_head);
             let (a, bb, t, d) = f;
             if a {
@@ -633,11 +630,11 @@ fn block_paths<T: Real>(mixes: &[Mix<T>], bars: &[ColumnBar<T>], g: &mut [T], w:
                 axpy(m.post, g_col, ubar);
             }
             if t {
-                axpy(b.wt_post, w_col, ubar);
+                axpy(wt, w_col, ubar);
             }
             if d {
                 for (gi, &ui) in g_col.iter_mut().zip(u) {
-                    *gi += m.weights * *gi + b.wt_post * ui;
+                    *gi += m.weights * *gi + wt * ui;
                 }
             }
         }
@@ -726,12 +723,12 @@ mod tests {
         let forms = [(1, 1, 1, 0), (0, 1, 1, 0), (1, 1, 1, 1), (1, 1, 1, 0), (0, 1, 1, 0), (0, 1, 1, 0), (0, 1, 1, 1)];
         let forms = forms.iter().chain(&[(0, 1, 1, 0), (1, 0, 1, 0), (1, 1, 0, 0), (1, 1, 0, 1), (0, 0, 0, 0)]);
         let forms = forms.chain(&[(1, 1, 1, 0), (1, 1, 1, 0), (1, 1, 1, 0), (1, 1, 1, 1)]).copied().collect::<Vec<_>>();
-        let (mut mixes, mut bars) = (Vec::new(), Vec::new());
+        let (mut mixes, mut wt) = (Vec::new(), Vec::new());
         for (j, &(a, b, t, d)) in forms.iter().enumerate() {
             let on = |flag: i32, x: f32| if flag == 1 { x } else { 0.0 };
             let x = v(j, 4);
             mixes.push(Mix { post_error: on(a, x[0]), post: on(b, x[1]), ones: 0.0, weights: on(d, x[2]) });
-            bars.push(ColumnBar { k: 0.0, pre: 0.0, pre_error: 0.0, wt_post: on(t, x[3]) });
+            wt.push(on(t, x[3]));
         }
         let cols = forms.len();
         let (g0, w, u) = (v(1, rows * cols), v(2, rows * cols), v(3, rows));
@@ -740,11 +737,11 @@ mod tests {
             let (mut g, mut abar, mut ubar) = (g0.clone(), abar0.clone(), ubar0.clone());
             if grouped {
                 let p = Paths { post: &u, post_error_bar: &mut abar, post_bar: &mut ubar };
-                block_paths(&mixes, &bars, &mut g, &w, rows, p);
+                block_paths(&mixes, &wt, &mut g, &w, rows, p);
             } else {
                 for (j, (gc, wc)) in g.chunks_exact_mut(rows).zip(w.chunks_exact(rows)).enumerate() {
                     let p = Paths { post: &u, post_error_bar: &mut abar, post_bar: &mut ubar };
-                    block_paths(&mixes[j..=j], &bars[j..=j], gc, wc, rows, p);
+                    block_paths(&mixes[j..=j], &wt[j..=j], gc, wc, rows, p);
                 }
             }
             g.iter().chain(&abar).chain(&ubar).map(|x| x.to_bits()).collect::<Vec<_>>()

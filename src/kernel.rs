@@ -303,18 +303,19 @@ pub fn column_sums<T: Real>(m: &[T], rows: usize, out: &mut [T]) {
     }
     let mut groups = m.chunks_exact(group);
     let mut outs = out.chunks_exact_mut(K);
+    let vectors = !SCALAR && cfg!(target_feature = "avx");
     while let (Some(g0), Some(s0)) = (groups.next(), outs.next()) {
         let c0 = columns_of(g0, rows);
         match (groups.next(), outs.next()) {
             (Some(g1), Some(s1)) => {
                 let c1 = columns_of(g1, rows);
-                if SCALAR || !cfg!(target_feature = "avx") || !column_sums_f32([c0, c1], [&mut *s0, &mut *s1]) {
+                if !(vectors && column_sums_f32([c0, c1], [&mut *s0, &mut *s1])) {
                     column_sums_chained(c0, s0);
                     column_sums_chained(c1, s1);
                 }
             }
             _ => {
-                if SCALAR || !cfg!(target_feature = "avx") || !column_sums_f32([c0], [&mut *s0]) {
+                if !(vectors && column_sums_f32([c0], [&mut *s0])) {
                     column_sums_chained(c0, s0);
                 }
             }

@@ -346,14 +346,6 @@ impl<T: Real> BarBlock<T> {
             }
         }
     }
-
-    /// The lanes in order as [`ColumnBar`]s (`k` zero), for sweeps that go
-    /// column by column (`take` the block's length).
-    #[inline(always)]
-    pub fn iter(&self) -> impl Iterator<Item = ColumnBar<T>> + '_ {
-        let triples = self.pre.iter().zip(&self.pre_error).zip(&self.wt_post);
-        triples.map(|((&pre, &pre_error), &wt_post)| ColumnBar { k: T::zero(), pre, pre_error, wt_post })
-    }
 }
 
 /// Adjoint accumulators of layer `l`'s signals, filled by
